@@ -1,0 +1,39 @@
+/*
+ * commands: the handlers the command table points to, grouped by file:
+ * commands_login.c, commands_info.c, commands_files.c.
+ */
+#ifndef FTPD_COMMANDS_H
+#define FTPD_COMMANDS_H
+
+struct session;
+
+/* commands_login.c */
+void command_user(struct session *session, const char *argument);
+void command_pass(struct session *session, const char *argument);
+void command_quit(struct session *session, const char *argument);
+
+/* commands_info.c */
+void command_noop(struct session *session, const char *argument);
+void command_syst(struct session *session, const char *argument);
+void command_feat(struct session *session, const char *argument);
+void command_help(struct session *session, const char *argument);
+void command_opts(struct session *session, const char *argument);
+void command_stat(struct session *session, const char *argument);
+void command_type(struct session *session, const char *argument);
+void command_mode(struct session *session, const char *argument);
+void command_stru(struct session *session, const char *argument);
+void command_allo(struct session *session, const char *argument);
+
+/* commands_files.c */
+void command_pwd(struct session *session, const char *argument);
+void command_cwd(struct session *session, const char *argument);
+void command_cdup(struct session *session, const char *argument);
+void command_size(struct session *session, const char *argument);
+void command_mdtm(struct session *session, const char *argument);
+void command_mkd(struct session *session, const char *argument);
+void command_rmd(struct session *session, const char *argument);
+void command_dele(struct session *session, const char *argument);
+void command_rnfr(struct session *session, const char *argument);
+void command_rnto(struct session *session, const char *argument);
+
+#endif

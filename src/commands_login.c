@@ -1,0 +1,101 @@
+/*
+ * commands_login: USER, PASS and QUIT.
+ * A failed PASS is answered only after a delay, without blocking other sessions.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+#include "portal.h"
+#include "server.h"
+#include "session.h"
+
+void
+command_user(struct session *session, const char *argument)
+{
+	const struct config *config = session->server->config;
+
+	if (session->state == SESSION_AUTHED)
+		session_logout(session);
+	/* Over-long names cannot match anything; keep them for the 331 text only. */
+	snprintf(session->user, sizeof(session->user), "%s", argument);
+	session->state = SESSION_INAUTH;
+	if (config->anonymous && portal_is_anonymous_user(session->user))
+		session_reply(session, REPLY_GUEST_PASSWORD);
+	else
+		session_reply(session, REPLY_PASSWORD_REQUIRED, session->user);
+}
+
+static void
+login_failure_delay_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *session = arg;
+	const struct config *config = session->server->config;
+
+	session->login_failures++;
+	if (session->login_failures >= config->max_login_failures) {
+		session_reply(session, REPLY_LOGIN_INCORRECT);
+		session_reply(session, REPLY_TOO_MANY_FAILURES);
+		session_close_after_flush(session);
+		return;
+	}
+	session_reply(session, REPLY_LOGIN_INCORRECT);
+	session_resume(session);
+}
+
+static void
+login_finished(void *arg, int error, struct avatar *avatar)
+{
+	struct session *session = arg;
+	const struct config *config = session->server->config;
+	struct timeval delay;
+
+	session->login_request = NULL;
+	if (error == 0) {
+		log_info("%s: login ok: %s%s", session->peer_text, avatar->name,
+		    avatar->anonymous ? " (anonymous)" : "");
+		session->avatar = avatar;
+		session->state = SESSION_AUTHED;
+		session->login_failures = 0;
+		path_free(&session->working_directory);
+		session_reply(session, avatar->anonymous ? REPLY_GUEST_LOGGED_IN : REPLY_USER_LOGGED_IN);
+		session_resume(session);
+		return;
+	}
+	log_info("%s: login failed: %s (%s)", session->peer_text, session->user,
+	    error == -EACCES ? "bad credentials" : strerror(-error));
+	session->state = SESSION_UNAUTH;
+	delay.tv_sec = config->login_failure_delay_ms / 1000;
+	delay.tv_usec = (config->login_failure_delay_ms % 1000) * 1000;
+	if (session->login_failure_timer == NULL)
+		session->login_failure_timer = evtimer_new(session->server->base,
+		    login_failure_delay_over, session);
+	if (session->login_failure_timer == NULL) {
+		login_failure_delay_over(-1, 0, session);
+		return;
+	}
+	evtimer_add(session->login_failure_timer, &delay);
+}
+
+void
+command_pass(struct session *session, const char *argument)
+{
+	struct portal_request *request;
+
+	session->busy = 1;
+	request = portal_login(session->server->portal, session->user,
+	    argument != NULL ? argument : "", login_finished, session);
+	/* login_finished may already have run (and even resumed the session). */
+	if (request != NULL)
+		session->login_request = request;
+}
+
+void
+command_quit(struct session *session, const char *argument)
+{
+	session_reply(session, REPLY_GOODBYE);
+	session_close_after_flush(session);
+}

@@ -1,0 +1,91 @@
+/*
+ * config: every setting ftpd has, its default, and the parser for ftpd.conf and -o overrides.
+ * Unknown keys and bad values are errors that name the file and line.
+ */
+#ifndef FTPD_CONFIG_H
+#define FTPD_CONFIG_H
+
+#include <stdio.h>
+#include <sys/socket.h>
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_ERROR_SIZE 512
+
+enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };
+
+struct listen_address {
+	struct sockaddr_storage address;
+	socklen_t length;
+	char text[64];			/* as written: "127.0.0.1:2121", "[::1]:21" */
+};
+
+struct config {
+	struct listen_address listen[CONFIG_MAX_LISTEN];
+	unsigned listen_count;
+
+	int anonymous;			/* allow anonymous/ftp logins */
+	char *anonymous_root;
+	char *passwd_file;		/* NULL: no password logins */
+	char *home_root;		/* homes of passwd_file users without their own */
+	int system_users;
+	char *shell;			/* shell for authenticated users: "fs", or a module path */
+	char *shell_options;		/* handed to the shell module */
+
+	unsigned pasv_port_min;		/* 0: kernel-chosen */
+	unsigned pasv_port_max;
+	char *pasv_address;		/* NULL: the control connection's local address */
+
+	unsigned max_clients;		/* 0: unlimited */
+	unsigned max_clients_per_ip;	/* 0: unlimited */
+	unsigned idle_timeout;		/* seconds */
+	unsigned data_timeout;		/* seconds */
+	unsigned max_login_failures;	/* failures before the connection is closed */
+	unsigned login_failure_delay_ms;
+
+	char *tls_cert;
+	char *tls_key;
+	enum tls_mode tls;
+
+	char *user;			/* drop privileges to this user; NULL: stay */
+	char *chroot;
+	unsigned workers;
+	int proxy_protocol;
+	char *log;			/* "stderr", "syslog", "syslog:FACILITY" */
+	char *xferlog;
+	char *banner;			/* text of the 220 greeting */
+
+	char *listen_source;		/* private to config.c: the source that set listen last */
+};
+
+/* Fills every key with its default. 0 or -ENOMEM. */
+int config_init(struct config *config);
+void config_free(struct config *config);
+
+/*
+ * Reads KEY = VALUE lines from path into config. 0, or -errno with a message
+ * "PATH:LINE: what is wrong" (or "PATH: strerror") in error.
+ */
+int config_load_file(struct config *config, const char *path, char error[CONFIG_ERROR_SIZE]);
+
+/*
+ * Sets one key from an override "KEY=VALUE" (ftpd -o). Same errors, with the
+ * message naming the override.
+ */
+int config_apply_override(struct config *config, const char *assignment,
+    char error[CONFIG_ERROR_SIZE]);
+
+/*
+ * Sets key to value; source and line only name the place in error messages.
+ * The first "listen" from each new source replaces the addresses before it;
+ * further ones from that source add to the list.
+ */
+int config_set(struct config *config, const char *key, const char *value,
+    const char *source, unsigned line, char error[CONFIG_ERROR_SIZE]);
+
+/* Checks what can only be checked as a whole (anonymous_root exists...). */
+int config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE]);
+
+/* Writes the effective configuration as a valid ftpd.conf. */
+void config_print(const struct config *config, FILE *out);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * log: one place every message goes through, to stderr or syslog.
+ * Never pass a password or other secret to these functions.
+ */
+#ifndef FTPD_LOG_H
+#define FTPD_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+
+/* destination: "stderr", "syslog" or "syslog:FACILITY" (e.g. syslog:ftp). 0 or -EINVAL. */
+int log_open(const char *destination, enum log_level level);
+void log_close(void);
+
+void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void log_warning(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *format, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+/* 1 if destination is one log_open accepts, else 0. */
+int log_destination_valid(const char *destination);
+
+/*
+ * Copies in to out (size bytes, always NUL-terminated when size > 0) with
+ * control characters (CR, LF, ESC, DEL...) as \xHH and a backslash doubled,
+ * so a client cannot forge log lines. Never cuts an escape in half. Returns
+ * the length the whole escaped text needs, like snprintf: a result >= size
+ * means out was truncated.
+ */
+size_t log_escape(char *out, size_t size, const char *in);
+
+#endif

@@ -1,0 +1,209 @@
+/*
+ * main: the command line (see ftpd(8)), configuration loading, and the event loop.
+ * Everything else lives in the parts main wires together.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+#ifndef FTPD_VERSION
+#define FTPD_VERSION "unknown"
+#endif
+#ifndef FTPD_SYSCONFDIR
+#define FTPD_SYSCONFDIR "/etc"
+#endif
+
+#define DEFAULT_CONFIG_FILE FTPD_SYSCONFDIR "/ftpd.conf"
+#define MAX_OVERRIDES 64
+
+struct options {
+	const char *config_file;	/* NULL: the default file if it exists */
+	const char *overrides[MAX_OVERRIDES];
+	unsigned override_count;
+	int foreground;
+	int inetd;
+	int check_only;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: ftpd [-c FILE] [-o KEY=VALUE]... [-f] [-i] [-t] [-V] [-h]\n"
+	    "  -c FILE   config file (default: %s, if present)\n"
+	    "  -o K=V    set a config key, after the file (repeatable)\n"
+	    "  -f        stay in the foreground, log to stderr\n"
+	    "  -i        inetd mode: serve one session on stdin/stdout\n"
+	    "  -t        check the config, print it, and exit\n"
+	    "  -V        print the version and exit\n"
+	    "  -h        this help\n", DEFAULT_CONFIG_FILE);
+}
+
+/* Returns -1 to go on, or the exit status. */
+static int
+parse_options(int argc, char **argv, struct options *options)
+{
+	int option;
+
+	while ((option = getopt(argc, argv, "c:o:fitVh")) != -1) {
+		switch (option) {
+		case 'c':
+			options->config_file = optarg;
+			break;
+		case 'o':
+			if (options->override_count == MAX_OVERRIDES) {
+				fprintf(stderr, "ftpd: too many -o options (at most %d)\n", MAX_OVERRIDES);
+				return 1;
+			}
+			options->overrides[options->override_count++] = optarg;
+			break;
+		case 'f':
+			options->foreground = 1;
+			break;
+		case 'i':
+			options->inetd = 1;
+			break;
+		case 't':
+			options->check_only = 1;
+			break;
+		case 'V':
+			printf("ftpd %s\n", FTPD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "ftpd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	return -1;
+}
+
+static int
+load_config(struct config *config, const struct options *options)
+{
+	char error[CONFIG_ERROR_SIZE];
+	const char *file = options->config_file;
+	unsigned i;
+	int status;
+
+	if (config_init(config) != 0) {
+		fprintf(stderr, "ftpd: out of memory\n");
+		return -1;
+	}
+	if (file == NULL && access(DEFAULT_CONFIG_FILE, F_OK) == 0)
+		file = DEFAULT_CONFIG_FILE;
+	if (file != NULL && config_load_file(config, file, error) != 0) {
+		fprintf(stderr, "ftpd: %s\n", error);
+		return -1;
+	}
+	for (i = 0; i < options->override_count; i++)
+		if (config_apply_override(config, options->overrides[i], error) != 0) {
+			fprintf(stderr, "ftpd: %s\n", error);
+			return -1;
+		}
+	status = config_validate(config, error);
+	/* inetd mode serves the socket it is given: no listen address needed. */
+	if (status != 0 && !(status == -EDESTADDRREQ && options->inetd)) {
+		fprintf(stderr, "ftpd: %s\n", error);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+stop_on_signal(evutil_socket_t signal_number, short what, void *arg)
+{
+	struct event_base *base = arg;
+
+	log_info("signal %d: stopping", (int)signal_number);
+	event_base_loopexit(base, NULL);
+}
+
+static int
+serve(const struct config *config, const struct options *options)
+{
+	struct event_base *base;
+	struct server *server = NULL;
+	struct event *terminate = NULL, *interrupt = NULL;
+	int status = 1;
+
+	signal(SIGPIPE, SIG_IGN);
+	base = event_base_new();
+	if (base == NULL) {
+		log_error("cannot create the event loop");
+		return 1;
+	}
+	server = server_new(base, config);
+	if (server == NULL)
+		goto out;
+	if (options->inetd ? server_adopt(server, STDIN_FILENO) != 0 : server_listen(server) != 0)
+		goto out;
+	terminate = evsignal_new(base, SIGTERM, stop_on_signal, base);
+	interrupt = evsignal_new(base, SIGINT, stop_on_signal, base);
+	if (terminate == NULL || interrupt == NULL)
+		goto out;
+	evsignal_add(terminate, NULL);
+	evsignal_add(interrupt, NULL);
+	if (!options->inetd)
+		log_info("ftpd %s ready", FTPD_VERSION);
+	event_base_dispatch(base);
+	status = 0;
+out:
+	if (terminate != NULL)
+		event_free(terminate);
+	if (interrupt != NULL)
+		event_free(interrupt);
+	if (server != NULL)
+		server_free(server);
+	event_base_free(base);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options options;
+	struct config config;
+	int status;
+
+	memset(&options, 0, sizeof(options));
+	status = parse_options(argc, argv, &options);
+	if (status >= 0)
+		return status;
+	if (load_config(&config, &options) != 0) {
+		config_free(&config);
+		return 1;
+	}
+	if (options.check_only) {
+		config_print(&config, stdout);
+		config_free(&config);
+		return 0;
+	}
+	/* In inetd mode stdout is the client: log to syslog unless told otherwise. */
+	if (log_open(options.foreground && !options.inetd ? "stderr" : config.log,
+	    LOG_LEVEL_INFO) != 0) {
+		fprintf(stderr, "ftpd: bad log destination '%s'\n", config.log);
+		config_free(&config);
+		return 1;
+	}
+	status = serve(&config, &options);
+	log_close();
+	config_free(&config);
+	return status;
+}

@@ -1,0 +1,52 @@
+/*
+ * portal: credentials -> checkers -> avatar id -> realm -> (shell, logout).
+ * Asynchronous for every checker: a login never blocks the event loop.
+ */
+#ifndef FTPD_PORTAL_H
+#define FTPD_PORTAL_H
+
+#include <event2/event.h>
+
+#include "config.h"
+#include "ftpd/shell.h"
+
+struct portal;
+struct portal_request;
+struct worker_pool;
+
+/* What a successful login yields: the user's shell and who they are. */
+struct avatar {
+	struct ftpd_shell *shell;
+	char *name;		/* login name; "anonymous" for guests */
+	int anonymous;
+};
+
+/*
+ * error is 0 with avatar set (the callee now owns it: avatar_logout), or
+ * -EACCES for wrong credentials / unknown user / anonymous not allowed, or
+ * another -errno when the realm could not build the shell (bad home...).
+ */
+typedef void (*portal_login_fn)(void *arg, int error, struct avatar *avatar);
+
+/* The config must outlive the portal. NULL on failure (message logged). */
+struct portal *portal_new(const struct config *config, struct worker_pool *workers);
+void portal_free(struct portal *portal);
+
+/* Users "anonymous" and "ftp" (any case) are guests. */
+int portal_is_anonymous_user(const char *user);
+
+/*
+ * Starts a login. done() runs exactly once, possibly before this returns,
+ * unless the request is cancelled first. Returns the request handle, or NULL
+ * when done() already ran.
+ */
+struct portal_request *portal_login(struct portal *portal, const char *user,
+    const char *password, portal_login_fn done, void *arg);
+
+/* The session went away: done() will not be called. */
+void portal_cancel(struct portal_request *request);
+
+/* Ends the session's use of the shell and frees the avatar. */
+void avatar_logout(struct avatar *avatar);
+
+#endif

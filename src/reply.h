@@ -1,0 +1,103 @@
+/*
+ * reply: the table of FTP reply codes and texts, multi-line replies (RFC 959
+ * 4.2), and the one place where an errno becomes a reply (errnoToFailure).
+ */
+#ifndef FTPD_REPLY_H
+#define FTPD_REPLY_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <event2/buffer.h>
+
+/* Each id names one reply text; the texts live in reply.c. */
+enum reply_id {
+	REPLY_WELCOME,			/* 220 %s */
+	REPLY_COMMAND_OK,		/* 200 */
+	REPLY_NOOP_OK,
+	REPLY_TYPE_ASCII,
+	REPLY_TYPE_BINARY,
+	REPLY_MODE_OK,
+	REPLY_STRUCTURE_OK,
+	REPLY_UTF8_ALWAYS,
+	REPLY_ALLO_IGNORED,		/* 202 */
+	REPLY_FILE_STATUS,		/* 213 %s */
+	REPLY_SYSTEM_TYPE,		/* 215 */
+	REPLY_GOODBYE,			/* 221 */
+	REPLY_USER_LOGGED_IN,		/* 230 */
+	REPLY_GUEST_LOGGED_IN,
+	REPLY_FILE_ACTION_OK,		/* 250 */
+	REPLY_DIRECTORY_CHANGED,
+	REPLY_PWD,			/* 257 "%s" */
+	REPLY_MKD,
+	REPLY_PASSWORD_REQUIRED,	/* 331 */
+	REPLY_GUEST_PASSWORD,
+	REPLY_RENAME_PENDING,		/* 350 */
+	REPLY_TOO_MANY_USERS,		/* 421 */
+	REPLY_TIMEOUT,
+	REPLY_TOO_MANY_FAILURES,
+	REPLY_SHUTTING_DOWN,
+	REPLY_LOCAL_ERROR,		/* 451 */
+	REPLY_INSUFFICIENT_STORAGE,	/* 452 */
+	REPLY_UNKNOWN_COMMAND,		/* 500 */
+	REPLY_LINE_TOO_LONG,
+	REPLY_NUL_IN_COMMAND,
+	REPLY_ARGUMENT_REQUIRED,	/* 501 */
+	REPLY_NO_ARGUMENT_ALLOWED,
+	REPLY_SYNTAX_ERROR_IN_ARGUMENT,
+	REPLY_NOT_IMPLEMENTED,		/* 502 */
+	REPLY_OPTION_NOT_IMPLEMENTED,
+	REPLY_USER_FIRST,		/* 503 */
+	REPLY_PASS_REQUIRED,
+	REPLY_RNTO_REQUIRED,
+	REPLY_RNFR_FIRST,
+	REPLY_BAD_SEQUENCE,
+	REPLY_NOT_IMPLEMENTED_FOR_PARAMETER, /* 504 */
+	REPLY_NOT_LOGGED_IN,		/* 530 */
+	REPLY_LOGIN_INCORRECT,
+	REPLY_FILE_NOT_FOUND,		/* 550 */
+	REPLY_PERMISSION_DENIED,
+	REPLY_READ_ONLY,
+	REPLY_NOT_A_DIRECTORY,
+	REPLY_IS_A_DIRECTORY,
+	REPLY_FILE_EXISTS,
+	REPLY_DIRECTORY_NOT_EMPTY,
+	REPLY_NOT_A_PLAIN_FILE,
+	REPLY_STORAGE_EXCEEDED,		/* 552 */
+	REPLY_NAME_NOT_ALLOWED,		/* 553 */
+	REPLY_COUNT
+};
+
+/* The numeric code of a reply. */
+int reply_code(enum reply_id id);
+
+/*
+ * Appends one reply line "CODE text\r\n". The text's %s take the arguments;
+ * CR, LF and NUL inside arguments become spaces so a name cannot forge a reply.
+ */
+void reply_write(struct evbuffer *out, enum reply_id id, ...);
+void reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments);
+
+/*
+ * Multi-line reply (RFC 959 4.2): "CODE-first", lines indented by a space,
+ * "CODE last". count >= 1; with count 1 it is a single-line reply.
+ */
+void reply_write_lines(struct evbuffer *out, int code, const char *const *lines,
+    size_t count);
+
+/* Streamed multi-line reply, for texts built line by line. */
+void reply_begin(struct evbuffer *out, int code, const char *first);
+void reply_continue(struct evbuffer *out, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+void reply_end(struct evbuffer *out, int code, const char *last);
+
+/* The reply an errno becomes (errnoToFailure); texts take the path as %s. */
+enum reply_id reply_for_errno(int error);
+
+/*
+ * Copies name into out (size bytes) as the inside of a quoted pathname
+ * (RFC 959 appendix II): each '"' doubled. Returns 0, or -ENAMETOOLONG.
+ */
+int reply_quote_path(char *out, size_t size, const char *name);
+
+#endif

@@ -1,0 +1,316 @@
+/*
+ * server: accepts control connections and enforces the connection limits.
+ * Over-limit clients get "421 Too many users" and are closed without a session.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "portal.h"
+#include "server.h"
+#include "session.h"
+#include "worker_pool.h"
+
+/* Threads for crypt(3): slow on purpose, so never on the event loop. */
+#define SERVER_AUTH_THREADS 2
+/* How long accepting pauses when the process is out of file descriptors. */
+#define ACCEPT_BACKOFF_MS 200
+
+/* How many sessions one client address has. */
+struct client_count {
+	struct client_count *next;
+	unsigned char address[16];
+	size_t address_length;
+	unsigned sessions;
+};
+
+static const char too_many_users[] =
+    "421 Too many users right now, try again in a few minutes.\r\n";
+
+/* The address bytes that identify a client (IPv4-mapped IPv6 counts as IPv4). */
+static size_t
+client_address(const struct sockaddr *peer, unsigned char out[16])
+{
+	if (peer->sa_family == AF_INET) {
+		memcpy(out, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+		return 4;
+	}
+	if (peer->sa_family == AF_INET6) {
+		const struct in6_addr *address = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(address)) {
+			memcpy(out, &address->s6_addr[12], 4);
+			return 4;
+		}
+		memcpy(out, address, 16);
+		return 16;
+	}
+	return 0;
+}
+
+static unsigned
+client_bucket(const unsigned char *address, size_t length)
+{
+	uint32_t hash = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < length; i++)
+		hash = (hash ^ address[i]) * 16777619u;
+	return hash % SERVER_CLIENT_BUCKETS;
+}
+
+static struct client_count **
+client_count_slot(struct server *server, const struct sockaddr *peer, unsigned char address[16],
+    size_t *length)
+{
+	struct client_count **slot;
+
+	*length = client_address(peer, address);
+	slot = &server->client_counts[client_bucket(address, *length)];
+	while (*slot != NULL && ((*slot)->address_length != *length ||
+	    memcmp((*slot)->address, address, *length) != 0))
+		slot = &(*slot)->next;
+	return slot;
+}
+
+static unsigned
+sessions_from(struct server *server, const struct sockaddr *peer)
+{
+	unsigned char address[16];
+	size_t length;
+	struct client_count **slot = client_count_slot(server, peer, address, &length);
+
+	return *slot == NULL ? 0 : (*slot)->sessions;
+}
+
+void
+server_remember_session(struct server *server, struct session *session)
+{
+	unsigned char address[16];
+	size_t length;
+	struct client_count **slot;
+
+	LIST_INSERT_HEAD(&server->sessions, session, link);
+	server->session_count++;
+	slot = client_count_slot(server, (const struct sockaddr *)&session->peer, address, &length);
+	if (*slot == NULL) {
+		*slot = calloc(1, sizeof(**slot));
+		if (*slot == NULL)
+			return;		/* uncounted: the limit is best effort under OOM */
+		memcpy((*slot)->address, address, length);
+		(*slot)->address_length = length;
+	}
+	(*slot)->sessions++;
+	session->client_count = *slot;
+}
+
+void
+server_forget_session(struct server *server, struct session *session)
+{
+	unsigned char address[16];
+	size_t length;
+	struct client_count **slot;
+
+	LIST_REMOVE(session, link);
+	server->session_count--;
+	if (session->client_count != NULL) {
+		slot = client_count_slot(server, (const struct sockaddr *)&session->peer,
+		    address, &length);
+		if (*slot != NULL && --(*slot)->sessions == 0) {
+			struct client_count *gone = *slot;
+
+			*slot = gone->next;
+			free(gone);
+		}
+	}
+	if (server->exit_when_idle && server->session_count == 0)
+		event_base_loopexit(server->base, NULL);
+}
+
+/* Answers 421 and closes: no session, no buffering, nothing to free later. */
+static void
+refuse_connection(int fd)
+{
+	ssize_t ignored = send(fd, too_many_users, sizeof(too_many_users) - 1,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	(void)ignored;
+	close(fd);
+}
+
+static int
+over_limits(struct server *server, const struct sockaddr *peer)
+{
+	const struct config *config = server->config;
+
+	if (config->max_clients != 0 && server->session_count >= config->max_clients)
+		return 1;
+	if (config->max_clients_per_ip != 0 &&
+	    sessions_from(server, peer) >= config->max_clients_per_ip)
+		return 1;
+	return 0;
+}
+
+static void
+accepted(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *peer,
+    int peer_length, void *arg)
+{
+	struct server *server = arg;
+
+	if (over_limits(server, peer)) {
+		log_info("refused a connection: too many users");
+		refuse_connection(fd);
+		return;
+	}
+	if (session_new(server, fd, peer, (socklen_t)peer_length) != NULL)
+		log_info("%s: connected", server->sessions.lh_first->peer_text);
+}
+
+static void
+resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+	unsigned i;
+
+	if (server->spare_fd < 0)
+		server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (i = 0; i < server->listener_count; i++)
+		evconnlistener_enable(server->listeners[i]);
+}
+
+/*
+ * accept() failed. Out of descriptors, the pending connection would make the
+ * loop spin (libevent #71): give up the spare fd to answer it 421, then stop
+ * listening for a moment.
+ */
+static void
+accept_failed(struct evconnlistener *listener, void *arg)
+{
+	struct server *server = arg;
+	struct timeval backoff = { 0, ACCEPT_BACKOFF_MS * 1000 };
+	int error = EVUTIL_SOCKET_ERROR();
+	unsigned i;
+
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) {
+		log_warning("accept: %s", strerror(error));
+		return;
+	}
+	if (server->spare_fd >= 0) {
+		int fd;
+
+		close(server->spare_fd);
+		server->spare_fd = -1;
+		fd = accept(evconnlistener_get_fd(listener), NULL, NULL);
+		if (fd >= 0)
+			refuse_connection(fd);
+	}
+	log_warning("accept: %s; pausing for %d ms", strerror(error), ACCEPT_BACKOFF_MS);
+	for (i = 0; i < server->listener_count; i++)
+		evconnlistener_disable(server->listeners[i]);
+	evtimer_add(server->accept_resume_timer, &backoff);
+}
+
+struct server *
+server_new(struct event_base *base, const struct config *config)
+{
+	struct server *server = calloc(1, sizeof(*server));
+
+	if (server == NULL)
+		return NULL;
+	server->base = base;
+	server->config = config;
+	server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	LIST_INIT(&server->sessions);
+	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
+	server->workers = worker_pool_new(base, SERVER_AUTH_THREADS);
+	if (server->workers != NULL)
+		server->portal = portal_new(config, server->workers);
+	if (server->accept_resume_timer == NULL || server->portal == NULL) {
+		log_error("cannot set up the server: out of memory");
+		server_free(server);
+		return NULL;
+	}
+	return server;
+}
+
+int
+server_listen(struct server *server)
+{
+	const struct config *config = server->config;
+	unsigned i;
+
+	for (i = 0; i < config->listen_count; i++) {
+		const struct listen_address *address = &config->listen[i];
+		unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+		struct evconnlistener *listener;
+
+		/* The server speaks first, so never LEV_OPT_DEFERRED_ACCEPT. */
+		if (address->address.ss_family == AF_INET6)
+			flags |= LEV_OPT_BIND_IPV6ONLY;
+		listener = evconnlistener_new_bind(server->base, accepted, server, flags, 128,
+		    (const struct sockaddr *)&address->address, (int)address->length);
+		if (listener == NULL) {
+			int error = errno;
+
+			log_error("cannot listen on %s: %s", address->text, strerror(error));
+			return -error;
+		}
+		evconnlistener_set_error_cb(listener, accept_failed);
+		server->listeners[server->listener_count++] = listener;
+		log_info("listening on %s", address->text);
+	}
+	return 0;
+}
+
+int
+server_adopt(struct server *server, int fd)
+{
+	struct sockaddr_storage peer;
+	socklen_t length = sizeof(peer);
+
+	memset(&peer, 0, sizeof(peer));
+	if (getpeername(fd, (struct sockaddr *)&peer, &length) != 0) {
+		/* Not a socket (a test on a pipe): count it as a local client. */
+		peer.ss_family = AF_UNIX;
+		length = sizeof(sa_family_t);
+	}
+	server->exit_when_idle = 1;
+	if (session_new(server, fd, (struct sockaddr *)&peer, length) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
+void
+server_free(struct server *server)
+{
+	unsigned i;
+
+	for (i = 0; i < server->listener_count; i++)
+		evconnlistener_free(server->listeners[i]);
+	server->exit_when_idle = 0;
+	while (!LIST_EMPTY(&server->sessions))
+		session_free(LIST_FIRST(&server->sessions));
+	if (server->portal != NULL)
+		portal_free(server->portal);
+	if (server->workers != NULL)
+		worker_pool_free(server->workers);
+	if (server->accept_resume_timer != NULL)
+		event_free(server->accept_resume_timer);
+	if (server->spare_fd >= 0)
+		close(server->spare_fd);
+	for (i = 0; i < SERVER_CLIENT_BUCKETS; i++)
+		while (server->client_counts[i] != NULL) {
+			struct client_count *next = server->client_counts[i]->next;
+
+			free(server->client_counts[i]);
+			server->client_counts[i] = next;
+		}
+	free(server);
+}

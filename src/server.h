@@ -1,0 +1,56 @@
+/*
+ * server: the factory. Listening sockets, total and per-address limits (the
+ * overflow connection gets 421), inetd mode, the sessions it owns.
+ */
+#ifndef FTPD_SERVER_H
+#define FTPD_SERVER_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "config.h"
+
+struct session;
+struct portal;
+struct worker_pool;
+struct client_count;
+
+#define SERVER_CLIENT_BUCKETS 256
+
+struct server {
+	struct event_base *base;
+	const struct config *config;
+	struct worker_pool *workers;
+	struct portal *portal;
+
+	struct evconnlistener *listeners[CONFIG_MAX_LISTEN];
+	unsigned listener_count;
+	struct event *accept_resume_timer;	/* after EMFILE: listen again later */
+	int spare_fd;				/* given up to answer 421 when out of fds */
+
+	LIST_HEAD(, session) sessions;
+	unsigned session_count;
+	struct client_count *client_counts[SERVER_CLIENT_BUCKETS];
+	int exit_when_idle;			/* inetd mode: stop after the last session */
+};
+
+/* The config must outlive the server. NULL on failure (logged). */
+struct server *server_new(struct event_base *base, const struct config *config);
+
+/* Opens every config->listen address. 0, or -errno (logged). */
+int server_listen(struct server *server);
+
+/* Serves one already-connected socket (inetd mode: fd 0). 0 or -errno. */
+int server_adopt(struct server *server, int fd);
+
+/* Closes listeners and every session; frees. */
+void server_free(struct server *server);
+
+/* For session.c: registration and per-address accounting. */
+void server_remember_session(struct server *server, struct session *session);
+void server_forget_session(struct server *server, struct session *session);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * session: the protocol interpreter for one control connection.
+ * Reads lines, validates them against the command table, runs one command at a time.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "config.h"
+#include "log.h"
+#include "portal.h"
+#include "server.h"
+#include "session.h"
+
+/* Input kept unread while a command is busy; beyond it the socket is not read. */
+#define SESSION_INPUT_HIGH_WATERMARK (64 * 1024)
+/* Longest command word worth looking up; longer ones are unknown. */
+#define COMMAND_NAME_MAX 8
+
+static void session_read(struct bufferevent *control, void *arg);
+static void session_written(struct bufferevent *control, void *arg);
+static void session_event(struct bufferevent *control, short what, void *arg);
+static void session_process_input(struct session *session);
+
+static void
+format_peer(struct session *session)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&session->peer;
+	char address[INET6_ADDRSTRLEN] = "?";
+
+	if (peer->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr,
+		    address, sizeof(address));
+	else if (peer->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr,
+		    address, sizeof(address));
+	else if (peer->sa_family == AF_UNIX)
+		snprintf(address, sizeof(address), "local");
+	snprintf(session->peer_text, sizeof(session->peer_text), "%s", address);
+}
+
+static void
+deferred_close_fired(evutil_socket_t fd, short what, void *arg)
+{
+	session_free(arg);
+}
+
+struct session *
+session_new(struct server *server, int fd, const struct sockaddr *peer,
+    socklen_t peer_length)
+{
+	const struct config *config = server->config;
+	struct timeval idle = { (time_t)config->idle_timeout, 0 };
+	struct session *session;
+	int one = 1;
+
+	session = calloc(1, sizeof(*session));
+	if (session == NULL) {
+		close(fd);
+		return NULL;
+	}
+	session->server = server;
+	session->state = SESSION_UNAUTH;
+	session->binary = 1;
+	session->working_directory = PATH_ROOT;
+	session->rename_from = PATH_ROOT;
+	session->operation_path = PATH_ROOT;
+	line_reader_init(&session->line_reader);
+	if (peer_length > sizeof(session->peer))
+		peer_length = sizeof(session->peer);
+	memcpy(&session->peer, peer, peer_length);
+	session->peer_length = peer_length;
+	session->local_length = sizeof(session->local);
+	if (getsockname(fd, (struct sockaddr *)&session->local, &session->local_length) != 0)
+		session->local_length = 0;
+	format_peer(session);
+	server_remember_session(server, session);
+
+	/* Telnet "Synch" puts urgent data on the wire; keep it in the stream. */
+	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+	evutil_make_socket_nonblocking(fd);
+	session->control = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
+	if (session->control == NULL || session->deferred_close == NULL) {
+		if (session->control == NULL)
+			close(fd);
+		session_free(session);
+		return NULL;
+	}
+	bufferevent_setcb(session->control, session_read, session_written, session_event, session);
+	bufferevent_setwatermark(session->control, EV_READ, 0, SESSION_INPUT_HIGH_WATERMARK);
+	bufferevent_set_timeouts(session->control, &idle, NULL);
+	bufferevent_enable(session->control, EV_READ | EV_WRITE);
+	session_reply(session, REPLY_WELCOME, config->banner);
+	return session;
+}
+
+void
+session_free(struct session *session)
+{
+	if (session->login_request != NULL)
+		portal_cancel(session->login_request);
+	if (session->avatar != NULL)
+		avatar_logout(session->avatar);
+	if (session->login_failure_timer != NULL)
+		event_free(session->login_failure_timer);
+	if (session->deferred_close != NULL)
+		event_free(session->deferred_close);
+	if (session->control != NULL)
+		bufferevent_free(session->control);
+	path_free(&session->working_directory);
+	path_free(&session->rename_from);
+	path_free(&session->operation_path);
+	line_reader_clear(&session->line_reader);
+	server_forget_session(session->server, session);
+	free(session);
+}
+
+/*
+ * The connection is gone or must go now. With operations still pending the
+ * memory stays until their callbacks have run (session_end_operation frees).
+ */
+static void
+session_close_now(struct session *session)
+{
+	if (session->references == 0) {
+		session_free(session);
+		return;
+	}
+	session->dead = 1;
+	if (session->control != NULL) {
+		bufferevent_free(session->control);
+		session->control = NULL;
+	}
+}
+
+struct evbuffer *
+session_output(struct session *session)
+{
+	return bufferevent_get_output(session->control);
+}
+
+void
+session_reply(struct session *session, enum reply_id id, ...)
+{
+	va_list arguments;
+
+	if (session->control == NULL)
+		return;
+	va_start(arguments, id);
+	reply_write_va(session_output(session), id, arguments);
+	va_end(arguments);
+}
+
+void
+session_reply_error(struct session *session, int error, const struct path *path)
+{
+	char *text = path_to_string(path);
+
+	session_reply(session, reply_for_errno(error), text != NULL ? text : "?");
+	free(text);
+}
+
+void
+session_close_after_flush(struct session *session)
+{
+	if (session->closing || session->control == NULL)
+		return;
+	session->closing = 1;
+	bufferevent_disable(session->control, EV_READ);
+	if (evbuffer_get_length(session_output(session)) == 0)
+		event_active(session->deferred_close, EV_TIMEOUT, 0);
+}
+
+void
+session_begin_operation(struct session *session)
+{
+	session->busy = 1;
+	session->references++;
+}
+
+int
+session_end_operation(struct session *session)
+{
+	session->references--;
+	if (session->dead) {
+		if (session->references == 0)
+			session_free(session);
+		return 1;
+	}
+	return 0;
+}
+
+void
+session_resume(struct session *session)
+{
+	path_free(&session->operation_path);
+	session->busy = 0;
+	/* A synchronous completion returns into the input loop, which goes on by itself. */
+	if (!session->processing)
+		session_process_input(session);
+}
+
+int
+session_resolve_argument(struct session *session, const char *argument)
+{
+	int error;
+
+	path_free(&session->operation_path);
+	error = path_resolve(&session->working_directory, argument,
+	    argument != NULL ? strlen(argument) : 0, &session->operation_path);
+	if (error != 0) {
+		session_reply(session, REPLY_NAME_NOT_ALLOWED, argument);
+		return -1;
+	}
+	return 0;
+}
+
+void
+session_logout(struct session *session)
+{
+	if (session->avatar != NULL) {
+		log_info("%s: logout %s", session->peer_text, session->avatar->name);
+		avatar_logout(session->avatar);
+		session->avatar = NULL;
+	}
+	path_free(&session->working_directory);
+	path_free(&session->rename_from);
+	session->state = SESSION_UNAUTH;
+}
+
+/* Splits "CMD argument" in place; returns the argument or NULL. */
+static char *
+split_command(char *line)
+{
+	char *space = strchr(line, ' ');
+
+	if (space == NULL)
+		return NULL;
+	*space = '\0';
+	return space + 1;
+}
+
+static void
+dispatch_line(struct session *session, char *line, size_t length)
+{
+	const struct command *command;
+	enum reply_id refusal;
+	char *argument;
+
+	if (memchr(line, '\0', length) != NULL) {
+		session_reply(session, REPLY_NUL_IN_COMMAND);
+		return;
+	}
+	if (length == 0)
+		return;
+	argument = split_command(line);
+	command = strlen(line) <= COMMAND_NAME_MAX ? command_find(line) : NULL;
+	if (command == NULL) {
+		char shown[COMMAND_NAME_MAX + 4];
+
+		snprintf(shown, sizeof(shown), "%s%s", line,
+		    strlen(line) > COMMAND_NAME_MAX ? "..." : "");
+		session_reply(session, REPLY_UNKNOWN_COMMAND, shown);
+		return;
+	}
+	log_debug("%s: %s %s", session->peer_text, command->name,
+	    argument == NULL ? "" : (command->flags & COMMAND_HIDE_ARGUMENT) ? "<hidden>" : argument);
+
+	refusal = command_check(command, session->state, argument);
+	if (refusal != REPLY_COUNT) {
+		if (session->state == SESSION_RENAMING && refusal == REPLY_RNTO_REQUIRED) {
+			path_free(&session->rename_from);
+			session->state = SESSION_AUTHED;
+		}
+		session_reply(session, refusal, command->name);
+		return;
+	}
+	command->handler(session, argument);
+}
+
+static void
+session_process_input(struct session *session)
+{
+	struct evbuffer *input;
+
+	if (session->control == NULL)
+		return;
+	input = bufferevent_get_input(session->control);
+	session->processing = 1;
+	while (!session->busy && !session->closing && session->control != NULL) {
+		enum line_result result = line_reader_next(&session->line_reader, input);
+
+		if (result == LINE_NONE)
+			break;
+		if (result == LINE_TOO_LONG) {
+			session_reply(session, REPLY_LINE_TOO_LONG);
+			continue;
+		}
+		dispatch_line(session, session->line_reader.line, session->line_reader.length);
+		/* The line may have held a password: wipe it now. */
+		line_reader_clear(&session->line_reader);
+	}
+	session->processing = 0;
+}
+
+static void
+session_read(struct bufferevent *control, void *arg)
+{
+	session_process_input(arg);
+}
+
+static void
+session_written(struct bufferevent *control, void *arg)
+{
+	struct session *session = arg;
+
+	if (session->closing)
+		session_close_now(session);
+}
+
+static void
+session_event(struct bufferevent *control, short what, void *arg)
+{
+	struct session *session = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		char seconds[16];
+
+		snprintf(seconds, sizeof(seconds), "%u", session->server->config->idle_timeout);
+		log_info("%s: idle timeout", session->peer_text);
+		session_reply(session, REPLY_TIMEOUT, seconds);
+		session_close_after_flush(session);
+		bufferevent_enable(control, EV_WRITE);
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		log_info("%s: disconnected", session->peer_text);
+		session_close_now(session);
+	}
+}

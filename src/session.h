@@ -1,0 +1,99 @@
+/*
+ * session: one control connection (protocol interpreter): framing, the state
+ * machine UNAUTH -> INAUTH -> AUTHED <-> RENAMING, dispatch through the
+ * command table, replies, idle timeout, and everything the session owns.
+ */
+#ifndef FTPD_SESSION_H
+#define FTPD_SESSION_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "command_table.h"
+#include "line_reader.h"
+#include "path.h"
+#include "reply.h"
+
+struct server;
+struct avatar;
+struct portal_request;
+struct client_count;
+
+#define SESSION_USER_MAX 64
+
+struct session {
+	struct server *server;
+	struct bufferevent *control;
+	struct sockaddr_storage peer;
+	socklen_t peer_length;
+	struct sockaddr_storage local;
+	socklen_t local_length;
+	char peer_text[64];		/* "ADDRESS" for logs */
+	struct client_count *client_count; /* the per-address counter, owned by server */
+
+	unsigned state;			/* one enum session_state bit */
+	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */
+	struct avatar *avatar;		/* set while logged in */
+	struct path working_directory;
+	struct path rename_from;
+	int binary;			/* TYPE I (1) or A (0) */
+	unsigned login_failures;
+
+	/* Asynchronous work: commands run one at a time, in order. */
+	int busy;			/* a command's completion is pending */
+	int processing;			/* inside the input loop (no recursion) */
+	int closing;			/* close once the output is flushed */
+	int dead;			/* connection gone; freed when references drop */
+	unsigned references;		/* operations whose callbacks are pending */
+	struct path operation_path;	/* the path the pending operation works on */
+	struct portal_request *login_request;
+	struct event *login_failure_timer;
+	struct event *deferred_close;
+
+	struct line_reader line_reader;
+	LIST_ENTRY(session) link;
+};
+
+/*
+ * Takes over a connected socket: greets and starts reading. NULL (and the fd
+ * closed) on failure.
+ */
+struct session *session_new(struct server *server, int fd,
+    const struct sockaddr *peer, socklen_t peer_length);
+
+/* Frees at once whatever state it is in (server shutdown). */
+void session_free(struct session *session);
+
+/* Reply helpers: every reply goes through these. */
+void session_reply(struct session *session, enum reply_id id, ...);
+struct evbuffer *session_output(struct session *session);
+
+/* Replies for a failed shell operation on path, errno mapped in reply.c. */
+void session_reply_error(struct session *session, int error, const struct path *path);
+
+/* Sends what is queued, then closes. */
+void session_close_after_flush(struct session *session);
+
+/* Shell operations that may complete later hold the session alive. */
+void session_begin_operation(struct session *session);
+/*
+ * Call first in every completion callback. Returns 1 when the session went
+ * away meanwhile (it may be freed now: touch nothing), else 0.
+ */
+int session_end_operation(struct session *session);
+/* The command is fully answered: run the next pipelined command. */
+void session_resume(struct session *session);
+
+/*
+ * Resolves a client path argument against the working directory into
+ * session->operation_path; on failure replies (553) and returns -1.
+ */
+int session_resolve_argument(struct session *session, const char *argument);
+
+/* Leaves the logged-in state: shell logout, working directory reset. */
+void session_logout(struct session *session);
+
+#endif

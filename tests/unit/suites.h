@@ -1,0 +1,19 @@
+/*
+ * suites: the Check suites of the unit-test runner, one per part.
+ * Add a part's suite here and in unit_tests.c.
+ */
+#ifndef FTPD_TEST_SUITES_H
+#define FTPD_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *command_table_suite(void);
+Suite *config_suite(void);
+Suite *line_reader_suite(void);
+Suite *path_suite(void);
+Suite *portal_suite(void);
+Suite *reply_suite(void);
+Suite *session_suite(void);
+Suite *shell_suite(void);
+
+#endif

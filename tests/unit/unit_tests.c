@@ -1,0 +1,35 @@
+/*
+ * unit_tests: runs every Check suite and prints Check's summary.
+ * CK_RUN_SUITE=name runs one suite; CK_FORK=no helps under gdb.
+ */
+#include <stdlib.h>
+
+#include "log.h"
+#include "suites.h"
+
+int
+main(void)
+{
+	Suite *(*const suites[])(void) = {
+		path_suite,
+		line_reader_suite,
+		reply_suite,
+		command_table_suite,
+		config_suite,
+		shell_suite,
+		portal_suite,
+		session_suite,
+	};
+	SRunner *runner = srunner_create(NULL);
+	size_t i;
+	int failed;
+
+	/* The parts log what they refuse; keep the run readable. */
+	log_open("stderr", LOG_LEVEL_ERROR);
+	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		srunner_add_suite(runner, suites[i]());
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
