@@ -29,7 +29,7 @@ find_module(const char *name)
 	error[0] = '\0';
 	module = shell_registry_find(name, error, sizeof(error));
 	if (module == NULL)
-		log_error("shell %s: %s", name, error[0] != '\0' ? error : "not found");
+		log_error("%s", error[0] != '\0' ? error : "shell module not found");
 	return module;
 }
 

@@ -669,29 +669,24 @@ START_TEST(test_pool_freed_under_a_login_still_answers)
 }
 END_TEST
 
+/* The fastest of a few logins: load on the machine only ever adds time. */
 static double
-median_login_ms(const char *user, const char *password, int expected_error)
+fastest_login_ms(const char *user, const char *password)
 {
-	double samples[5], swap;
-	struct timespec start;
 	struct login_result result;
-	size_t i, j;
+	struct timespec start;
+	double fastest = 0, sample;
+	int i;
 
 	for (i = 0; i < 5; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &start);
 		result = login(user, password);
-		samples[i] = elapsed_ms(&start);
-		ck_assert_int_eq(result.error, expected_error);
-		avatar_logout(result.avatar);
+		sample = elapsed_ms(&start);
+		ck_assert_int_eq(result.error, -EACCES);
+		if (i == 0 || sample < fastest)
+			fastest = sample;
 	}
-	for (i = 0; i < 5; i++)
-		for (j = i + 1; j < 5; j++)
-			if (samples[j] < samples[i]) {
-				swap = samples[i];
-				samples[i] = samples[j];
-				samples[j] = swap;
-			}
-	return samples[2];
+	return fastest;
 }
 
 static const char *const timing_schemes[] = { "$y$", "$6$" };
@@ -699,7 +694,6 @@ static const char *const timing_schemes[] = { "$y$", "$6$" };
 START_TEST(test_unknown_user_takes_as_long_as_known)
 {
 	char first[CRYPT_OUTPUT_SIZE], second[CRYPT_OUTPUT_SIZE], content[2048];
-	char home[PATH_MAX];
 	double known, unknown, locked;
 
 	make_hash(timing_schemes[_i], "first-secret", first);
@@ -707,12 +701,12 @@ START_TEST(test_unknown_user_takes_as_long_as_known)
 	snprintf(content, sizeof(content), "first:%s\nsecond:%s\nlocked:!%s\n", first, second,
 	    second);
 	write_passwd(content);
-	make_directory(home, fixture.home_root, "second");
 	start_portal();
 
-	known = median_login_ms("second", "second-secret", 0);
-	unknown = median_login_ms("stranger", "second-secret", -EACCES);
-	locked = median_login_ms("locked", "second-secret", -EACCES);
+	/* What a prober compares: a wrong password for a real name against a made-up name. */
+	known = fastest_login_ms("second", "guess");
+	unknown = fastest_login_ms("stranger", "guess");
+	locked = fastest_login_ms("locked", "second-secret");
 	/* Loose bounds: the point is one crypt of the same cost, not a benchmark. */
 	ck_assert_msg(unknown * 3 > known && unknown < known * 3,
 	    "known %.2f ms, unknown %.2f ms", known, unknown);
