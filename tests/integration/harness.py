@@ -1,0 +1,357 @@
+"""harness: starts the real ftpd for a test and talks to it over raw sockets.
+Everything a test creates (servers, temp directories) is registered here so it
+is stopped and removed at the end of the test, whatever happened."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+# Markers that an ASan/UBSan build writes when it finds a bug.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+REPLY_TIMEOUT = 10.0
+
+_servers = []
+_temp_dirs = []
+_password_hashes = {}
+
+
+class Skip(Exception):
+    """Raised by a test that cannot run here (a missing tool); the reason is shown."""
+
+
+def skip(reason):
+    raise Skip(reason)
+
+
+def ftpd_path():
+    path = os.environ.get("FTPD")
+    if not path:
+        here = os.path.dirname(os.path.abspath(__file__))
+        path = os.path.join(here, "..", "..", "build", "default", "ftpd")
+    return os.path.abspath(path)
+
+
+def temp_dir(prefix="ftpd-test-"):
+    """A fresh directory, removed at the end of the test."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    _temp_dirs.append(path)
+    return path
+
+
+def write_file(path, data=b""):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode()
+    with open(path, "wb") as f:
+        f.write(data)
+    return path
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def password_hash(password):
+    """A SHA-512 crypt(3) hash made by `openssl passwd -6`, as an admin would."""
+    if password not in _password_hashes:
+        result = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n",
+                                capture_output=True, text=True, check=True)
+        _password_hashes[password] = result.stdout.strip()
+    return _password_hashes[password]
+
+
+def write_passwd_file(path, users):
+    """users: (name, password, home or None) tuples."""
+    lines = []
+    for name, password, home in users:
+        line = "%s:%s" % (name, password_hash(password))
+        if home is not None:
+            line += ":" + home
+        lines.append(line + "\n")
+    write_file(path, "".join(lines))
+    return path
+
+
+def snapshot(root):
+    """Names, types, sizes and mtimes of everything under root (symlinks not followed)."""
+    entries = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = os.path.join(directory, name)
+            info = os.lstat(path)
+            entries[os.path.relpath(path, root)] = (info.st_mode, info.st_size, info.st_mtime_ns)
+    return entries
+
+
+class Server:
+    """One ftpd process in the foreground on a free loopback port."""
+
+    def __init__(self, options=None, args=(), start=True):
+        self.port = free_port()
+        self.options = dict(options or {})
+        self.options.setdefault("log", "stderr")
+        self.options.setdefault("login_failure_delay", "0")
+        self.options["listen"] = "127.0.0.1:%d" % self.port
+        base = temp_dir("ftpd-server-")
+        self.config_file = write_file(os.path.join(base, "empty.conf"), "")
+        self.stderr_path = os.path.join(base, "ftpd-stderr.log")
+        self.args = list(args)
+        self.process = None
+        self.stopped = False
+        _servers.append(self)
+        if start:
+            self.start()
+
+    def command_line(self):
+        argv = [ftpd_path(), "-c", self.config_file]
+        for key, value in self.options.items():
+            argv += ["-o", "%s=%s" % (key, value)]
+        return argv + self.args + ["-f"]
+
+    def start(self):
+        self._stderr_file = open(self.stderr_path, "wb")
+        self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL,
+                                        stdout=self._stderr_file, stderr=self._stderr_file)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError("ftpd exited with status %d before accepting connections"
+                                     % self.process.returncode)
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("ftpd did not accept connections within %.0f s"
+                                         % START_TIMEOUT)
+                time.sleep(0.05)
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def stderr_tail(self, lines=30):
+        return "\n".join(self.stderr_text().splitlines()[-lines:])
+
+    def stop(self):
+        """SIGTERM; the server must exit 0 in time with no sanitizer report."""
+        if self.stopped or self.process is None:
+            return
+        self.stopped = True
+        problems = []
+        if self.process.poll() is not None:
+            problems.append("ftpd had already exited with status %d" % self.process.returncode)
+        else:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                status = self.process.wait(STOP_TIMEOUT)
+                if status != 0:
+                    problems.append("ftpd exited with status %d after SIGTERM" % status)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+                problems.append("ftpd did not exit within %.0f s of SIGTERM" % STOP_TIMEOUT)
+        self._stderr_file.close()
+        text = self.stderr_text()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                problems.append("ftpd stderr contains %r" % marker)
+        if problems:
+            raise AssertionError("; ".join(problems))
+
+    def connect(self, greet=True):
+        return Control(self.port, greet=greet)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        # When the test already failed, that failure is the one to report.
+        if kind is None:
+            self.stop()
+        else:
+            try:
+                self.stop()
+            except AssertionError:
+                pass
+        return False
+
+
+def anonymous_server(options=None, populate=True):
+    """A server sharing a fresh anonymous root with a few files; returns (server, root)."""
+    root = temp_dir("ftpd-anon-")
+    if populate:
+        populate_tree(root)
+    opts = {"anonymous": "yes", "anonymous_root": root}
+    opts.update(options or {})
+    return Server(opts), root
+
+
+def populate_tree(root):
+    write_file(os.path.join(root, "README.txt"), b"read me\n")
+    write_file(os.path.join(root, "pub", "hello.txt"), b"hello, world\n")
+    write_file(os.path.join(root, "pub", "data.bin"), bytes(range(256)) * 40)
+    os.makedirs(os.path.join(root, "pub", "empty"))
+
+
+def user_server(users=(("alice", "secret", None),), options=None):
+    """A server with a passwd file and anonymous off; returns (server, home_root)."""
+    base = temp_dir("ftpd-users-")
+    home_root = os.path.join(base, "homes")
+    os.makedirs(home_root)
+    for name, _password, home in users:
+        os.makedirs(home or os.path.join(home_root, name), exist_ok=True)
+    passwd = write_passwd_file(os.path.join(base, "passwd"), users)
+    opts = {"anonymous": "no", "passwd_file": passwd, "home_root": home_root}
+    opts.update(options or {})
+    return Server(opts), home_root
+
+
+class Reply:
+    def __init__(self, code, lines):
+        self.code = code
+        self.lines = lines
+
+    @property
+    def text(self):
+        """The text of the last line, after the code."""
+        return self.lines[-1][4:]
+
+    def __repr__(self):
+        return repr("\n".join(self.lines))
+
+
+class Control:
+    """A raw control connection: sends exact bytes and parses replies strictly."""
+
+    def __init__(self, port, greet=True, timeout=REPLY_TIMEOUT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buffer = b""
+        self.greeting = self.read_reply() if greet else None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _read_line(self):
+        while b"\r\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("server closed the connection (pending %r)" % self.buffer)
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def read_reply(self):
+        first = self._read_line()
+        match = re.match(r"^(\d{3})([ -])", first)
+        if not match:
+            raise AssertionError("malformed reply line %r" % first)
+        lines = [first]
+        if match.group(2) == "-":
+            end = match.group(1) + " "
+            while True:
+                line = self._read_line()
+                lines.append(line)
+                if line.startswith(end):
+                    break
+        return Reply(int(match.group(1)), lines)
+
+    def command(self, line):
+        self.send(line + "\r\n")
+        return self.read_reply()
+
+    def expect(self, line, code, text=None):
+        """Sends line and checks the reply code (and that the text contains text)."""
+        reply = self.command(line)
+        if reply.code != code or (text is not None and text not in reply.lines[-1]):
+            raise AssertionError("%s: expected %d%s, got %r" % (
+                line, code, " ...%s..." % text if text else "", reply))
+        return reply
+
+    def login_anonymous(self, user="anonymous"):
+        self.expect("USER " + user, 331)
+        self.expect("PASS guest@example.org", 230)
+
+    def login(self, user, password):
+        self.expect("USER " + user, 331)
+        self.expect("PASS " + password, 230)
+
+    def is_closed(self, timeout=5.0):
+        """True if the server closes the connection within timeout (no more data)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buffer += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        finally:
+            self.sock.settimeout(REPLY_TIMEOUT)
+
+
+def pwd_path(reply):
+    """The path quoted in a 257 reply, with doubled quotes undone."""
+    match = re.match(r'^257 "((?:[^"]|"")*)"', reply.lines[-1])
+    if not match:
+        raise AssertionError("no quoted path in %r" % reply)
+    return match.group(1).replace('""', '"')
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def check_equal(got, expected, what):
+    if got != expected:
+        raise AssertionError("%s: expected %r, got %r" % (what, expected, got))
+
+
+def finish():
+    """Stops every server and removes every temp directory; returns the stop errors."""
+    errors = []
+    while _servers:
+        server = _servers.pop(0)
+        try:
+            server.stop()
+        except AssertionError as error:
+            errors.append(str(error))
+    while _temp_dirs:
+        shutil.rmtree(_temp_dirs.pop(), ignore_errors=True)
+    return errors
+
+
+def servers():
+    return list(_servers)
