@@ -3,6 +3,7 @@ Everything a test creates (servers, temp directories) is registered here so it
 is stopped and removed at the end of the test, whatever happened."""
 
 import os
+import resource
 import re
 import shutil
 import signal
@@ -96,8 +97,9 @@ def snapshot(root):
 class Server:
     """One ftpd process in the foreground on a free loopback port."""
 
-    def __init__(self, options=None, args=(), start=True):
+    def __init__(self, options=None, args=(), start=True, fd_limit=None):
         self.port = free_port()
+        self.fd_limit = fd_limit
         self.options = dict(options or {})
         self.options.setdefault("log", "stderr")
         self.options.setdefault("login_failure_delay", "0")
@@ -120,8 +122,15 @@ class Server:
 
     def start(self):
         self._stderr_file = open(self.stderr_path, "wb")
+        limit = self.fd_limit
+
+        def limit_descriptors():
+            if limit is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
         self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL,
-                                        stdout=self._stderr_file, stderr=self._stderr_file)
+                                        stdout=self._stderr_file, stderr=self._stderr_file,
+                                        preexec_fn=limit_descriptors)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
@@ -190,14 +199,14 @@ class Server:
         return False
 
 
-def anonymous_server(options=None, populate=True):
+def anonymous_server(options=None, populate=True, fd_limit=None):
     """A server sharing a fresh anonymous root with a few files; returns (server, root)."""
     root = temp_dir("ftpd-anon-")
     if populate:
         populate_tree(root)
     opts = {"anonymous": "yes", "anonymous_root": root}
     opts.update(options or {})
-    return Server(opts), root
+    return Server(opts, fd_limit=fd_limit), root
 
 
 def populate_tree(root):

@@ -3,6 +3,7 @@ failed-login limits and the login failure delay (which must not block)."""
 
 import ftplib
 import os
+import select
 import socket
 import threading
 import time
@@ -213,3 +214,50 @@ def test_shutdown_with_sessions_in_every_state():
     for number, control in enumerate(sessions):
         check(control.is_closed(5), "session %d still open after the server stopped" % number)
         control.close()
+
+
+def process_cpu_seconds(pid):
+    """User + system CPU time of a process, from /proc."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_file_descriptors_backs_off_and_recovers():
+    """EMFILE at accept must not spin the loop (libevent #71); service resumes."""
+    server, _root = anonymous_server({"max_clients": "0", "max_clients_per_ip": "0"},
+                                     fd_limit=32)
+    with server:
+        sockets = [socket.create_connection(("127.0.0.1", server.port), timeout=10)
+                   for _ in range(40)]
+        try:
+            first_lines = {}
+            deadline = time.monotonic() + 3
+            pending = set(sockets)
+            while pending and time.monotonic() < deadline:
+                readable, _, _ = select.select(list(pending), [], [], 0.2)
+                for sock in readable:
+                    first_lines[sock] = sock.recv(200)
+                    pending.discard(sock)
+            greeted = sum(1 for line in first_lines.values() if line.startswith(b"220"))
+            refused = sum(1 for line in first_lines.values() if line.startswith(b"421"))
+            check(greeted >= 5, "only %d connections were greeted" % greeted)
+            check(refused >= 1, "no connection was answered 421 when out of descriptors")
+            before = process_cpu_seconds(server.process.pid)
+            time.sleep(2)
+            spent = process_cpu_seconds(server.process.pid) - before
+            check(spent < 0.5, "ftpd used %.2f s of CPU in 2 s while out of fds" % spent)
+        finally:
+            for sock in sockets:
+                sock.close()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                with server.connect() as control:
+                    control.login_anonymous()
+                    control.expect("PWD", 257)
+                break
+            except (AssertionError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
