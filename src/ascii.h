@@ -29,7 +29,10 @@ void ascii_from_network(struct ascii_state *state, const char *in, size_t length
 /* End of upload: emits a CR still held back. */
 void ascii_network_finish(struct ascii_state *state, struct evbuffer *out);
 
-/* The size a file of these bytes has once sent in TYPE A (each bare LF counts twice). */
+/*
+ * The size a file of these bytes has once sent in TYPE A (each bare LF counts
+ * twice). Advances state as ascii_to_network does, so chunks can be summed.
+ */
 size_t ascii_network_size(struct ascii_state *state, const char *in, size_t length);
 
 #endif

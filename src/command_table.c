@@ -15,12 +15,12 @@ static const struct command commands[] = {
 	/* login and session */
 	{ "USER", command_user, SESSION_UNAUTH | SESSION_AUTHED, ARGUMENT_REQUIRED, 0, NULL, "USER <name>" },
 	{ "PASS", command_pass, SESSION_INAUTH, ARGUMENT_OPTIONAL, COMMAND_HIDE_ARGUMENT, NULL, "PASS <password>" },
-	{ "QUIT", command_quit, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC | COMMAND_DURING_TRANSFER, NULL, "QUIT" },
+	{ "QUIT", command_quit, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "QUIT" },
 	{ "ACCT", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "ACCT <account>" },
 	{ "REIN", NULL, SESSION_ANY_STATE, ARGUMENT_NONE, 0, NULL, "REIN" },
 	{ "SMNT", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "SMNT <path>" },
 	/* information */
-	{ "NOOP", command_noop, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC | COMMAND_DURING_TRANSFER, NULL, "NOOP" },
+	{ "NOOP", command_noop, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "NOOP" },
 	{ "SYST", command_syst, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "SYST" },
 	{ "FEAT", command_feat, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "FEAT" },
 	{ "HELP", command_help, SESSION_ANY_STATE, ARGUMENT_OPTIONAL, COMMAND_PUBLIC, NULL, "HELP [<command>]" },
@@ -34,7 +34,7 @@ static const struct command commands[] = {
 	/* directories and files */
 	{ "PWD", command_pwd, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "PWD" },
 	{ "XPWD", command_pwd, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "XPWD" },
-	{ "CWD", command_cwd, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "CWD <path>" },
+	{ "CWD", command_cwd, LOGGED_IN, ARGUMENT_OPTIONAL, 0, "TVFS", "CWD <path>" },
 	{ "XCWD", command_cwd, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "XCWD <path>" },
 	{ "CDUP", command_cdup, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "CDUP" },
 	{ "XCUP", command_cdup, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "XCUP" },
@@ -48,22 +48,22 @@ static const struct command commands[] = {
 	{ "RNFR", command_rnfr, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "RNFR <path>" },
 	{ "RNTO", command_rnto, SESSION_RENAMING, ARGUMENT_REQUIRED, 0, NULL, "RNTO <path>" },
 	/* data connections and transfers */
-	{ "PASV", NULL, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "PASV" },
-	{ "EPSV", NULL, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "EPSV [<protocol> | ALL]" },
-	{ "PORT", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "PORT <h1,h2,h3,h4,p1,p2>" },
-	{ "EPRT", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "EPRT |<protocol>|<address>|<port>|" },
-	{ "LIST", NULL, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "LIST [<path>]" },
-	{ "NLST", NULL, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "NLST [<path>]" },
-	{ "MLSD", NULL, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "MLSD [<path>]" },
-	{ "MLST", NULL, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "MLST [<path>]" },
-	{ "RETR", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "RETR <path>" },
-	{ "STOR", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "STOR <path>" },
-	{ "STOU", NULL, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "STOU" },
-	{ "APPE", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "APPE <path>" },
-	{ "REST", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "REST <offset>" },
-	{ "ABOR", NULL, LOGGED_IN, ARGUMENT_NONE, COMMAND_DURING_TRANSFER, NULL, "ABOR" },
-	{ "MFMT", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "MFMT <YYYYMMDDHHMMSS> <path>" },
-	{ "SITE", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "SITE <command>" },
+	{ "PASV", command_pasv, LOGGED_IN, ARGUMENT_NONE, 0, "PASV", "PASV" },
+	{ "EPSV", command_epsv, LOGGED_IN, ARGUMENT_OPTIONAL, 0, "EPSV", "EPSV [<protocol> | ALL]" },
+	{ "PORT", command_port, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "PORT <h1,h2,h3,h4,p1,p2>" },
+	{ "EPRT", command_eprt, LOGGED_IN, ARGUMENT_REQUIRED, 0, "EPRT", "EPRT |<protocol>|<address>|<port>|" },
+	{ "LIST", command_list, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "LIST [<path>]" },
+	{ "NLST", command_nlst, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "NLST [<path>]" },
+	{ "MLSD", command_mlsd, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "MLSD [<path>]" },
+	{ "MLST", command_mlst, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "MLST [<path>]" },
+	{ "RETR", command_retr, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "RETR <path>" },
+	{ "STOR", command_stor, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "STOR <path>" },
+	{ "STOU", command_stou, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "STOU" },
+	{ "APPE", command_appe, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "APPE <path>" },
+	{ "REST", command_rest, LOGGED_IN, ARGUMENT_REQUIRED, 0, "REST STREAM", "REST <offset>" },
+	{ "ABOR", command_abor, LOGGED_IN, ARGUMENT_NONE, COMMAND_DURING_TRANSFER, NULL, "ABOR" },
+	{ "MFMT", command_mfmt, LOGGED_IN, ARGUMENT_REQUIRED, 0, "MFMT", "MFMT <YYYYMMDDHHMMSS> <path>" },
+	{ "SITE", command_site, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "SITE CHMOD <mode> <path> | SITE HELP" },
 	/* security extensions (RFC 2228, 4217) */
 	{ "AUTH", NULL, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC, NULL, "AUTH TLS" },
 	{ "PBSZ", NULL, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC, NULL, "PBSZ 0" },
@@ -115,7 +115,7 @@ command_check(const struct command *command, unsigned state, const char *argumen
 }
 
 void
-command_write_features(struct evbuffer *out)
+command_write_features(struct evbuffer *out, const char *extra)
 {
 	size_t i;
 
@@ -123,6 +123,8 @@ command_write_features(struct evbuffer *out)
 	for (i = 0; i < COMMAND_COUNT; i++)
 		if (commands[i].feature != NULL && commands[i].handler != NULL)
 			reply_continue(out, "%s", commands[i].feature);
+	if (extra != NULL)
+		reply_continue(out, "%s", extra);
 	reply_end(out, 211, "End");
 }
 

@@ -50,8 +50,8 @@ const struct command *command_find(const char *name);
 enum reply_id command_check(const struct command *command, unsigned state,
     const char *argument);
 
-/* "211-Features:" ... "211 End" from the table. */
-void command_write_features(struct evbuffer *out);
+/* "211-Features:" ... "211 End" from the table, plus one extra line (or NULL). */
+void command_write_features(struct evbuffer *out, const char *extra);
 
 /* "214-" list of commands, implemented ones plain, others marked '*'. */
 void command_write_help(struct evbuffer *out);

@@ -36,4 +36,28 @@ void command_dele(struct session *session, const char *argument);
 void command_rnfr(struct session *session, const char *argument);
 void command_rnto(struct session *session, const char *argument);
 
+/* commands_data.c */
+void command_pasv(struct session *session, const char *argument);
+void command_epsv(struct session *session, const char *argument);
+void command_port(struct session *session, const char *argument);
+void command_eprt(struct session *session, const char *argument);
+void command_rest(struct session *session, const char *argument);
+void command_abor(struct session *session, const char *argument);
+
+/* commands_transfer.c */
+void command_retr(struct session *session, const char *argument);
+void command_stor(struct session *session, const char *argument);
+void command_appe(struct session *session, const char *argument);
+void command_stou(struct session *session, const char *argument);
+void command_list(struct session *session, const char *argument);
+void command_nlst(struct session *session, const char *argument);
+void command_mlsd(struct session *session, const char *argument);
+
+/* commands_files.c, continued */
+void command_mlst(struct session *session, const char *argument);
+void command_mfmt(struct session *session, const char *argument);
+
+/* commands_site.c */
+void command_site(struct session *session, const char *argument);
+
 #endif

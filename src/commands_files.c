@@ -1,6 +1,6 @@
 /*
  * commands_files: commands that ask the shell about or change files and
- * directories: PWD, CWD, CDUP, SIZE, MDTM, MKD, RMD, DELE, RNFR, RNTO.
+ * directories: PWD, CWD, CDUP, SIZE, MDTM, MLST, MFMT, MKD, RMD, DELE, RNFR, RNTO.
  *
  * Each handler resolves its argument into session->operation_path, starts one
  * shell operation and answers from the completion callback, which may run
@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "ascii.h"
 #include "commands.h"
+#include "listing.h"
 #include "path.h"
 #include "portal.h"
 #include "session.h"
@@ -161,10 +163,157 @@ stat_argument(struct session *session, const char *argument, ftpd_stat_fn done)
 	shell_of(session)->ops->stat(shell_of(session), &view, done, session);
 }
 
+/* In TYPE A the size is what the transfer sends: every bare LF becomes CRLF. */
+#define ASCII_SIZE_LIMIT (10 * 1024 * 1024)
+
+static void
+opened_for_ascii_size(void *arg, int error, struct ftpd_read_file *file)
+{
+	struct session *session = arg;
+	struct ascii_state state;
+	uint64_t size = 0;
+	char chunk[64 * 1024], text[32];
+	ssize_t got;
+
+	if (session_end_operation(session)) {
+		if (error == 0)
+			file->ops->close(file);
+		return;
+	}
+	if (error != 0) {
+		session_reply_error(session, error, &session->operation_path);
+		session_resume(session);
+		return;
+	}
+	if (file->size > ASCII_SIZE_LIMIT) {
+		file->ops->close(file);
+		session_reply(session, REPLY_SIZE_ASCII_TOO_LARGE, path_basename(&session->operation_path));
+		session_resume(session);
+		return;
+	}
+	ascii_init(&state);
+	while ((got = file->ops->read(file, chunk, sizeof(chunk))) > 0)
+		size += ascii_network_size(&state, chunk, (size_t)got);
+	file->ops->close(file);
+	if (got < 0)
+		session_reply_error(session, (int)got, &session->operation_path);
+	else {
+		snprintf(text, sizeof(text), "%" PRIu64, size);
+		session_reply(session, REPLY_FILE_STATUS, text);
+	}
+	session_resume(session);
+}
+
+static void
+size_known_ascii(void *arg, int error, const struct ftpd_stat *stat)
+{
+	struct session *session = arg;
+	struct ftpd_path view;
+
+	if (error != 0 || !S_ISREG(stat->mode)) {
+		size_known(arg, error, stat);
+		return;
+	}
+	if (session_end_operation(session))
+		return;
+	view = path_view(&session->operation_path);
+	session_begin_operation(session);
+	shell_of(session)->ops->open_for_reading(shell_of(session), &view, 0,
+	    opened_for_ascii_size, session);
+}
+
 void
 command_size(struct session *session, const char *argument)
 {
-	stat_argument(session, argument, size_known);
+	stat_argument(session, argument, session->binary ? size_known : size_known_ascii);
+}
+
+static void
+facts_known(void *arg, int error, const struct ftpd_stat *stat)
+{
+	struct session *session = arg;
+	struct evbuffer *out;
+	char *name;
+
+	if (session_end_operation(session))
+		return;
+	name = path_to_string(&session->operation_path);
+	if (error != 0)
+		session_reply_error(session, error, &session->operation_path);
+	else if (name == NULL)
+		session_reply(session, REPLY_LOCAL_ERROR, "MLST");
+	else {
+		out = session_output(session);
+		reply_begin(out, 250, "Listing");
+		/* The fact line starts with a space (RFC 3659 7.2). */
+		evbuffer_add(out, " ", 1);
+		listing_write_facts(out, name, stat, session->mlst_facts, !session->avatar->anonymous);
+		reply_end(out, 250, "End.");
+	}
+	free(name);
+	session_resume(session);
+}
+
+void
+command_mlst(struct session *session, const char *argument)
+{
+	stat_argument(session, argument != NULL ? argument : "", facts_known);
+}
+
+static void
+mtime_set(void *arg, int error)
+{
+	struct session *session = arg;
+	char *name;
+
+	if (session_end_operation(session))
+		return;
+	name = path_to_string(&session->operation_path);
+	if (error != 0)
+		session_reply_error(session, error, &session->operation_path);
+	else
+		session_reply(session, REPLY_MFMT_OK, session->mfmt_time, name != NULL ? name : "?");
+	free(name);
+	session_resume(session);
+}
+
+/* "YYYYMMDDHHMMSS" (UTC) -> time; -1 when malformed. */
+static time_t
+parse_timeval(const char *text)
+{
+	struct tm when;
+	const char *end;
+
+	if (strspn(text, "0123456789") != 14)
+		return -1;
+	memset(&when, 0, sizeof(when));
+	end = strptime(text, "%Y%m%d%H%M%S", &when);
+	if (end == NULL || end != text + 14)
+		return -1;
+	return timegm(&when);
+}
+
+void
+command_mfmt(struct session *session, const char *argument)
+{
+	struct ftpd_path view;
+	time_t mtime = parse_timeval(argument);
+
+	if (mtime == (time_t)-1 || argument[14] != ' ' || argument[15] == '\0') {
+		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+		return;
+	}
+	if (shell_of(session)->ops->set_mtime == NULL) {
+		session_reply(session, REPLY_NOT_IMPLEMENTED, "MFMT");
+		return;
+	}
+	if (session_resolve_argument(session, argument + 15) != 0)
+		return;
+	memcpy(session->mfmt_time, argument, 14);
+	session->mfmt_time[14] = '\0';
+	view = path_view(&session->operation_path);
+	session_begin_operation(session);
+	shell_of(session)->ops->set_mtime(shell_of(session), &view, mtime, mtime_set, session);
 }
 
 void

@@ -3,15 +3,18 @@
  * NOOP, SYST, FEAT, HELP, OPTS, STAT, and the transfer parameters TYPE, MODE, STRU, ALLO.
  */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "commands.h"
 #include "config.h"
+#include "listing.h"
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "transfer.h"
 
 #ifndef FTPD_VERSION
 #define FTPD_VERSION "unknown"
@@ -32,7 +35,10 @@ command_syst(struct session *session, const char *argument)
 void
 command_feat(struct session *session, const char *argument)
 {
-	command_write_features(session_output(session));
+	char mlst[128];
+
+	listing_write_mlst_feature(mlst, sizeof(mlst), session->mlst_facts);
+	command_write_features(session_output(session), mlst);
 }
 
 void
@@ -88,6 +94,24 @@ command_opts(struct session *session, const char *argument)
 			session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
 		return;
 	}
+	if (strcmp(option, "MLST") == 0) {
+		char feature[128], selected[128] = "", *fact, *next;
+
+		session->mlst_facts = listing_parse_fact_selection(value);
+		/* The reply names the facts now selected: the starred ones of the FEAT line. */
+		listing_write_mlst_feature(feature, sizeof(feature), session->mlst_facts);
+		for (fact = feature + strlen("MLST "); (next = strchr(fact, ';')) != NULL;
+		    fact = next + 1) {
+			*next = '\0';
+			if (next > fact && next[-1] == '*') {
+				next[-1] = '\0';
+				strncat(selected, fact, sizeof(selected) - strlen(selected) - 2);
+				strcat(selected, ";");
+			}
+		}
+		session_reply(session, REPLY_MLST_OPTS, selected);
+		return;
+	}
 	session_reply(session, REPLY_OPTION_NOT_IMPLEMENTED, option);
 }
 
@@ -109,6 +133,16 @@ command_stat(struct session *session, const char *argument)
 	    session->binary ? "BINARY" : "ASCII");
 	reply_continue(out, "Session timeout in seconds is %u", config->idle_timeout);
 	reply_continue(out, "%u session(s) connected to this server", session->server->session_count);
+	if (session->transfer != NULL) {
+		uint64_t expected = transfer_expected_bytes(session->transfer);
+
+		if (expected != 0)
+			reply_continue(out, "Transfer in progress: %" PRIu64 " of %" PRIu64 " bytes",
+			    transfer_bytes(session->transfer), expected);
+		else
+			reply_continue(out, "Transfer in progress: %" PRIu64 " bytes",
+			    transfer_bytes(session->transfer));
+	}
 	reply_continue(out, "ftpd %s", FTPD_VERSION);
 	reply_end(out, 211, "End of status.");
 }

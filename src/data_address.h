@@ -19,12 +19,16 @@ int data_address_parse_port(const char *argument, struct sockaddr_storage *out,
 /*
  * "<d>1<d>a.b.c.d<d>port<d>" or "<d>2<d>ipv6<d>port<d>" where <d> is any
  * printable ASCII delimiter (33-126) used four times. -EINVAL for malformed
- * input, -EAFNOSUPPORT for a protocol other than 1 or 2 (reply 522).
+ * input (port 0 included), -EAFNOSUPPORT for a protocol other than 1 or 2
+ * (reply 522). An IPv4-mapped IPv6 address comes back as AF_INET.
  */
 int data_address_parse_eprt(const char *argument, struct sockaddr_storage *out,
     socklen_t *length);
 
-/* The PASV reply body "h1,h2,h3,h4,p1,p2" for an IPv4 address. -EAFNOSUPPORT for others. */
+/*
+ * The PASV reply body "h1,h2,h3,h4,p1,p2" for an IPv4 (or IPv4-mapped IPv6)
+ * address. -EAFNOSUPPORT for others, -ENOSPC when size is too small.
+ */
 int data_address_format_pasv(const struct sockaddr *address, char *out, size_t size);
 
 enum epsv_request { EPSV_ANY, EPSV_IPV4, EPSV_IPV6, EPSV_ALL };

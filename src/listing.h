@@ -28,8 +28,9 @@ void listing_file_mode(mode_t mode, char out[11]);
 
 /*
  * One LIST line "-rw-r--r--    1 owner    group        1234 Jan 02 15:04 name\r\n".
- * Dates within six months of now show the time, older or future ones the year.
- * Owner/group names come from stat (numbers when empty).
+ * Dates within six months of now show the time (UTC), older ones or ones more
+ * than an hour ahead the year. Owner/group names come from stat (numbers when
+ * empty). In this and every other line here, CR or LF in a name is written '?'.
  */
 void listing_write_long(struct evbuffer *out, const char *name, const struct ftpd_stat *stat,
     time_t now);

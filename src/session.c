@@ -17,10 +17,13 @@
 #include <event2/buffer.h>
 
 #include "config.h"
+#include "dtp.h"
+#include "listing.h"
 #include "log.h"
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "transfer.h"
 
 /* Input kept unread while a command is busy; beyond it the socket is not read. */
 #define SESSION_INPUT_HIGH_WATERMARK (64 * 1024)
@@ -75,6 +78,7 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 	session->working_directory = PATH_ROOT;
 	session->rename_from = PATH_ROOT;
 	session->operation_path = PATH_ROOT;
+	session->mlst_facts = FACT_DEFAULT;
 	line_reader_init(&session->line_reader);
 	if (peer_length > sizeof(session->peer))
 		peer_length = sizeof(session->peer);
@@ -108,6 +112,10 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 void
 session_free(struct session *session)
 {
+	if (session->transfer != NULL)
+		transfer_free(session->transfer);
+	dtp_free(session->dtp);
+	free(session->deferred_line);
 	if (session->login_request != NULL)
 		portal_cancel(session->login_request);
 	if (session->avatar != NULL)
@@ -239,6 +247,32 @@ session_logout(struct session *session)
 	session->state = SESSION_UNAUTH;
 }
 
+void
+session_set_dtp(struct session *session, struct dtp *dtp)
+{
+	dtp_free(session->dtp);
+	session->dtp = dtp;
+}
+
+void
+session_transfer_started(struct session *session, struct transfer *transfer)
+{
+	session->transfer = transfer;
+	/* A long transfer is not idleness; the data connection has its own stall timeout. */
+	bufferevent_set_timeouts(session->control, NULL, NULL);
+}
+
+void
+session_transfer_finished(struct session *session)
+{
+	struct timeval idle = { (time_t)session->server->config->idle_timeout, 0 };
+
+	session->transfer = NULL;
+	if (session->control != NULL)
+		bufferevent_set_timeouts(session->control, &idle, NULL);
+	session_resume(session);
+}
+
 /* Splits "CMD argument" in place; returns the argument or NULL. */
 static char *
 split_command(char *line)
@@ -277,6 +311,19 @@ dispatch_line(struct session *session, char *line, size_t length)
 	log_debug("%s: %s %s", session->peer_text, command->name,
 	    argument == NULL ? "" : (command->flags & COMMAND_HIDE_ARGUMENT) ? "<hidden>" : argument);
 
+	if (session->transfer != NULL && !(command->flags & COMMAND_DURING_TRANSFER)) {
+		/* Answer it after the transfer's final reply, keeping replies in order. */
+		if (argument != NULL)
+			argument[-1] = ' ';
+		session->deferred_line = malloc(length + 1);
+		if (session->deferred_line == NULL) {
+			session_reply(session, REPLY_LOCAL_ERROR, command->name);
+			return;
+		}
+		memcpy(session->deferred_line, line, length + 1);
+		session->deferred_length = length;
+		return;
+	}
 	refusal = command_check(command, session->state, argument);
 	if (refusal != REPLY_COUNT) {
 		if (session->state == SESSION_RENAMING && refusal == REPLY_RNTO_REQUIRED) {
@@ -299,7 +346,20 @@ session_process_input(struct session *session)
 	input = bufferevent_get_input(session->control);
 	session->processing = 1;
 	while (!session->busy && !session->closing && session->control != NULL) {
-		enum line_result result = line_reader_next(&session->line_reader, input);
+		enum line_result result;
+
+		if (session->deferred_line != NULL) {
+			char *line = session->deferred_line;
+
+			if (session->transfer != NULL)
+				break;
+			session->deferred_line = NULL;
+			dispatch_line(session, line, session->deferred_length);
+			explicit_bzero(line, session->deferred_length);
+			free(line);
+			continue;
+		}
+		result = line_reader_next(&session->line_reader, input);
 
 		if (result == LINE_NONE)
 			break;

@@ -9,6 +9,8 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
@@ -19,6 +21,8 @@
 
 struct server;
 struct avatar;
+struct dtp;
+struct transfer;
 struct portal_request;
 struct client_count;
 
@@ -41,6 +45,17 @@ struct session {
 	struct path rename_from;
 	int binary;			/* TYPE I (1) or A (0) */
 	unsigned login_failures;
+
+	/* Data channel */
+	struct dtp *dtp;		/* prepared by PASV/EPSV/PORT/EPRT */
+	struct transfer *transfer;	/* running RETR/STOR/LIST... */
+	uint64_t restart_offset;	/* from REST, for the next transfer */
+	int epsv_all;			/* EPSV ALL: only EPSV from now on */
+	unsigned mlst_facts;		/* OPTS MLST selection */
+	unsigned unique_name_tries;	/* STOU names found taken so far */
+	char mfmt_time[15];		/* MFMT's time, echoed in its reply */
+	char *deferred_line;		/* a command that waits for the transfer to end */
+	size_t deferred_length;
 
 	/* Asynchronous work: commands run one at a time, in order. */
 	int busy;			/* a command's completion is pending */
@@ -95,5 +110,13 @@ int session_resolve_argument(struct session *session, const char *argument);
 
 /* Leaves the logged-in state: shell logout, working directory reset. */
 void session_logout(struct session *session);
+
+/* Replaces the prepared data connection (NULL: none). */
+void session_set_dtp(struct session *session, struct dtp *dtp);
+
+/* A transfer starts: the control connection's idle timeout pauses meanwhile. */
+void session_transfer_started(struct session *session, struct transfer *transfer);
+/* The transfer has been answered: idle timeout back, waiting commands run. */
+void session_transfer_finished(struct session *session);
 
 #endif

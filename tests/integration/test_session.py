@@ -80,7 +80,7 @@ def test_unimplemented_commands_502():
     server, _root = anonymous_server()
     with server, server.connect() as control:
         control.login_anonymous()
-        for line in ("PASV", "LIST", "RETR pub/hello.txt", "SITE HELP"):
+        for line in ("REIN", "ACCT billing", "SMNT /", "CCC"):
             control.expect(line, 502)
         control.expect("NOOP", 200)
 

@@ -179,7 +179,7 @@ START_TEST(test_state_machine)
 	ck_assert_reply("RNTO other\r\n", "503 ");
 	ck_assert_reply("RNFR missing\r\n", "550 ");
 	ck_assert_reply("BOGUS\r\n", "500 ");
-	ck_assert_reply("PASV\r\n", "502 ");
+	ck_assert_reply("REIN\r\n", "502 ");
 	ck_assert_reply("MKD\r\n", "501 ");
 }
 END_TEST

@@ -1,0 +1,415 @@
+/*
+ * transfer: one data transfer over a bufferevent.
+ * Downloads are pulled from the file only as the socket drains; uploads go to the file as they arrive.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+
+#include "ascii.h"
+#include "dtp.h"
+#include "log.h"
+#include "transfer.h"
+
+/* Refill a download when less than this is queued; read this much per step. */
+#define SEND_LOW_WATERMARK (128 * 1024)
+#define SEND_BUDGET (256 * 1024)
+#define READ_CHUNK (64 * 1024)
+/* Most an upload reads from the socket before writing it out. */
+#define RECEIVE_HIGH_WATERMARK (1024 * 1024)
+
+enum transfer_kind { SEND_FILE, SEND_SOURCE, RECEIVE_FILE };
+
+struct transfer {
+	struct event_base *base;
+	enum transfer_kind kind;
+	struct transfer_options options;
+	struct dtp *dtp;		/* until connected */
+	struct bufferevent *data;
+
+	struct ftpd_read_file *read_file;
+	struct evbuffer_file_segment *segment;	/* zero-copy send of read_file */
+	uint64_t position;		/* next file offset to read */
+	uint64_t end;			/* file size when opened */
+	struct transfer_source source;
+	struct ftpd_write_file *write_file;
+	struct ascii_state ascii;
+	struct evbuffer *converted;	/* TYPE A upload: bytes after conversion */
+
+	int exhausted;			/* a download has queued its last byte */
+	int committing;			/* an upload's finish() is running */
+	uint64_t queued;		/* download bytes handed to the socket buffer */
+	uint64_t received;		/* upload bytes read from the socket */
+	transfer_done_fn done;
+	void *arg;
+};
+
+static struct transfer *
+transfer_new(struct event_base *base, struct dtp *dtp, const struct transfer_options *options,
+    enum transfer_kind kind, transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = calloc(1, sizeof(*transfer));
+
+	if (transfer == NULL)
+		return NULL;
+	transfer->base = base;
+	transfer->kind = kind;
+	transfer->options = *options;
+	transfer->dtp = dtp;
+	transfer->done = done;
+	transfer->arg = arg;
+	ascii_init(&transfer->ascii);
+	return transfer;
+}
+
+/* Closes everything; an upload not yet committed is discarded (the old file stays). */
+static void
+release(struct transfer *transfer)
+{
+	if (transfer->data != NULL)
+		bufferevent_free(transfer->data);
+	transfer->data = NULL;
+	dtp_free(transfer->dtp);
+	transfer->dtp = NULL;
+	/* The socket buffer may still reference the segment: free it after the socket. */
+	if (transfer->segment != NULL)
+		evbuffer_file_segment_free(transfer->segment);
+	transfer->segment = NULL;
+	if (transfer->read_file != NULL)
+		transfer->read_file->ops->close(transfer->read_file);
+	transfer->read_file = NULL;
+	if (transfer->source.close != NULL)
+		transfer->source.close(transfer->source.context);
+	transfer->source.close = NULL;
+	if (transfer->write_file != NULL)
+		transfer->write_file->ops->abort(transfer->write_file);
+	transfer->write_file = NULL;
+	if (transfer->converted != NULL)
+		evbuffer_free(transfer->converted);
+	transfer->converted = NULL;
+}
+
+static void
+finish(struct transfer *transfer, enum transfer_status status, int error)
+{
+	transfer_done_fn done = transfer->done;
+	void *arg = transfer->arg;
+
+	release(transfer);
+	free(transfer);
+	if (done != NULL)
+		done(arg, status, error);
+}
+
+uint64_t
+transfer_bytes(const struct transfer *transfer)
+{
+	if (transfer->kind == RECEIVE_FILE)
+		return transfer->received;
+	if (transfer->data == NULL)
+		return 0;
+	return transfer->queued - evbuffer_get_length(bufferevent_get_output(transfer->data));
+}
+
+uint64_t
+transfer_expected_bytes(const struct transfer *transfer)
+{
+	if (transfer->kind != SEND_FILE || transfer->options.ascii)
+		return 0;
+	return transfer->end;
+}
+
+/* Reads the next piece of a file that cannot be sent zero-copy. */
+static int
+produce_from_file(struct transfer *transfer, struct evbuffer *out)
+{
+	char chunk[READ_CHUNK];
+	size_t before = evbuffer_get_length(out);
+
+	while (evbuffer_get_length(out) - before < SEND_BUDGET) {
+		ssize_t got = transfer->read_file->ops->read(transfer->read_file, chunk, sizeof(chunk));
+
+		if (got < 0)
+			return (int)got;
+		if (got == 0)
+			return 0;
+		if (transfer->options.ascii)
+			ascii_to_network(&transfer->ascii, chunk, (size_t)got, out);
+		else
+			evbuffer_add(out, chunk, (size_t)got);
+	}
+	return 1;
+}
+
+/* Queues more download bytes; marks the end when there are no more. */
+static int
+refill(struct transfer *transfer)
+{
+	struct evbuffer *out = bufferevent_get_output(transfer->data);
+	size_t before = evbuffer_get_length(out);
+	int more;
+
+	if (transfer->segment != NULL) {
+		/* All of it at once: sendfile(2) moves it as the socket drains. */
+		if (transfer->end > transfer->position &&
+		    evbuffer_add_file_segment(out, transfer->segment, 0,
+		    (ev_off_t)(transfer->end - transfer->position)) != 0)
+			return -ENOMEM;
+		more = 0;
+	} else if (transfer->kind == SEND_FILE)
+		more = produce_from_file(transfer, out);
+	else
+		more = transfer->source.produce(transfer->source.context, out, SEND_BUDGET);
+	if (more < 0)
+		return more;
+	transfer->queued += evbuffer_get_length(out) - before;
+	if (more == 0) {
+		transfer->exhausted = 1;
+		/* From now on be told only when everything has gone out. */
+		bufferevent_setwatermark(transfer->data, EV_WRITE, 0, 0);
+	}
+	return 0;
+}
+
+static void
+send_more(struct bufferevent *data, void *arg)
+{
+	struct transfer *transfer = arg;
+	int error;
+
+	if (transfer->exhausted) {
+		if (evbuffer_get_length(bufferevent_get_output(data)) == 0)
+			finish(transfer, TRANSFER_COMPLETE, 0);
+		return;
+	}
+	error = refill(transfer);
+	if (error != 0) {
+		log_warning("download failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	if (transfer->exhausted && evbuffer_get_length(bufferevent_get_output(data)) == 0)
+		finish(transfer, TRANSFER_COMPLETE, 0);
+}
+
+/* Writes what arrived to the file; returns 0 or -errno. */
+static int
+store_received(struct transfer *transfer, struct evbuffer *input)
+{
+	struct evbuffer *pending = input;
+
+	transfer->received += evbuffer_get_length(input);
+	if (transfer->options.ascii) {
+		struct evbuffer_iovec chunks[16];
+		int count, i;
+
+		while (evbuffer_get_length(input) > 0) {
+			count = evbuffer_peek(input, -1, NULL, chunks, 16);
+			if (count > 16)
+				count = 16;
+			for (i = 0; i < count; i++) {
+				ascii_from_network(&transfer->ascii, chunks[i].iov_base, chunks[i].iov_len,
+				    transfer->converted);
+				evbuffer_drain(input, chunks[i].iov_len);
+			}
+		}
+		pending = transfer->converted;
+	}
+	while (evbuffer_get_length(pending) > 0) {
+		size_t length = evbuffer_get_contiguous_space(pending);
+		const unsigned char *bytes = evbuffer_pullup(pending, (ev_ssize_t)length);
+		ssize_t wrote = transfer->write_file->ops->write(transfer->write_file, bytes, length);
+
+		if (wrote < 0)
+			return (int)wrote;
+		if (wrote == 0)
+			return -EIO;
+		evbuffer_drain(pending, (size_t)wrote);
+	}
+	return 0;
+}
+
+static void
+receive_more(struct bufferevent *data, void *arg)
+{
+	struct transfer *transfer = arg;
+	int error = store_received(transfer, bufferevent_get_input(data));
+
+	if (error != 0) {
+		log_warning("upload failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+	}
+}
+
+static void
+committed(void *arg, int error)
+{
+	struct transfer *transfer = arg;
+
+	transfer->committing = 0;
+	if (error != 0)
+		log_warning("upload could not be stored: %s", strerror(-error));
+	finish(transfer, error == 0 ? TRANSFER_COMPLETE : TRANSFER_LOCAL_ERROR, error);
+}
+
+/* The client closed its side: the upload is whole. Store it. */
+static void
+commit_upload(struct transfer *transfer)
+{
+	struct ftpd_write_file *file = transfer->write_file;
+	int error = store_received(transfer, bufferevent_get_input(transfer->data));
+
+	if (error == 0 && transfer->options.ascii) {
+		ascii_network_finish(&transfer->ascii, transfer->converted);
+		error = store_received(transfer, transfer->converted);
+	}
+	if (error != 0) {
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	bufferevent_free(transfer->data);
+	transfer->data = NULL;
+	transfer->write_file = NULL;	/* finish() now owns it */
+	transfer->committing = 1;
+	file->ops->finish(file, committed, transfer);
+}
+
+static void
+data_event(struct bufferevent *data, short what, void *arg)
+{
+	struct transfer *transfer = arg;
+
+	if (transfer->kind == RECEIVE_FILE && (what & BEV_EVENT_EOF)) {
+		commit_upload(transfer);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("data connection stalled for %u s: transfer aborted",
+		    transfer->options.stall_timeout);
+	else
+		log_info("data connection lost during the transfer");
+	finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+}
+
+static void
+connected(void *arg, int error, evutil_socket_t fd)
+{
+	struct transfer *transfer = arg;
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+
+	dtp_free(transfer->dtp);
+	transfer->dtp = NULL;
+	if (error != 0) {
+		log_info("no data connection: %s", strerror(-error));
+		finish(transfer, TRANSFER_NO_CONNECTION, error);
+		return;
+	}
+	transfer->data = bufferevent_socket_new(transfer->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (transfer->data == NULL) {
+		close(fd);
+		finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+		return;
+	}
+	bufferevent_set_timeouts(transfer->data, &stall, &stall);
+	if (transfer->kind == RECEIVE_FILE) {
+		bufferevent_setcb(transfer->data, receive_more, NULL, data_event, transfer);
+		bufferevent_setwatermark(transfer->data, EV_READ, 0, RECEIVE_HIGH_WATERMARK);
+		bufferevent_enable(transfer->data, EV_READ);
+		return;
+	}
+	bufferevent_setcb(transfer->data, NULL, send_more, data_event, transfer);
+	bufferevent_setwatermark(transfer->data, EV_WRITE, SEND_LOW_WATERMARK, 0);
+	bufferevent_enable(transfer->data, EV_WRITE);
+	bufferevent_disable(transfer->data, EV_READ);
+	send_more(transfer->data, transfer);
+}
+
+static struct transfer *
+start(struct transfer *transfer)
+{
+	dtp_connect(transfer->dtp, transfer->options.connect_timeout, connected, transfer);
+	return transfer;
+}
+
+struct transfer *
+transfer_send_file(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct ftpd_read_file *file, uint64_t offset,
+    transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = transfer_new(base, dtp, options, SEND_FILE, done, arg);
+
+	if (transfer == NULL) {
+		dtp_free(dtp);
+		file->ops->close(file);
+		return NULL;
+	}
+	transfer->read_file = file;
+	transfer->position = offset;
+	transfer->end = file->size > offset ? file->size : offset;
+	if (file->fd >= 0 && !options->ascii && transfer->end > offset) {
+		transfer->segment = evbuffer_file_segment_new(file->fd, (ev_off_t)offset,
+		    (ev_off_t)(transfer->end - offset), 0);
+		/* Without a segment the read path below still works. */
+	}
+	return start(transfer);
+}
+
+struct transfer *
+transfer_send_source(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct transfer_source source,
+    transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = transfer_new(base, dtp, options, SEND_SOURCE, done, arg);
+
+	if (transfer == NULL) {
+		dtp_free(dtp);
+		source.close(source.context);
+		return NULL;
+	}
+	transfer->source = source;
+	return start(transfer);
+}
+
+struct transfer *
+transfer_receive_file(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct ftpd_write_file *file,
+    transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = transfer_new(base, dtp, options, RECEIVE_FILE, done, arg);
+
+	if (transfer != NULL && options->ascii)
+		transfer->converted = evbuffer_new();
+	if (transfer == NULL || (options->ascii && transfer->converted == NULL)) {
+		free(transfer);
+		dtp_free(dtp);
+		file->ops->abort(file);
+		return NULL;
+	}
+	transfer->write_file = file;
+	return start(transfer);
+}
+
+void
+transfer_abort(struct transfer *transfer)
+{
+	if (transfer->committing) {
+		/* The upload is complete and being stored; let that finish and report. */
+		return;
+	}
+	finish(transfer, TRANSFER_ABORTED, 0);
+}
+
+void
+transfer_free(struct transfer *transfer)
+{
+	if (transfer->committing) {
+		/* committed() will still run: make it report to nobody. */
+		transfer->done = NULL;
+		return;
+	}
+	release(transfer);
+	free(transfer);
+}

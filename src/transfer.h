@@ -1,0 +1,73 @@
+/*
+ * transfer: moves the bytes of one RETR, STOR or listing over a data
+ * connection, with flow control both ways, zero-copy sends of plain files,
+ * TYPE A conversion, stall timeouts, and ABOR.
+ */
+#ifndef FTPD_TRANSFER_H
+#define FTPD_TRANSFER_H
+
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "ftpd/shell.h"
+
+struct dtp;
+struct transfer;
+
+enum transfer_status {
+	TRANSFER_COMPLETE,		/* 226 */
+	TRANSFER_NO_CONNECTION,		/* 425: the data connection never came */
+	TRANSFER_CONNECTION_LOST,	/* 426: reset or stalled */
+	TRANSFER_ABORTED,		/* 426 by ABOR */
+	TRANSFER_LOCAL_ERROR		/* the file could not be read, written or stored */
+};
+
+/*
+ * Runs once when the transfer is over, after its data connection is closed
+ * and its file closed (an upload committed or discarded). error is a
+ * -errno for TRANSFER_LOCAL_ERROR. The transfer is freed after it returns.
+ */
+typedef void (*transfer_done_fn)(void *arg, enum transfer_status status, int error);
+
+/* Something that produces bytes to send (a listing). */
+struct transfer_source {
+	/* Appends about budget bytes to out: 1 more to come, 0 finished, or -errno. */
+	int (*produce)(void *context, struct evbuffer *out, size_t budget);
+	void (*close)(void *context);
+	void *context;
+};
+
+struct transfer_options {
+	unsigned connect_timeout;	/* seconds to wait for the data connection */
+	unsigned stall_timeout;		/* seconds without progress before giving up */
+	int ascii;			/* TYPE A: convert line ends */
+};
+
+/*
+ * Each takes ownership of dtp and of the file or source, even on failure
+ * (then NULL is returned and done is not called).
+ */
+struct transfer *transfer_send_file(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct ftpd_read_file *file, uint64_t offset,
+    transfer_done_fn done, void *arg);
+struct transfer *transfer_send_source(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct transfer_source source,
+    transfer_done_fn done, void *arg);
+struct transfer *transfer_receive_file(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct ftpd_write_file *file,
+    transfer_done_fn done, void *arg);
+
+/* Bytes that crossed the data connection so far. */
+uint64_t transfer_bytes(const struct transfer *transfer);
+/* Bytes a download will send in all (0: unknown, or an upload). */
+uint64_t transfer_expected_bytes(const struct transfer *transfer);
+
+/* ABOR: stops now; done() runs with TRANSFER_ABORTED before this returns. */
+void transfer_abort(struct transfer *transfer);
+
+/* The session is going away: stops now, done() is not called. */
+void transfer_free(struct transfer *transfer);
+
+#endif
