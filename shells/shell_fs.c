@@ -75,7 +75,15 @@ struct fs_write_file {
 	int directory_fd;
 	char temporary_name[sizeof(TEMPORARY_PREFIX) + TEMPORARY_SUFFIX_LENGTH];
 	char *target_name;
+	off_t written;		/* bytes written through this file */
+	off_t flushed;		/* bytes whose write-back has been started */
 };
+
+/*
+ * Start writing an upload back to disk every this many bytes, so that the
+ * fsync before the 226 waits only for the tail, not for the whole file.
+ */
+#define WRITEBACK_STEP (8 * 1024 * 1024)
 
 static struct shell_fs *
 shell_fs_of(struct ftpd_shell *shell)
@@ -547,6 +555,12 @@ fs_write_file_write(struct ftpd_write_file *base, const void *buffer, size_t len
 			return written > 0 ? (ssize_t)written : -errno;
 		}
 		written += (size_t)count;
+	}
+	file->written += (off_t)written;
+	if (file->written - file->flushed >= WRITEBACK_STEP) {
+		/* Asynchronous: queues the pages for writing, does not wait. */
+		sync_file_range(file->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		file->flushed = file->written;
 	}
 	return (ssize_t)written;
 }

@@ -144,6 +144,8 @@ serve(const struct config *config, const struct options *options)
 	int status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit must fail the write (EFBIG -> 552), not kill the server. */
+	signal(SIGXFSZ, SIG_IGN);
 	base = event_base_new();
 	if (base == NULL) {
 		log_error("cannot create the event loop");

@@ -20,6 +20,12 @@
 #define READ_CHUNK (64 * 1024)
 /* Most an upload reads from the socket before writing it out. */
 #define RECEIVE_HIGH_WATERMARK (1024 * 1024)
+/*
+ * libevent moves 16 KiB per system call by default; bulk data wants far
+ * more per call (and per sendfile) to keep the system-call count down.
+ */
+#define MAX_SINGLE_READ (256 * 1024)
+#define MAX_SINGLE_WRITE (16 * 1024 * 1024)
 
 enum transfer_kind { SEND_FILE, SEND_SOURCE, RECEIVE_FILE };
 
@@ -314,6 +320,8 @@ connected(void *arg, int error, evutil_socket_t fd)
 		return;
 	}
 	bufferevent_set_timeouts(transfer->data, &stall, &stall);
+	bufferevent_set_max_single_read(transfer->data, MAX_SINGLE_READ);
+	bufferevent_set_max_single_write(transfer->data, MAX_SINGLE_WRITE);
 	if (transfer->kind == RECEIVE_FILE) {
 		bufferevent_setcb(transfer->data, receive_more, NULL, data_event, transfer);
 		bufferevent_setwatermark(transfer->data, EV_READ, 0, RECEIVE_HIGH_WATERMARK);

@@ -7,9 +7,12 @@
 
 #include <check.h>
 
+Suite *ascii_suite(void);
 Suite *command_table_suite(void);
+Suite *data_address_suite(void);
 Suite *config_suite(void);
 Suite *line_reader_suite(void);
+Suite *listing_suite(void);
 Suite *path_suite(void);
 Suite *portal_suite(void);
 Suite *reply_suite(void);

@@ -19,6 +19,9 @@ main(void)
 		shell_suite,
 		portal_suite,
 		session_suite,
+		listing_suite,
+		ascii_suite,
+		data_address_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
