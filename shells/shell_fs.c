@@ -43,6 +43,7 @@ struct shell_fs {
 	struct ftpd_shell base;
 	int root_fd;
 	int read_only;
+	struct ftpd_host *host;	/* runs upload commits off the event loop, if set */
 };
 
 struct name_cache_entry {
@@ -77,6 +78,11 @@ struct fs_write_file {
 	char *target_name;
 	off_t written;		/* bytes written through this file */
 	off_t flushed;		/* bytes whose write-back has been started */
+	struct ftpd_host *host;
+	/* finish(): what to call, and the commit's outcome */
+	ftpd_done_fn done;
+	void *done_arg;
+	int commit_error;
 };
 
 /*
@@ -586,16 +592,22 @@ sync_directory(int directory_fd)
 	}
 }
 
+/*
+ * Makes the upload durable and puts it in place: fsync, then (REPLACE) the
+ * rename over the target. Blocking, so it runs on a worker thread when the
+ * host offers one.
+ */
 static void
-fs_write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
+commit_work(void *arg)
 {
-	struct fs_write_file *file = (struct fs_write_file *)base;
+	struct fs_write_file *file = arg;
 	int error = 0;
 
 	if (fsync(file->fd) == -1)
 		error = -errno;
 	if (close(file->fd) == -1 && error == 0)
 		error = -errno;
+	file->fd = -1;
 	if (file->directory_fd >= 0) {
 		if (error == 0 && renameat(file->directory_fd, file->temporary_name,
 		    file->directory_fd, file->target_name) == -1)
@@ -605,8 +617,33 @@ fs_write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
 		else
 			sync_directory(file->directory_fd);
 	}
+	file->commit_error = error;
+}
+
+static void
+commit_done(void *arg)
+{
+	struct fs_write_file *file = arg;
+	ftpd_done_fn done = file->done;
+	void *done_arg = file->done_arg;
+	int error = file->commit_error;
+
 	fs_write_file_free(file);
-	done(arg, error);
+	done(done_arg, error);
+}
+
+static void
+fs_write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
+{
+	struct fs_write_file *file = (struct fs_write_file *)base;
+
+	file->done = done;
+	file->done_arg = arg;
+	if (file->host != NULL &&
+	    file->host->run_blocking(file->host, commit_work, commit_done, file) == 0)
+		return;
+	commit_work(file);
+	commit_done(file);
 }
 
 static void
@@ -774,6 +811,7 @@ fs_open_for_writing(struct ftpd_shell *shell, const struct ftpd_path *path,
 	file->base.ops = &fs_write_file_ops;
 	file->fd = -1;
 	file->directory_fd = -1;
+	file->host = fs->host;
 	switch (mode) {
 	case FTPD_WRITE_REPLACE:
 		error = open_replacement(fs, path, file);
@@ -930,6 +968,7 @@ shell_fs_create(const struct ftpd_shell_config *config, struct ftpd_shell **shel
 	}
 	fs->base.ops = &shell_fs_ops;
 	fs->read_only = config->read_only != 0;
+	fs->host = config->host;
 	*shell = &fs->base;
 	return 0;
 }

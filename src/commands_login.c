@@ -96,6 +96,11 @@ command_pass(struct session *session, const char *argument)
 void
 command_quit(struct session *session, const char *argument)
 {
+	if (session->transfer != NULL) {
+		/* RFC 959: the transfer's result comes first, then the goodbye. */
+		session->quit_after_transfer = 1;
+		return;
+	}
 	session_reply(session, REPLY_GOODBYE);
 	session_close_after_flush(session);
 }

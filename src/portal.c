@@ -37,7 +37,7 @@ portal_is_anonymous_user(const char *user)
 }
 
 struct portal *
-portal_new(const struct config *config, struct worker_pool *workers)
+portal_new(const struct config *config, struct worker_pool *workers, struct ftpd_host *host)
 {
 	struct portal *portal;
 
@@ -55,7 +55,7 @@ portal_new(const struct config *config, struct worker_pool *workers)
 		if (portal->passwd_checker == NULL)
 			goto fail;
 	}
-	portal->realm = realm_new(config);
+	portal->realm = realm_new(config, host);
 	if (portal->realm == NULL)
 		goto fail;
 	if (config->system_users)

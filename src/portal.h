@@ -28,8 +28,9 @@ struct avatar {
  */
 typedef void (*portal_login_fn)(void *arg, int error, struct avatar *avatar);
 
-/* The config must outlive the portal. NULL on failure (message logged). */
-struct portal *portal_new(const struct config *config, struct worker_pool *workers);
+/* config and host (offered to every shell; may be NULL) must outlive the portal. NULL on failure (logged). */
+struct portal *portal_new(const struct config *config, struct worker_pool *workers,
+    struct ftpd_host *host);
 void portal_free(struct portal *portal);
 
 /* Users "anonymous" and "ftp" (any case) are guests. */

@@ -16,6 +16,7 @@
 
 struct realm {
 	const struct config *config;
+	struct ftpd_host *host;		/* handed to every shell */
 	const struct ftpd_shell_module *anonymous_module;
 	const struct ftpd_shell_module *user_module;
 };
@@ -34,7 +35,7 @@ find_module(const char *name)
 }
 
 struct realm *
-realm_new(const struct config *config)
+realm_new(const struct config *config, struct ftpd_host *host)
 {
 	struct realm *realm;
 
@@ -44,6 +45,7 @@ realm_new(const struct config *config)
 		return NULL;
 	}
 	realm->config = config;
+	realm->host = host;
 	realm->anonymous_module = find_module("anon");
 	realm->user_module = find_module(config->shell != NULL ? config->shell :
 	    REALM_DEFAULT_SHELL);
@@ -121,6 +123,7 @@ realm_request_avatar(struct realm *realm, const struct avatar_id *id,
 	memset(&shell_config, 0, sizeof(shell_config));
 	shell_config.root = root;
 	shell_config.user = id->name;
+	shell_config.host = realm->host;
 	if (id->anonymous) {
 		module = realm->anonymous_module;
 		shell_config.read_only = 1;

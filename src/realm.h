@@ -18,7 +18,7 @@ struct realm;
  * start rather than at the first login. The config must outlive the realm.
  * NULL on failure (message logged).
  */
-struct realm *realm_new(const struct config *config);
+struct realm *realm_new(const struct config *config, struct ftpd_host *host);
 void realm_free(struct realm *realm);
 
 /*

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "host.h"
 #include "log.h"
 #include "portal.h"
 #include "server.h"
@@ -231,7 +232,9 @@ server_new(struct event_base *base, const struct config *config)
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
 	server->workers = worker_pool_new(base, SERVER_AUTH_THREADS);
 	if (server->workers != NULL)
-		server->portal = portal_new(config, server->workers);
+		server->host = host_new(base, server->workers);
+	if (server->host != NULL)
+		server->portal = portal_new(config, server->workers, server->host);
 	if (server->accept_resume_timer == NULL || server->portal == NULL) {
 		log_error("cannot set up the server: out of memory");
 		server_free(server);
@@ -301,6 +304,7 @@ server_free(struct server *server)
 		portal_free(server->portal);
 	if (server->workers != NULL)
 		worker_pool_free(server->workers);
+	host_free(server->host);
 	if (server->accept_resume_timer != NULL)
 		event_free(server->accept_resume_timer);
 	if (server->spare_fd >= 0)

@@ -16,6 +16,7 @@
 struct session;
 struct portal;
 struct worker_pool;
+struct ftpd_host;
 struct client_count;
 
 #define SERVER_CLIENT_BUCKETS 256
@@ -24,6 +25,7 @@ struct server {
 	struct event_base *base;
 	const struct config *config;
 	struct worker_pool *workers;
+	struct ftpd_host *host;			/* what shells may use */
 	struct portal *portal;
 
 	struct evconnlistener *listeners[CONFIG_MAX_LISTEN];

@@ -268,6 +268,11 @@ session_transfer_finished(struct session *session)
 	struct timeval idle = { (time_t)session->server->config->idle_timeout, 0 };
 
 	session->transfer = NULL;
+	if (session->quit_after_transfer) {
+		session_reply(session, REPLY_GOODBYE);
+		session_close_after_flush(session);
+		return;
+	}
 	if (session->control != NULL)
 		bufferevent_set_timeouts(session->control, &idle, NULL);
 	session_resume(session);

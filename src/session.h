@@ -54,6 +54,7 @@ struct session {
 	unsigned mlst_facts;		/* OPTS MLST selection */
 	unsigned unique_name_tries;	/* STOU names found taken so far */
 	char mfmt_time[15];		/* MFMT's time, echoed in its reply */
+	int quit_after_transfer;	/* QUIT came during a transfer */
 	char *deferred_line;		/* a command that waits for the transfer to end */
 	size_t deferred_length;
 

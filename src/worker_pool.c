@@ -279,25 +279,24 @@ worker_job_cancel(struct worker_job *job)
 void
 worker_pool_free(struct worker_pool *pool)
 {
-	struct worker_job *remaining;
+	struct worker_job *completed, *pending;
 
 	if (pool == NULL)
 		return;
 	stop_threads(pool);
 
 	/* No thread is left, so the lists are ours without the lock. */
-	if (pool->completed.tail != NULL) {
-		pool->completed.tail->next = pool->pending.head;
-		remaining = pool->completed.head;
-	} else
-		remaining = pool->pending.head;
+	completed = pool->completed.head;
+	pending = pool->pending.head;
 	pool->completed.head = pool->completed.tail = NULL;
 	pool->pending.head = pool->pending.tail = NULL;
 	/*
-	 * The lock stays usable: a done() may still cancel a job further
-	 * down this list, which takes it.
+	 * Work that ran reports as it would have; work that never started is
+	 * cancelled. The lock stays usable: a done() may still cancel a job
+	 * further down these lists, which takes it.
 	 */
-	run_done_callbacks(remaining, 1);
+	run_done_callbacks(completed, 0);
+	run_done_callbacks(pending, 1);
 
 	event_free(pool->wakeup_event);
 	close(pool->wakeup_pipe[0]);

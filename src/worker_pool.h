@@ -32,7 +32,10 @@ struct worker_job *worker_pool_submit(struct worker_pool *pool, worker_work_fn w
  */
 void worker_job_cancel(struct worker_job *job);
 
-/* Waits for running work, runs pending done callbacks as cancelled, frees. */
+/*
+ * Waits for running work, runs the done callbacks of finished work as usual
+ * and of work that never started as cancelled, frees.
+ */
 void worker_pool_free(struct worker_pool *pool);
 
 #endif

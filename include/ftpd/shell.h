@@ -168,12 +168,27 @@ struct ftpd_shell {
 	const struct ftpd_shell_ops *ops;
 };
 
+struct event_base;
+
+/* What ftpd offers a shell, for work that must not block the event loop. */
+struct ftpd_host {
+	/*
+	 * Runs work(arg) on a worker thread, then done(arg) on the event loop.
+	 * work must not touch the event loop. 0, or -ENOMEM when nothing will run.
+	 */
+	int (*run_blocking)(struct ftpd_host *host, void (*work)(void *arg),
+	    void (*done)(void *arg), void *arg);
+	/* The loop every callback runs on, for shells that complete later. */
+	struct event_base *event_base;
+};
+
 /* What a shell is created with, for one login. */
 struct ftpd_shell_config {
 	const char *root;	/* directory the shell serves; its "/" */
 	const char *user;	/* login name ("anonymous" for guests) */
 	int read_only;		/* 1: every change must fail with -EROFS */
 	const char *options;	/* the module's own option string, or NULL */
+	struct ftpd_host *host;	/* NULL: do everything in the calling thread */
 };
 
 struct ftpd_shell_module {

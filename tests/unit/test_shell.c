@@ -357,7 +357,7 @@ test_path(const char *client_path)
 static struct ftpd_shell *
 create_shell(const struct ftpd_shell_module *module, int read_only)
 {
-	struct ftpd_shell_config config = { root_directory, "tester", read_only, NULL };
+	struct ftpd_shell_config config = { root_directory, "tester", read_only, NULL, NULL };
 	struct ftpd_shell *shell = NULL;
 
 	ck_assert_int_eq(module->create(&config, &shell), 0);
@@ -1400,7 +1400,7 @@ START_TEST(test_create)
 	const struct create_case *test = &create_cases[_i / 2];
 	const struct ftpd_shell_module *module = _i % 2 ? &shell_anon_module :
 	    &shell_fs_module;
-	struct ftpd_shell_config config = { NULL, "tester", 0, test->options };
+	struct ftpd_shell_config config = { NULL, "tester", 0, test->options, NULL };
 	struct ftpd_shell *shell = NULL;
 	char root[PATH_MAX];
 	int error;
