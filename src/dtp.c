@@ -152,6 +152,10 @@ bind_passive_port(evutil_socket_t listener, struct dtp *dtp, const struct config
 {
 	unsigned first = config->pasv_port_min, last = config->pasv_port_max;
 	unsigned count, start, i;
+	int one = 1;
+
+	/* Earlier data connections on a port linger in TIME_WAIT; reuse it anyway. */
+	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 
 	if (first == 0) {
 		set_port(&dtp->local, 0);

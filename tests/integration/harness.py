@@ -364,3 +364,166 @@ def finish():
 
 def servers():
     return list(_servers)
+
+
+# --- The data channel: passive and active connections, whole transfers. ---
+
+DATA_TIMEOUT = 30.0
+
+
+def passive_address(reply):
+    """(host, port) from a 227 reply."""
+    match = re.search(r"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", reply.lines[-1])
+    if reply.code != 227 or not match:
+        raise AssertionError("not a 227 reply with an address: %r" % reply)
+    numbers = [int(group) for group in match.groups()]
+    return "%d.%d.%d.%d" % tuple(numbers[:4]), numbers[4] * 256 + numbers[5]
+
+
+def extended_passive_port(reply):
+    """The port from a 229 reply."""
+    match = re.search(r"\(\|\|\|(\d+)\|\)", reply.lines[-1])
+    if reply.code != 229 or not match:
+        raise AssertionError("not a 229 reply with a port: %r" % reply)
+    return int(match.group(1))
+
+
+def open_passive(control, command="PASV", source=None, receive_buffer=None):
+    """Sends PASV (or EPSV) and connects to the port it names, from source if given.
+    Returns the connected data socket."""
+    reply = control.command(command)
+    if command.upper().startswith("EPSV"):
+        port = extended_passive_port(reply)
+    else:
+        _host, port = passive_address(reply)
+    host = control.sock.getpeername()[0]
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(DATA_TIMEOUT)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    if source is not None:
+        sock.bind((source, 0))
+    sock.connect((host, port))
+    return sock
+
+
+class ActiveListener:
+    """The client side of PORT/EPRT: a listening socket the server connects to."""
+
+    def __init__(self, control, command="PORT"):
+        host = control.sock.getsockname()[0]
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.listener = socket.socket(family, socket.SOCK_STREAM)
+        self.listener.bind((host, 0))
+        self.listener.listen(1)
+        self.listener.settimeout(DATA_TIMEOUT)
+        port = self.listener.getsockname()[1]
+        if command.upper() == "EPRT":
+            line = "EPRT |%d|%s|%d|" % (2 if family == socket.AF_INET6 else 1, host, port)
+        else:
+            line = "PORT %s,%d,%d" % (host.replace(".", ","), port // 256, port % 256)
+        control.expect(line, 200)
+
+    def accept(self):
+        sock, _address = self.listener.accept()
+        sock.settimeout(DATA_TIMEOUT)
+        self.listener.close()
+        return sock
+
+    def close(self):
+        self.listener.close()
+
+
+def open_data(control, mode="passive"):
+    """mode: "passive" (PASV), "epsv", "active" (PORT) or "eprt". Returns a
+    function that yields the connected data socket once the transfer command is sent."""
+    if mode in ("passive", "epsv"):
+        sock = open_passive(control, "PASV" if mode == "passive" else "EPSV")
+        return lambda: sock
+    listener = ActiveListener(control, "PORT" if mode == "active" else "EPRT")
+    return listener.accept
+
+
+def read_all(sock):
+    chunks = []
+    while True:
+        chunk = sock.recv(1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    sock.close()
+    return b"".join(chunks)
+
+
+def expect_preliminary(control, line):
+    """Sends a transfer command and checks it answers 150 (or 125)."""
+    reply = control.command(line)
+    if reply.code not in (125, 150):
+        raise AssertionError("%s: expected 150, got %r" % (line, reply))
+    return reply
+
+
+def expect_complete(control, line):
+    reply = control.read_reply()
+    if reply.code != 226:
+        raise AssertionError("%s: expected 226 at the end, got %r" % (line, reply))
+    return reply
+
+
+def download(control, line, mode="passive"):
+    """Runs a command that sends data to the client (RETR, LIST, NLST, MLSD):
+    150, the data, 226. Returns the bytes received."""
+    connected = open_data(control, mode)
+    control.send(line + "\r\n")
+    sock = connected()
+    data = read_all(sock)
+    reply = control.read_reply()
+    if reply.code not in (125, 150):
+        raise AssertionError("%s: expected 150, got %r" % (line, reply))
+    expect_complete(control, line)
+    return data
+
+
+def upload(control, line, data, mode="passive"):
+    """Runs a command that takes data from the client (STOR, APPE, STOU):
+    150, the data, 226 once stored. Returns the 150 reply."""
+    connected = open_data(control, mode)
+    control.send(line + "\r\n")
+    sock = connected()
+    first = control.read_reply()
+    if first.code not in (125, 150):
+        sock.close()
+        raise AssertionError("%s: expected 150, got %r" % (line, first))
+    sock.sendall(data)
+    sock.close()
+    expect_complete(control, line)
+    return first
+
+
+def listing_lines(control, line, mode="passive"):
+    """The lines a LIST/NLST/MLSD sends, CRLF-terminated each, as text."""
+    data = download(control, line, mode).decode("utf-8")
+    check(data == "" or data.endswith("\r\n"), "%s: listing does not end with CRLF: %r"
+          % (line, data[-80:]))
+    lines = data.split("\r\n")[:-1]
+    check(all("\n" not in item for item in lines), "%s: bare LF in listing %r" % (line, data))
+    return lines
+
+
+def sha256_file(path):
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ipv6_loopback_available():
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
