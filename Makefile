@@ -6,6 +6,8 @@
 #   make run        serve the example share anonymously on 127.0.0.1:2121
 #   make check      unit tests (Check) and integration tests (real clients)
 #   make check VARIANT=asan   the same, built with ASan and UBSan
+#   make bench      ftpd against vsftpd (as root; not part of check);
+#                   make bench BENCH_ARGS=--quick for a short run
 
 VARIANT ?= default
 BUILD   := build/$(VARIANT)
@@ -50,7 +52,7 @@ FTPD      := $(BUILD)/ftpd
 LIBFTPD   := $(BUILD)/libftpd.a
 UNIT_RUNNER := $(BUILD)/unit-tests
 
-.PHONY: all run check unit integration clean distclean deps test-deps
+.PHONY: all run check unit integration bench clean distclean deps test-deps
 .DEFAULT_GOAL := all
 
 all: $(FTPD)
@@ -98,6 +100,10 @@ unit: $(UNIT_RUNNER)
 
 integration: $(FTPD) test-deps
 	FTPD=$(FTPD) $(PYTHON) tests/integration/run.py $(TESTS)
+
+bench: $(FTPD)
+	@build-aux/ensure-deps test
+	$(PYTHON) tests/bench/bench.py --ftpd $(FTPD) $(BENCH_ARGS)
 
 check: test-deps
 	$(MAKE) unit

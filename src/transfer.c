@@ -18,13 +18,14 @@
 #define SEND_LOW_WATERMARK (128 * 1024)
 #define SEND_BUDGET (256 * 1024)
 #define READ_CHUNK (64 * 1024)
-/* Most an upload reads from the socket before writing it out. */
-#define RECEIVE_HIGH_WATERMARK (1024 * 1024)
 /*
- * libevent moves 16 KiB per system call by default; bulk data wants far
- * more per call (and per sendfile) to keep the system-call count down.
+ * Uploads bypass bufferevents: libevent 2.1 reads at most 4 KiB per system
+ * call (EVBUFFER_MAX_READ), far too little for bulk data. They read into
+ * their own buffer instead, and give other sessions a turn after a budget.
  */
-#define MAX_SINGLE_READ (256 * 1024)
+#define RECEIVE_BUFFER_SIZE (256 * 1024)
+#define RECEIVE_BUDGET (4 * 1024 * 1024)
+/* libevent writes 16 KiB per call by default; let sendfile move far more. */
 #define MAX_SINGLE_WRITE (16 * 1024 * 1024)
 
 enum transfer_kind { SEND_FILE, SEND_SOURCE, RECEIVE_FILE };
@@ -43,6 +44,9 @@ struct transfer {
 	struct transfer_source source;
 	struct ftpd_write_file *write_file;
 	struct ascii_state ascii;
+	evutil_socket_t upload_fd;	/* an upload's data connection */
+	struct event *upload_event;	/* readable, or stalled */
+	char *upload_buffer;		/* RECEIVE_BUFFER_SIZE bytes */
 	struct evbuffer *converted;	/* TYPE A upload: bytes after conversion */
 
 	int exhausted;			/* a download has queued its last byte */
@@ -67,6 +71,7 @@ transfer_new(struct event_base *base, struct dtp *dtp, const struct transfer_opt
 	transfer->dtp = dtp;
 	transfer->done = done;
 	transfer->arg = arg;
+	transfer->upload_fd = -1;
 	ascii_init(&transfer->ascii);
 	return transfer;
 }
@@ -78,6 +83,14 @@ release(struct transfer *transfer)
 	if (transfer->data != NULL)
 		bufferevent_free(transfer->data);
 	transfer->data = NULL;
+	if (transfer->upload_event != NULL)
+		event_free(transfer->upload_event);
+	transfer->upload_event = NULL;
+	if (transfer->upload_fd >= 0)
+		close(transfer->upload_fd);
+	transfer->upload_fd = -1;
+	free(transfer->upload_buffer);
+	transfer->upload_buffer = NULL;
 	dtp_free(transfer->dtp);
 	transfer->dtp = NULL;
 	/* The socket buffer may still reference the segment: free it after the socket. */
@@ -201,53 +214,40 @@ send_more(struct bufferevent *data, void *arg)
 		finish(transfer, TRANSFER_COMPLETE, 0);
 }
 
-/* Writes what arrived to the file; returns 0 or -errno. */
+/* Writes length bytes to the upload's file; 0 or -errno. */
 static int
-store_received(struct transfer *transfer, struct evbuffer *input)
+write_all(struct transfer *transfer, const char *bytes, size_t length)
 {
-	struct evbuffer *pending = input;
-
-	transfer->received += evbuffer_get_length(input);
-	if (transfer->options.ascii) {
-		struct evbuffer_iovec chunks[16];
-		int count, i;
-
-		while (evbuffer_get_length(input) > 0) {
-			count = evbuffer_peek(input, -1, NULL, chunks, 16);
-			if (count > 16)
-				count = 16;
-			for (i = 0; i < count; i++) {
-				ascii_from_network(&transfer->ascii, chunks[i].iov_base, chunks[i].iov_len,
-				    transfer->converted);
-				evbuffer_drain(input, chunks[i].iov_len);
-			}
-		}
-		pending = transfer->converted;
-	}
-	while (evbuffer_get_length(pending) > 0) {
-		size_t length = evbuffer_get_contiguous_space(pending);
-		const unsigned char *bytes = evbuffer_pullup(pending, (ev_ssize_t)length);
+	while (length > 0) {
 		ssize_t wrote = transfer->write_file->ops->write(transfer->write_file, bytes, length);
 
 		if (wrote < 0)
 			return (int)wrote;
 		if (wrote == 0)
 			return -EIO;
-		evbuffer_drain(pending, (size_t)wrote);
+		bytes += wrote;
+		length -= (size_t)wrote;
 	}
 	return 0;
 }
 
-static void
-receive_more(struct bufferevent *data, void *arg)
+/* Stores bytes that arrived, converting TYPE A line ends first. */
+static int
+store_received(struct transfer *transfer, const char *bytes, size_t length)
 {
-	struct transfer *transfer = arg;
-	int error = store_received(transfer, bufferevent_get_input(data));
+	int error = 0;
 
-	if (error != 0) {
-		log_warning("upload failed: %s", strerror(-error));
-		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+	if (!transfer->options.ascii)
+		return write_all(transfer, bytes, length);
+	ascii_from_network(&transfer->ascii, bytes, length, transfer->converted);
+	while (error == 0 && evbuffer_get_length(transfer->converted) > 0) {
+		size_t piece = evbuffer_get_contiguous_space(transfer->converted);
+
+		error = write_all(transfer,
+		    (const char *)evbuffer_pullup(transfer->converted, (ev_ssize_t)piece), piece);
+		evbuffer_drain(transfer->converted, piece);
 	}
+	return error;
 }
 
 static void
@@ -266,21 +266,77 @@ static void
 commit_upload(struct transfer *transfer)
 {
 	struct ftpd_write_file *file = transfer->write_file;
-	int error = store_received(transfer, bufferevent_get_input(transfer->data));
+	int error = 0;
 
-	if (error == 0 && transfer->options.ascii) {
+	if (transfer->options.ascii) {
 		ascii_network_finish(&transfer->ascii, transfer->converted);
-		error = store_received(transfer, transfer->converted);
+		error = store_received(transfer, NULL, 0);
 	}
 	if (error != 0) {
 		finish(transfer, TRANSFER_LOCAL_ERROR, error);
 		return;
 	}
-	bufferevent_free(transfer->data);
-	transfer->data = NULL;
+	event_free(transfer->upload_event);
+	transfer->upload_event = NULL;
+	close(transfer->upload_fd);
+	transfer->upload_fd = -1;
 	transfer->write_file = NULL;	/* finish() now owns it */
 	transfer->committing = 1;
 	file->ops->finish(file, committed, transfer);
+}
+
+static void
+receive_more(evutil_socket_t fd, short what, void *arg)
+{
+	struct transfer *transfer = arg;
+	size_t budget = RECEIVE_BUDGET;
+
+	if (what & EV_TIMEOUT) {
+		log_info("data connection stalled for %u s: upload aborted",
+		    transfer->options.stall_timeout);
+		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+		return;
+	}
+	while (budget > 0) {
+		ssize_t got = read(fd, transfer->upload_buffer, RECEIVE_BUFFER_SIZE);
+		int error;
+
+		if (got == 0) {
+			commit_upload(transfer);
+			return;
+		}
+		if (got < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			log_info("data connection lost during the upload: %s", strerror(errno));
+			finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+			return;
+		}
+		transfer->received += (uint64_t)got;
+		error = store_received(transfer, transfer->upload_buffer, (size_t)got);
+		if (error != 0) {
+			log_warning("upload failed: %s", strerror(-error));
+			finish(transfer, TRANSFER_LOCAL_ERROR, error);
+			return;
+		}
+		budget = (size_t)got < budget ? budget - (size_t)got : 0;
+	}
+}
+
+/* Reads an upload straight from the socket; its persistent timeout is the stall limit. */
+static int
+start_receiving(struct transfer *transfer, evutil_socket_t fd)
+{
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+
+	transfer->upload_fd = fd;
+	transfer->upload_buffer = malloc(RECEIVE_BUFFER_SIZE);
+	transfer->upload_event = event_new(transfer->base, fd, EV_READ | EV_PERSIST,
+	    receive_more, transfer);
+	if (transfer->upload_buffer == NULL || transfer->upload_event == NULL ||
+	    event_add(transfer->upload_event, &stall) != 0)
+		return -ENOMEM;
+	return 0;
 }
 
 static void
@@ -288,10 +344,6 @@ data_event(struct bufferevent *data, short what, void *arg)
 {
 	struct transfer *transfer = arg;
 
-	if (transfer->kind == RECEIVE_FILE && (what & BEV_EVENT_EOF)) {
-		commit_upload(transfer);
-		return;
-	}
 	if (what & BEV_EVENT_TIMEOUT)
 		log_info("data connection stalled for %u s: transfer aborted",
 		    transfer->options.stall_timeout);
@@ -313,6 +365,12 @@ connected(void *arg, int error, evutil_socket_t fd)
 		finish(transfer, TRANSFER_NO_CONNECTION, error);
 		return;
 	}
+	if (transfer->kind == RECEIVE_FILE) {
+		error = start_receiving(transfer, fd);
+		if (error != 0)
+			finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
 	transfer->data = bufferevent_socket_new(transfer->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (transfer->data == NULL) {
 		close(fd);
@@ -320,14 +378,7 @@ connected(void *arg, int error, evutil_socket_t fd)
 		return;
 	}
 	bufferevent_set_timeouts(transfer->data, &stall, &stall);
-	bufferevent_set_max_single_read(transfer->data, MAX_SINGLE_READ);
 	bufferevent_set_max_single_write(transfer->data, MAX_SINGLE_WRITE);
-	if (transfer->kind == RECEIVE_FILE) {
-		bufferevent_setcb(transfer->data, receive_more, NULL, data_event, transfer);
-		bufferevent_setwatermark(transfer->data, EV_READ, 0, RECEIVE_HIGH_WATERMARK);
-		bufferevent_enable(transfer->data, EV_READ);
-		return;
-	}
 	bufferevent_setcb(transfer->data, NULL, send_more, data_event, transfer);
 	bufferevent_setwatermark(transfer->data, EV_WRITE, SEND_LOW_WATERMARK, 0);
 	bufferevent_enable(transfer->data, EV_WRITE);

@@ -2,6 +2,7 @@
 Everything a test creates (servers, temp directories) is registered here so it
 is stopped and removed at the end of the test, whatever happened."""
 
+import hashlib
 import os
 import resource
 import re
@@ -512,7 +513,6 @@ def listing_lines(control, line, mode="passive"):
 
 
 def sha256_file(path):
-    import hashlib
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
