@@ -156,11 +156,8 @@ stat_argument(struct session *session, const char *argument, ftpd_stat_fn done)
 {
 	struct ftpd_path view;
 
-	if (session_resolve_argument(session, argument) != 0)
-		return;
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->stat(shell_of(session), &view, done, session);
+	if (session_begin_path_operation(session, argument, &view) == 0)
+		shell_of(session)->ops->stat(shell_of(session), &view, done, session);
 }
 
 /* In TYPE A the size is what the transfer sends: every bare LF becomes CRLF. */
@@ -307,13 +304,10 @@ command_mfmt(struct session *session, const char *argument)
 		session_reply(session, REPLY_NOT_IMPLEMENTED, "MFMT");
 		return;
 	}
-	if (session_resolve_argument(session, argument + 15) != 0)
-		return;
 	memcpy(session->mfmt_time, argument, 14);
 	session->mfmt_time[14] = '\0';
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->set_mtime(shell_of(session), &view, mtime, mtime_set, session);
+	if (session_begin_path_operation(session, argument + 15, &view) == 0)
+		shell_of(session)->ops->set_mtime(shell_of(session), &view, mtime, mtime_set, session);
 }
 
 void
@@ -341,11 +335,8 @@ command_mkd(struct session *session, const char *argument)
 {
 	struct ftpd_path view;
 
-	if (session_resolve_argument(session, argument) != 0)
-		return;
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->make_directory(shell_of(session), &view, directory_made, session);
+	if (session_begin_path_operation(session, argument, &view) == 0)
+		shell_of(session)->ops->make_directory(shell_of(session), &view, directory_made, session);
 }
 
 void
@@ -353,11 +344,8 @@ command_rmd(struct session *session, const char *argument)
 {
 	struct ftpd_path view;
 
-	if (session_resolve_argument(session, argument) != 0)
-		return;
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->remove_directory(shell_of(session), &view, finish_with_250, session);
+	if (session_begin_path_operation(session, argument, &view) == 0)
+		shell_of(session)->ops->remove_directory(shell_of(session), &view, finish_with_250, session);
 }
 
 void
@@ -365,11 +353,8 @@ command_dele(struct session *session, const char *argument)
 {
 	struct ftpd_path view;
 
-	if (session_resolve_argument(session, argument) != 0)
-		return;
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->remove_file(shell_of(session), &view, finish_with_250, session);
+	if (session_begin_path_operation(session, argument, &view) == 0)
+		shell_of(session)->ops->remove_file(shell_of(session), &view, finish_with_250, session);
 }
 
 static void

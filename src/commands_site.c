@@ -45,11 +45,8 @@ site_chmod(struct session *session, const char *arguments)
 		session_reply(session, REPLY_NOT_IMPLEMENTED, "SITE CHMOD");
 		return;
 	}
-	if (session_resolve_argument(session, end + 1) != 0)
-		return;
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell->ops->chmod(shell, &view, (mode_t)mode, mode_changed, session);
+	if (session_begin_path_operation(session, end + 1, &view) == 0)
+		shell->ops->chmod(shell, &view, (mode_t)mode, mode_changed, session);
 }
 
 void

@@ -162,16 +162,39 @@ command_retr(struct session *session, const char *argument)
 
 /* STOR, APPE, STOU */
 
+static void open_for_writing(struct session *session, enum ftpd_write_mode mode,
+    uint64_t offset);
+
+/* STOU: a fresh name in the working directory, told to the client in the 150. */
+static int
+choose_unique_name(struct session *session)
+{
+	char name[FTPD_NAME_MAX + 1];
+
+	snprintf(name, sizeof(name), "ftpd.%08x", (unsigned)random());
+	return session_resolve_argument(session, name);
+}
+
 static void
 opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 {
 	struct session *session = arg;
 	struct transfer_options options;
 	struct transfer *transfer;
+	char *name;
 
 	if (session_end_operation(session)) {
 		if (error == 0)
 			file->ops->abort(file);
+		return;
+	}
+	if (error == -EEXIST && session->storing_unique &&
+	    ++session->unique_name_tries < UNIQUE_NAME_TRIES) {
+		/* STOU's random name was taken: draw another. */
+		if (choose_unique_name(session) == 0)
+			open_for_writing(session, FTPD_WRITE_UNIQUE, 0);
+		else
+			session_resume(session);
 		return;
 	}
 	session->restart_offset = 0;
@@ -183,18 +206,24 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 	options = options_for(session, !session->binary);
 	transfer = transfer_receive_file(session->server->base, take_dtp(session), &options, file,
 	    transfer_done, session);
-	started(session, transfer, REPLY_OPENING_UPLOAD, NULL, NULL);
+	if (!session->storing_unique) {
+		started(session, transfer, REPLY_OPENING_UPLOAD, NULL, NULL);
+		return;
+	}
+	name = path_to_string(&session->operation_path);
+	started(session, transfer, REPLY_STOU_NAME, name != NULL ? name : "?", NULL);
+	free(name);
 }
 
 static void
-open_for_writing(struct session *session, enum ftpd_write_mode mode, uint64_t offset,
-    ftpd_open_write_fn done)
+open_for_writing(struct session *session, enum ftpd_write_mode mode, uint64_t offset)
 {
 	struct ftpd_path view = path_view(&session->operation_path);
 
+	session->storing_unique = mode == FTPD_WRITE_UNIQUE;
 	session_begin_operation(session);
-	shell_of(session)->ops->open_for_writing(shell_of(session), &view, mode, offset, done,
-	    session);
+	shell_of(session)->ops->open_for_writing(shell_of(session), &view, mode, offset,
+	    opened_for_writing, session);
 }
 
 static void
@@ -209,7 +238,7 @@ store(struct session *session, const char *argument, int append)
 		mode = FTPD_WRITE_APPEND;
 	else if (offset > 0)
 		mode = FTPD_WRITE_AT_OFFSET;
-	open_for_writing(session, mode, offset, opened_for_writing);
+	open_for_writing(session, mode, offset);
 }
 
 void
@@ -224,53 +253,6 @@ command_appe(struct session *session, const char *argument)
 	store(session, argument, 1);
 }
 
-/* STOU: a fresh name in the working directory, told to the client in the 150. */
-static int
-choose_unique_name(struct session *session, const char *base)
-{
-	char name[FTPD_NAME_MAX + 1];
-	unsigned random_part = (unsigned)random();
-
-	snprintf(name, sizeof(name), "%s.%08x", base, random_part);
-	return session_resolve_argument(session, name);
-}
-
-static void
-opened_unique(void *arg, int error, struct ftpd_write_file *file)
-{
-	struct session *session = arg;
-	struct transfer_options options;
-	struct transfer *transfer;
-	char *name;
-
-	if (error == -EEXIST && !session->dead && session->unique_name_tries < UNIQUE_NAME_TRIES) {
-		session_end_operation(session);
-		session->unique_name_tries++;
-		if (choose_unique_name(session, "ftpd") == 0)
-			open_for_writing(session, FTPD_WRITE_UNIQUE, 0, opened_unique);
-		else
-			session_resume(session);
-		return;
-	}
-	if (session_end_operation(session)) {
-		if (error == 0)
-			file->ops->abort(file);
-		return;
-	}
-	session->restart_offset = 0;
-	if (error != 0) {
-		session_reply_error(session, error, &session->operation_path);
-		session_resume(session);
-		return;
-	}
-	options = options_for(session, !session->binary);
-	transfer = transfer_receive_file(session->server->base, take_dtp(session), &options, file,
-	    transfer_done, session);
-	name = path_to_string(&session->operation_path);
-	started(session, transfer, REPLY_STOU_NAME, name != NULL ? name : "?", NULL);
-	free(name);
-}
-
 void
 command_stou(struct session *session, const char *argument)
 {
@@ -278,8 +260,8 @@ command_stou(struct session *session, const char *argument)
 		return;
 	session->restart_offset = 0;
 	session->unique_name_tries = 0;
-	if (choose_unique_name(session, "ftpd") == 0)
-		open_for_writing(session, FTPD_WRITE_UNIQUE, 0, opened_unique);
+	if (choose_unique_name(session) == 0)
+		open_for_writing(session, FTPD_WRITE_UNIQUE, 0);
 }
 
 /* LIST, NLST, MLSD */

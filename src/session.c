@@ -234,6 +234,17 @@ session_resolve_argument(struct session *session, const char *argument)
 	return 0;
 }
 
+int
+session_begin_path_operation(struct session *session, const char *argument,
+    struct ftpd_path *view)
+{
+	if (session_resolve_argument(session, argument) != 0)
+		return -1;
+	*view = path_view(&session->operation_path);
+	session_begin_operation(session);
+	return 0;
+}
+
 void
 session_logout(struct session *session)
 {

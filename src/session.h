@@ -52,6 +52,7 @@ struct session {
 	uint64_t restart_offset;	/* from REST, for the next transfer */
 	int epsv_all;			/* EPSV ALL: only EPSV from now on */
 	unsigned mlst_facts;		/* OPTS MLST selection */
+	int storing_unique;		/* the upload being opened is STOU's */
 	unsigned unique_name_tries;	/* STOU names found taken so far */
 	char mfmt_time[15];		/* MFMT's time, echoed in its reply */
 	int quit_after_transfer;	/* QUIT came during a transfer */
@@ -108,6 +109,14 @@ void session_resume(struct session *session);
  * session->operation_path; on failure replies (553) and returns -1.
  */
 int session_resolve_argument(struct session *session, const char *argument);
+
+/*
+ * For a handler about to call the shell on its argument: resolves it into
+ * operation_path, fills *view and holds the session (session_begin_operation).
+ * Returns -1 after replying when the path is refused.
+ */
+int session_begin_path_operation(struct session *session, const char *argument,
+    struct ftpd_path *view);
 
 /* Leaves the logged-in state: shell logout, working directory reset. */
 void session_logout(struct session *session);
