@@ -65,10 +65,10 @@ static const struct command commands[] = {
 	{ "MFMT", command_mfmt, LOGGED_IN, ARGUMENT_REQUIRED, 0, "MFMT", "MFMT <YYYYMMDDHHMMSS> <path>" },
 	{ "SITE", command_site, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "SITE CHMOD <mode> <path> | SITE HELP" },
 	/* security extensions (RFC 2228, 4217) */
-	{ "AUTH", NULL, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC, NULL, "AUTH TLS" },
-	{ "PBSZ", NULL, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC, NULL, "PBSZ 0" },
-	{ "PROT", NULL, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC, NULL, "PROT C | P" },
-	{ "CCC", NULL, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "CCC" },
+	{ "AUTH", command_auth, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC | COMMAND_TLS_FEATURE, "AUTH TLS", "AUTH TLS" },
+	{ "PBSZ", command_pbsz, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC | COMMAND_TLS_FEATURE, "PBSZ", "PBSZ 0" },
+	{ "PROT", command_prot, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC | COMMAND_TLS_FEATURE, "PROT", "PROT C | P" },
+	{ "CCC", command_ccc, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "CCC" },
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
@@ -115,13 +115,14 @@ command_check(const struct command *command, unsigned state, const char *argumen
 }
 
 void
-command_write_features(struct evbuffer *out, const char *extra)
+command_write_features(struct evbuffer *out, const char *extra, int tls_available)
 {
 	size_t i;
 
 	reply_begin(out, 211, "Features:");
 	for (i = 0; i < COMMAND_COUNT; i++)
-		if (commands[i].feature != NULL && commands[i].handler != NULL)
+		if (commands[i].feature != NULL && commands[i].handler != NULL &&
+		    (tls_available || !(commands[i].flags & COMMAND_TLS_FEATURE)))
 			reply_continue(out, "%s", commands[i].feature);
 	if (extra != NULL)
 		reply_continue(out, "%s", extra);

@@ -25,7 +25,8 @@ enum argument_rule { ARGUMENT_NONE, ARGUMENT_OPTIONAL, ARGUMENT_REQUIRED };
 enum command_flag {
 	COMMAND_PUBLIC = 1 << 0,		/* allowed in every state (FEAT, QUIT...) */
 	COMMAND_DURING_TRANSFER = 1 << 1,	/* may run while a transfer is active */
-	COMMAND_HIDE_ARGUMENT = 1 << 2		/* never log the argument (PASS) */
+	COMMAND_HIDE_ARGUMENT = 1 << 2,		/* never log the argument (PASS) */
+	COMMAND_TLS_FEATURE = 1 << 3		/* in FEAT only when TLS is configured */
 };
 
 typedef void (*command_handler)(struct session *session, const char *argument);
@@ -50,8 +51,11 @@ const struct command *command_find(const char *name);
 enum reply_id command_check(const struct command *command, unsigned state,
     const char *argument);
 
-/* "211-Features:" ... "211 End" from the table, plus one extra line (or NULL). */
-void command_write_features(struct evbuffer *out, const char *extra);
+/*
+ * "211-Features:" ... "211 End" from the table, plus one extra line (or
+ * NULL); the TLS features only when tls_available.
+ */
+void command_write_features(struct evbuffer *out, const char *extra, int tls_available);
 
 /* "214-" list of commands, implemented ones plain, others marked '*'. */
 void command_write_help(struct evbuffer *out);

@@ -57,6 +57,15 @@ void command_mlsd(struct session *session, const char *argument);
 void command_mlst(struct session *session, const char *argument);
 void command_mfmt(struct session *session, const char *argument);
 
+/* commands_security.c */
+void command_auth(struct session *session, const char *argument);
+void command_pbsz(struct session *session, const char *argument);
+void command_prot(struct session *session, const char *argument);
+void command_ccc(struct session *session, const char *argument);
+/* tls = required: 1 when allowed, else replied (530 / 521) and 0. */
+int session_tls_allows_login(struct session *session, const char *user);
+int session_tls_allows_transfer(struct session *session);
+
 /* commands_site.c */
 void command_site(struct session *session, const char *argument);
 

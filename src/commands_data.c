@@ -18,6 +18,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "tls.h"
 #include "transfer.h"
 
 static const struct sockaddr *
@@ -41,6 +42,14 @@ control_family(struct session *session)
 	if (session->local.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&local->sin6_addr))
 		return AF_INET;
 	return session->local.ss_family;
+}
+
+/* PROT P over TLS 1.3: a fresh ticket goes out with the reply, for the data connection. */
+static void
+prepare_protected_data(struct session *session)
+{
+	if (session->tls != NULL && session->protect_data)
+		tls_prepare_data_connection(session->tls);
 }
 
 static struct dtp *
@@ -102,6 +111,7 @@ command_pasv(struct session *session, const char *argument)
 		return;
 	}
 	session_set_dtp(session, dtp);
+	prepare_protected_data(session);
 	session_reply(session, REPLY_ENTERING_PASSIVE, text);
 }
 
@@ -132,6 +142,7 @@ command_epsv(struct session *session, const char *argument)
 		return;
 	snprintf(port, sizeof(port), "%u", data_address_port(dtp_listen_address(dtp)));
 	session_set_dtp(session, dtp);
+	prepare_protected_data(session);
 	session_reply(session, REPLY_ENTERING_EXTENDED_PASSIVE, port);
 }
 
@@ -159,6 +170,7 @@ use_active_target(struct session *session, const struct sockaddr_storage *target
 		return;
 	}
 	session_set_dtp(session, dtp);
+	prepare_protected_data(session);
 	session_reply(session, REPLY_PORT_OK);
 }
 

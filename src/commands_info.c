@@ -38,7 +38,7 @@ command_feat(struct session *session, const char *argument)
 	char mlst[128];
 
 	listing_write_mlst_feature(mlst, sizeof(mlst), session->mlst_facts);
-	command_write_features(session_output(session), mlst);
+	command_write_features(session_output(session), mlst, session->server->tls != NULL);
 }
 
 void

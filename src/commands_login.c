@@ -18,6 +18,8 @@ command_user(struct session *session, const char *argument)
 {
 	const struct config *config = session->server->config;
 
+	if (!session_tls_allows_login(session, argument))
+		return;
 	if (session->state == SESSION_AUTHED)
 		session_logout(session);
 	/* Over-long names cannot match anything; keep them for the 331 text only. */

@@ -44,6 +44,10 @@ options_for(struct session *session, int ascii)
 		.ascii = ascii,
 	};
 
+	if (session->protect_data) {
+		options.tls = session->server->tls;
+		options.tls_control = session->tls;
+	}
 	return options;
 }
 
@@ -51,6 +55,10 @@ options_for(struct session *session, int ascii)
 static int
 have_data_connection(struct session *session)
 {
+	if (!session_tls_allows_transfer(session)) {
+		session->restart_offset = 0;
+		return 0;
+	}
 	if (session->dtp != NULL)
 		return 1;
 	session->restart_offset = 0;
@@ -68,7 +76,8 @@ transfer_done(void *arg, enum transfer_status status, int error)
 		session_reply(session, REPLY_TRANSFER_COMPLETE);
 		break;
 	case TRANSFER_NO_CONNECTION:
-		session_reply(session, REPLY_DATA_CONNECTION_FAILED);
+		session_reply(session, error == -EPERM ? REPLY_DATA_TLS_NOT_RESUMED :
+		    REPLY_DATA_CONNECTION_FAILED);
 		break;
 	case TRANSFER_CONNECTION_LOST:
 		session_reply(session, REPLY_CONNECTION_LOST);

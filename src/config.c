@@ -64,6 +64,34 @@ static const char *const tls_mode_names[] = {
 
 #define FIELD(name) offsetof(struct config, name)
 
+static int parse_listen_address(const char *value, struct listen_address *out);
+
+static int
+valid_tls_protocol(const char *value)
+{
+	return strcmp(value, "TLSv1.2") == 0 || strcmp(value, "TLSv1.3") == 0;
+}
+
+static int
+valid_tls_anonymous(const char *value)
+{
+	return strcmp(value, "required") == 0 || strcmp(value, "optional") == 0;
+}
+
+static int
+valid_listen_address(const char *value)
+{
+	struct listen_address address;
+
+	return parse_listen_address(value, &address) == 0;
+}
+
+int
+config_parse_listen_address(const char *value, struct listen_address *out)
+{
+	return parse_listen_address(value, out) == 0 ? 0 : -EINVAL;
+}
+
 static const struct config_key config_keys[] = {
 	{ .name = "listen", .type = KEY_LISTEN, .optional = 1,
 	  .default_value = "127.0.0.1:2121",
@@ -128,6 +156,25 @@ static const struct config_key config_keys[] = {
 	  .default_value = "off",
 	  .description = "off, explicit (AUTH TLS allowed), required (TLS before login), "
 	      "implicit (TLS from the first byte)" },
+	{ .name = "tls_ciphers", .type = KEY_STRING, .offset = FIELD(tls_ciphers),
+	  .optional = 1, .default_value = "none",
+	  .description = "OpenSSL cipher list for TLS 1.2 (none: OpenSSL's secure defaults)" },
+	{ .name = "tls_min_protocol", .type = KEY_STRING, .offset = FIELD(tls_min_protocol),
+	  .valid = valid_tls_protocol, .valid_expectation = "TLSv1.2 or TLSv1.3",
+	  .default_value = "TLSv1.2",
+	  .description = "oldest TLS version accepted" },
+	{ .name = "tls_anonymous", .type = KEY_STRING, .offset = FIELD(tls_anonymous),
+	  .valid = valid_tls_anonymous, .valid_expectation = "required or optional",
+	  .default_value = "required",
+	  .description = "with tls = required: optional lets anonymous users skip TLS" },
+	{ .name = "tls_require_reuse", .type = KEY_BOOL, .offset = FIELD(tls_require_reuse),
+	  .default_value = "yes",
+	  .description = "data connections must resume the control connection's TLS session" },
+	{ .name = "listen_implicit", .type = KEY_STRING, .offset = FIELD(listen_implicit),
+	  .optional = 1, .valid = valid_listen_address,
+	  .valid_expectation = "ADDRESS:PORT, such as 0.0.0.0:990 or [::]:990",
+	  .default_value = "none",
+	  .description = "address for implicit FTPS (TLS from the first byte), with tls on" },
 	{ .name = "user", .type = KEY_STRING, .offset = FIELD(user), .optional = 1,
 	  .default_value = "none",
 	  .description = "user to switch to after binding (none: stay)" },
@@ -773,6 +820,8 @@ config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 		    config->tls_cert != NULL ? "tls_key" : "tls_cert");
 	if ((unsigned)config->tls > TLS_IMPLICIT)
 		return report(error, NULL, -EINVAL, "tls has an unknown mode");
+	if (config->tls == TLS_IMPLICIT && config->listen_implicit == NULL)
+		return report(error, NULL, -EINVAL, "tls = implicit needs listen_implicit");
 	if (config->tls != TLS_OFF && config->tls_cert == NULL)
 		return report(error, NULL, -EINVAL, "tls = %s needs tls_cert and tls_key",
 		    tls_mode_names[config->tls]);

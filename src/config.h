@@ -45,6 +45,11 @@ struct config {
 	char *tls_cert;
 	char *tls_key;
 	enum tls_mode tls;
+	char *tls_ciphers;		/* TLS 1.2 cipher list; NULL: OpenSSL's defaults */
+	char *tls_min_protocol;		/* "TLSv1.2" or "TLSv1.3" */
+	char *tls_anonymous;		/* "required" or "optional" under tls = required */
+	int tls_require_reuse;		/* data connections must resume the control session */
+	char *listen_implicit;		/* address for implicit TLS; NULL: none */
 
 	char *user;			/* drop privileges to this user; NULL: stay */
 	char *chroot;
@@ -84,6 +89,9 @@ int config_set(struct config *config, const char *key, const char *value,
 
 /* Checks what can only be checked as a whole (anonymous_root exists...). */
 int config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE]);
+
+/* Parses "ADDRESS:PORT" as the listen key does. 0 or -EINVAL. */
+int config_parse_listen_address(const char *value, struct listen_address *out);
 
 /* Writes the effective configuration as a valid ftpd.conf. */
 void config_print(const struct config *config, FILE *out);

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 
 #ifndef FTPD_VERSION
 #define FTPD_VERSION "unknown"
@@ -193,6 +194,18 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (options.check_only) {
+		/* A certificate that cannot be used is a configuration error too. */
+		if (config.tls != TLS_OFF) {
+			char error[512];
+			struct tls_context *tls = tls_context_new(&config, error, sizeof(error));
+
+			if (tls == NULL) {
+				fprintf(stderr, "ftpd: %s\n", error);
+				config_free(&config);
+				return 1;
+			}
+			tls_context_free(tls);
+		}
 		config_print(&config, stdout);
 		config_free(&config);
 		return 0;

@@ -96,6 +96,16 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_SIZE_ASCII_TOO_LARGE] = { 550, "%s: SIZE in ASCII mode is only offered for files up to 10 MiB." },
 	[REPLY_NOT_A_DIRECTORY_LISTING] = { 501, "%s: Not a directory; use MLST for a single file." },
 	[REPLY_INVALID_RESTART] = { 554, "Invalid REST offset %s: beyond the end of the file." },
+	[REPLY_PBSZ_OK] = { 200, "PBSZ=0" },
+	[REPLY_PROT_PRIVATE] = { 200, "PROT now Private." },
+	[REPLY_PROT_CLEAR] = { 200, "PROT now Clear." },
+	[REPLY_AUTH_TLS_OK] = { 234, "AUTH TLS successful." },
+	[REPLY_DATA_TLS_NOT_RESUMED] = { 425, "Refused: the data connection did not resume the control connection's TLS session." },
+	[REPLY_TLS_NOT_CONFIGURED] = { 502, "AUTH not available: TLS is not configured on this server." },
+	[REPLY_PROTECTED_DATA_REQUIRED] = { 521, "Data connections must be protected: use PBSZ 0 and PROT P." },
+	[REPLY_TLS_REQUIRED_FOR_LOGIN] = { 530, "TLS required: use AUTH TLS before logging in." },
+	[REPLY_CCC_REFUSED] = { 533, "CCC refused: the control connection stays protected." },
+	[REPLY_PROTECTION_LEVEL_NOT_SUPPORTED] = { 536, "PROT S and E are not supported; use P or C." },
 };
 
 int

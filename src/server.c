@@ -17,6 +17,7 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "tls.h"
 #include "worker_pool.h"
 
 /* Threads for crypt(3): slow on purpose, so never on the event loop. */
@@ -160,18 +161,31 @@ over_limits(struct server *server, const struct sockaddr *peer)
 }
 
 static void
-accepted(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *peer,
-    int peer_length, void *arg)
+accept_session(struct server *server, evutil_socket_t fd, struct sockaddr *peer,
+    int peer_length, int implicit_tls)
 {
-	struct server *server = arg;
-
 	if (over_limits(server, peer)) {
 		log_info("refused a connection: too many users");
 		refuse_connection(fd);
 		return;
 	}
-	if (session_new(server, fd, peer, (socklen_t)peer_length) != NULL)
-		log_info("%s: connected", server->sessions.lh_first->peer_text);
+	if (session_new(server, fd, peer, (socklen_t)peer_length, implicit_tls) != NULL)
+		log_info("%s: connected%s", server->sessions.lh_first->peer_text,
+		    implicit_tls ? " (implicit TLS)" : "");
+}
+
+static void
+accepted(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *peer,
+    int peer_length, void *arg)
+{
+	accept_session(arg, fd, peer, peer_length, 0);
+}
+
+static void
+accepted_implicit(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *peer,
+    int peer_length, void *arg)
+{
+	accept_session(arg, fd, peer, peer_length, 1);
 }
 
 static void
@@ -230,6 +244,16 @@ server_new(struct event_base *base, const struct config *config)
 	server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	LIST_INIT(&server->sessions);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
+	if (config->tls != TLS_OFF) {
+		char error[512];
+
+		server->tls = tls_context_new(config, error, sizeof(error));
+		if (server->tls == NULL) {
+			log_error("%s", error);
+			server_free(server);
+			return NULL;
+		}
+	}
 	server->workers = worker_pool_new(base, SERVER_AUTH_THREADS);
 	if (server->workers != NULL)
 		server->host = host_new(base, server->workers);
@@ -243,31 +267,48 @@ server_new(struct event_base *base, const struct config *config)
 	return server;
 }
 
+/* Opens one listening socket; the server speaks first, so never LEV_OPT_DEFERRED_ACCEPT. */
+static int
+listen_on(struct server *server, const struct listen_address *address,
+    evconnlistener_cb accept_callback)
+{
+	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+	struct evconnlistener *listener;
+
+	if (address->address.ss_family == AF_INET6)
+		flags |= LEV_OPT_BIND_IPV6ONLY;
+	listener = evconnlistener_new_bind(server->base, accept_callback, server, flags, 128,
+	    (const struct sockaddr *)&address->address, (int)address->length);
+	if (listener == NULL) {
+		int error = errno;
+
+		log_error("cannot listen on %s: %s", address->text, strerror(error));
+		return -error;
+	}
+	evconnlistener_set_error_cb(listener, accept_failed);
+	server->listeners[server->listener_count++] = listener;
+	log_info("listening on %s%s", address->text,
+	    accept_callback == accepted_implicit ? " (implicit TLS)" : "");
+	return 0;
+}
+
 int
 server_listen(struct server *server)
 {
 	const struct config *config = server->config;
+	struct listen_address implicit;
 	unsigned i;
+	int error;
 
 	for (i = 0; i < config->listen_count; i++) {
-		const struct listen_address *address = &config->listen[i];
-		unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
-		struct evconnlistener *listener;
-
-		/* The server speaks first, so never LEV_OPT_DEFERRED_ACCEPT. */
-		if (address->address.ss_family == AF_INET6)
-			flags |= LEV_OPT_BIND_IPV6ONLY;
-		listener = evconnlistener_new_bind(server->base, accepted, server, flags, 128,
-		    (const struct sockaddr *)&address->address, (int)address->length);
-		if (listener == NULL) {
-			int error = errno;
-
-			log_error("cannot listen on %s: %s", address->text, strerror(error));
-			return -error;
-		}
-		evconnlistener_set_error_cb(listener, accept_failed);
-		server->listeners[server->listener_count++] = listener;
-		log_info("listening on %s", address->text);
+		error = listen_on(server, &config->listen[i], accepted);
+		if (error != 0)
+			return error;
+	}
+	if (server->tls != NULL && config->listen_implicit != NULL) {
+		if (config_parse_listen_address(config->listen_implicit, &implicit) != 0)
+			return -EINVAL;
+		return listen_on(server, &implicit, accepted_implicit);
 	}
 	return 0;
 }
@@ -285,7 +326,7 @@ server_adopt(struct server *server, int fd)
 		length = sizeof(sa_family_t);
 	}
 	server->exit_when_idle = 1;
-	if (session_new(server, fd, (struct sockaddr *)&peer, length) == NULL)
+	if (session_new(server, fd, (struct sockaddr *)&peer, length, 0) == NULL)
 		return -ENOMEM;
 	return 0;
 }
@@ -307,6 +348,7 @@ server_free(struct server *server)
 	host_free(server->host);
 	if (server->accept_resume_timer != NULL)
 		event_free(server->accept_resume_timer);
+	tls_context_free(server->tls);
 	if (server->spare_fd >= 0)
 		close(server->spare_fd);
 	for (i = 0; i < SERVER_CLIENT_BUCKETS; i++)

@@ -17,6 +17,7 @@ struct session;
 struct portal;
 struct worker_pool;
 struct ftpd_host;
+struct tls_context;
 struct client_count;
 
 #define SERVER_CLIENT_BUCKETS 256
@@ -28,7 +29,9 @@ struct server {
 	struct ftpd_host *host;			/* what shells may use */
 	struct portal *portal;
 
-	struct evconnlistener *listeners[CONFIG_MAX_LISTEN];
+	struct tls_context *tls;		/* NULL with tls = off */
+
+	struct evconnlistener *listeners[CONFIG_MAX_LISTEN + 1];
 	unsigned listener_count;
 	struct event *accept_resume_timer;	/* after EMFILE: listen again later */
 	int spare_fd;				/* given up to answer 421 when out of fds */

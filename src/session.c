@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
 
 #include "config.h"
 #include "dtp.h"
@@ -23,6 +24,7 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "tls.h"
 #include "transfer.h"
 
 /* Input kept unread while a command is busy; beyond it the socket is not read. */
@@ -58,13 +60,40 @@ deferred_close_fired(evutil_socket_t fd, short what, void *arg)
 	session_free(arg);
 }
 
+/*
+ * Puts a bufferevent on the control socket: plain, or (ssl set) TLS with the
+ * handshake still to come. NULL on failure (the fd stays open).
+ */
+static struct bufferevent *
+control_bufferevent(struct session *session, int fd, SSL *ssl)
+{
+	const struct config *config = session->server->config;
+	struct timeval idle = { (time_t)config->idle_timeout, 0 };
+	struct bufferevent *control;
+
+	if (ssl == NULL)
+		control = bufferevent_socket_new(session->server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	else
+		control = bufferevent_openssl_socket_new(session->server->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (control == NULL)
+		return NULL;
+	if (ssl != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(control, 1);
+	bufferevent_setcb(control, session_read, session_written, session_event, session);
+	bufferevent_setwatermark(control, EV_READ, 0, SESSION_INPUT_HIGH_WATERMARK);
+	bufferevent_set_timeouts(control, &idle, NULL);
+	bufferevent_enable(control, EV_READ | EV_WRITE);
+	return control;
+}
+
 struct session *
 session_new(struct server *server, int fd, const struct sockaddr *peer,
-    socklen_t peer_length)
+    socklen_t peer_length, int implicit_tls)
 {
 	const struct config *config = server->config;
-	struct timeval idle = { (time_t)config->idle_timeout, 0 };
 	struct session *session;
+	SSL *ssl = NULL;
 	int one = 1;
 
 	session = calloc(1, sizeof(*session));
@@ -93,18 +122,24 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 	/* Telnet "Synch" puts urgent data on the wire; keep it in the stream. */
 	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 	evutil_make_socket_nonblocking(fd);
-	session->control = bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (implicit_tls) {
+		ssl = tls_control_new(server->tls);
+		session->tls = ssl;
+	}
+	if (!implicit_tls || ssl != NULL)
+		session->control = control_bufferevent(session, fd, ssl);
 	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
 	if (session->control == NULL || session->deferred_close == NULL) {
-		if (session->control == NULL)
+		if (session->control == NULL) {
+			if (ssl != NULL)
+				SSL_free(ssl);
 			close(fd);
+		}
+		session->tls = NULL;
 		session_free(session);
 		return NULL;
 	}
-	bufferevent_setcb(session->control, session_read, session_written, session_event, session);
-	bufferevent_setwatermark(session->control, EV_READ, 0, SESSION_INPUT_HIGH_WATERMARK);
-	bufferevent_set_timeouts(session->control, &idle, NULL);
-	bufferevent_enable(session->control, EV_READ | EV_WRITE);
+	/* With implicit TLS the greeting waits in the buffer for the handshake. */
 	session_reply(session, REPLY_WELCOME, config->banner);
 	return session;
 }
@@ -142,13 +177,17 @@ static void
 session_close_now(struct session *session)
 {
 	if (session->references == 0) {
+		/* A TLS peer is told the session ends; then everything goes. */
+		tls_send_close_notify(session->tls);
 		session_free(session);
 		return;
 	}
 	session->dead = 1;
 	if (session->control != NULL) {
+		tls_send_close_notify(session->tls);
 		bufferevent_free(session->control);
 		session->control = NULL;
+		session->tls = NULL;
 	}
 }
 
@@ -396,6 +435,41 @@ session_read(struct bufferevent *control, void *arg)
 	session_process_input(arg);
 }
 
+/*
+ * AUTH TLS was answered and the 234 has left: the same socket now speaks
+ * TLS. Plaintext that came after the AUTH command is thrown away unread, so
+ * nobody can inject commands into the protected session (CVE-2011-0411).
+ */
+static void
+start_control_tls(struct session *session)
+{
+	struct bufferevent *plain = session->control;
+	evutil_socket_t fd = bufferevent_getfd(plain);
+	SSL *ssl = tls_control_new(session->server->tls);
+
+	session->tls_upgrading = 0;
+	line_reader_clear(&session->line_reader);
+	evbuffer_drain(bufferevent_get_input(plain), evbuffer_get_length(bufferevent_get_input(plain)));
+	if (ssl == NULL) {
+		log_error("%s: cannot start TLS: out of memory", session->peer_text);
+		session_close_now(session);
+		return;
+	}
+	/* The plain bufferevent lets go of the socket without closing it. */
+	bufferevent_disable(plain, EV_READ | EV_WRITE);
+	bufferevent_setfd(plain, -1);
+	bufferevent_free(plain);
+	session->control = control_bufferevent(session, fd, ssl);
+	if (session->control == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		session_close_now(session);
+		return;
+	}
+	session->tls = ssl;
+	session->busy = 0;
+}
+
 static void
 session_written(struct bufferevent *control, void *arg)
 {
@@ -403,6 +477,8 @@ session_written(struct bufferevent *control, void *arg)
 
 	if (session->closing)
 		session_close_now(session);
+	else if (session->tls_upgrading)
+		start_control_tls(session);
 }
 
 static void
@@ -420,8 +496,19 @@ session_event(struct bufferevent *control, short what, void *arg)
 		bufferevent_enable(control, EV_WRITE);
 		return;
 	}
+	if (what & BEV_EVENT_CONNECTED) {
+		/* The TLS handshake finished. */
+		tls_control_established(session->tls);
+		log_info("%s: TLS established (%s, %s)", session->peer_text,
+		    SSL_get_version(session->tls), SSL_get_cipher_name(session->tls));
+		return;
+	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (session->tls != NULL && !SSL_is_init_finished(session->tls))
+			log_info("%s: TLS handshake failed", session->peer_text);
 		log_info("%s: disconnected", session->peer_text);
+		/* Nothing more to say to a peer that is gone or broke the protocol. */
+		session->tls = NULL;
 		session_close_now(session);
 	}
 }

@@ -21,6 +21,7 @@
 
 struct server;
 struct avatar;
+struct ssl_st;
 struct dtp;
 struct transfer;
 struct portal_request;
@@ -45,6 +46,12 @@ struct session {
 	struct path rename_from;
 	int binary;			/* TYPE I (1) or A (0) */
 	unsigned login_failures;
+
+	/* TLS (RFC 4217) */
+	struct ssl_st *tls;		/* the control connection's, owned by control */
+	int tls_upgrading;		/* AUTH TLS answered; switch once it is sent */
+	int protection_size_set;	/* PBSZ done */
+	int protect_data;		/* PROT P */
 
 	/* Data channel */
 	struct dtp *dtp;		/* prepared by PASV/EPSV/PORT/EPRT */
@@ -79,7 +86,7 @@ struct session {
  * closed) on failure.
  */
 struct session *session_new(struct server *server, int fd,
-    const struct sockaddr *peer, socklen_t peer_length);
+    const struct sockaddr *peer, socklen_t peer_length, int implicit_tls);
 
 /* Frees at once whatever state it is in (server shutdown). */
 void session_free(struct session *session);

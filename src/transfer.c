@@ -8,10 +8,13 @@
 #include <unistd.h>
 
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
 
 #include "ascii.h"
 #include "dtp.h"
 #include "log.h"
+#include "tls.h"
 #include "transfer.h"
 
 /* Refill a download when less than this is queued; read this much per step. */
@@ -193,6 +196,31 @@ refill(struct transfer *transfer)
 	return 0;
 }
 
+/* Closes the data connection, telling a TLS peer with close_notify first. */
+static void
+close_data_connection(struct transfer *transfer)
+{
+	if (transfer->data != NULL) {
+		if (transfer->options.tls != NULL)
+			tls_send_close_notify(bufferevent_openssl_get_ssl(transfer->data));
+		bufferevent_free(transfer->data);
+		transfer->data = NULL;
+	}
+	if (transfer->upload_event != NULL)
+		event_free(transfer->upload_event);
+	transfer->upload_event = NULL;
+	if (transfer->upload_fd >= 0)
+		close(transfer->upload_fd);
+	transfer->upload_fd = -1;
+}
+
+static void
+download_complete(struct transfer *transfer)
+{
+	close_data_connection(transfer);
+	finish(transfer, TRANSFER_COMPLETE, 0);
+}
+
 static void
 send_more(struct bufferevent *data, void *arg)
 {
@@ -201,7 +229,7 @@ send_more(struct bufferevent *data, void *arg)
 
 	if (transfer->exhausted) {
 		if (evbuffer_get_length(bufferevent_get_output(data)) == 0)
-			finish(transfer, TRANSFER_COMPLETE, 0);
+			download_complete(transfer);
 		return;
 	}
 	error = refill(transfer);
@@ -211,7 +239,7 @@ send_more(struct bufferevent *data, void *arg)
 		return;
 	}
 	if (transfer->exhausted && evbuffer_get_length(bufferevent_get_output(data)) == 0)
-		finish(transfer, TRANSFER_COMPLETE, 0);
+		download_complete(transfer);
 }
 
 /* Writes length bytes to the upload's file; 0 or -errno. */
@@ -276,10 +304,7 @@ commit_upload(struct transfer *transfer)
 		finish(transfer, TRANSFER_LOCAL_ERROR, error);
 		return;
 	}
-	event_free(transfer->upload_event);
-	transfer->upload_event = NULL;
-	close(transfer->upload_fd);
-	transfer->upload_fd = -1;
+	close_data_connection(transfer);
 	transfer->write_file = NULL;	/* finish() now owns it */
 	transfer->committing = 1;
 	file->ops->finish(file, committed, transfer);
@@ -339,10 +364,86 @@ start_receiving(struct transfer *transfer, evutil_socket_t fd)
 	return 0;
 }
 
+/* TLS uploads arrive through the bufferevent, already decrypted. */
+static void
+receive_decrypted(struct bufferevent *data, void *arg)
+{
+	struct transfer *transfer = arg;
+	struct evbuffer *input = bufferevent_get_input(data);
+	int error = 0;
+
+	while (error == 0 && evbuffer_get_length(input) > 0) {
+		size_t piece = evbuffer_get_contiguous_space(input);
+
+		transfer->received += piece;
+		error = store_received(transfer,
+		    (const char *)evbuffer_pullup(input, (ev_ssize_t)piece), piece);
+		evbuffer_drain(input, piece);
+	}
+	if (error != 0) {
+		log_warning("upload failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+	}
+}
+
+/*
+ * The TLS stream of an upload ended. With or without close_notify the upload
+ * is whole when it ended on a record boundary; bytes of a partial record
+ * left over mean it was cut off.
+ */
+static void
+tls_upload_ended(struct transfer *transfer)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	receive_decrypted(transfer->data, transfer);
+	if (transfer->write_file == NULL)
+		return;		/* storing failed and finished the transfer */
+	if (ssl != NULL && SSL_has_pending(ssl)) {
+		log_info("TLS upload cut off in the middle of a record");
+		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+		return;
+	}
+	commit_upload(transfer);
+}
+
+static void start_sending(struct transfer *transfer);
+
+/* The data connection's TLS handshake finished: is it really our client? */
+static void
+tls_data_ready(struct transfer *transfer)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	if (tls_data_check(transfer->options.tls, ssl) != 0) {
+		finish(transfer, TRANSFER_NO_CONNECTION, -EPERM);
+		return;
+	}
+	if (transfer->kind == RECEIVE_FILE)
+		bufferevent_enable(transfer->data, EV_READ);
+	else
+		start_sending(transfer);
+}
+
 static void
 data_event(struct bufferevent *data, short what, void *arg)
 {
 	struct transfer *transfer = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_data_ready(transfer);
+		return;
+	}
+	if (transfer->kind == RECEIVE_FILE && (what & BEV_EVENT_EOF)) {
+		tls_upload_ended(transfer);
+		return;
+	}
+	if (transfer->options.tls != NULL &&
+	    !SSL_is_init_finished(bufferevent_openssl_get_ssl(data))) {
+		log_info("TLS handshake on the data connection failed");
+		finish(transfer, TRANSFER_NO_CONNECTION, -EPROTO);
+		return;
+	}
 
 	if (what & BEV_EVENT_TIMEOUT)
 		log_info("data connection stalled for %u s: transfer aborted",
@@ -350,6 +451,37 @@ data_event(struct bufferevent *data, short what, void *arg)
 	else
 		log_info("data connection lost during the transfer");
 	finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+}
+
+static void
+start_sending(struct transfer *transfer)
+{
+	bufferevent_setwatermark(transfer->data, EV_WRITE, SEND_LOW_WATERMARK, 0);
+	bufferevent_enable(transfer->data, EV_WRITE);
+	send_more(transfer->data, transfer);
+}
+
+/* A TLS data connection: the server side of the handshake comes first. */
+static int
+start_tls(struct transfer *transfer, evutil_socket_t fd)
+{
+	SSL *ssl = tls_data_new(transfer->options.tls, transfer->options.tls_control);
+
+	if (ssl == NULL)
+		return -ENOMEM;
+	transfer->data = bufferevent_openssl_socket_new(transfer->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (transfer->data == NULL) {
+		SSL_free(ssl);
+		return -ENOMEM;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(transfer->data, 1);
+	bufferevent_setcb(transfer->data,
+	    transfer->kind == RECEIVE_FILE ? receive_decrypted : NULL,
+	    transfer->kind == RECEIVE_FILE ? NULL : send_more, data_event, transfer);
+	/* Reading stays on for the handshake; an upload's data waits for the check. */
+	bufferevent_setwatermark(transfer->data, EV_READ, 0, RECEIVE_BUFFER_SIZE);
+	return 0;
 }
 
 static void
@@ -363,6 +495,17 @@ connected(void *arg, int error, evutil_socket_t fd)
 	if (error != 0) {
 		log_info("no data connection: %s", strerror(-error));
 		finish(transfer, TRANSFER_NO_CONNECTION, error);
+		return;
+	}
+	if (transfer->options.tls != NULL) {
+		error = start_tls(transfer, fd);
+		if (error != 0) {
+			close(fd);
+			finish(transfer, TRANSFER_LOCAL_ERROR, error);
+			return;
+		}
+		bufferevent_set_timeouts(transfer->data, &stall, &stall);
+		bufferevent_enable(transfer->data, EV_READ | EV_WRITE);
 		return;
 	}
 	if (transfer->kind == RECEIVE_FILE) {
@@ -380,10 +523,8 @@ connected(void *arg, int error, evutil_socket_t fd)
 	bufferevent_set_timeouts(transfer->data, &stall, &stall);
 	bufferevent_set_max_single_write(transfer->data, MAX_SINGLE_WRITE);
 	bufferevent_setcb(transfer->data, NULL, send_more, data_event, transfer);
-	bufferevent_setwatermark(transfer->data, EV_WRITE, SEND_LOW_WATERMARK, 0);
-	bufferevent_enable(transfer->data, EV_WRITE);
 	bufferevent_disable(transfer->data, EV_READ);
-	send_more(transfer->data, transfer);
+	start_sending(transfer);
 }
 
 static struct transfer *
@@ -408,7 +549,8 @@ transfer_send_file(struct event_base *base, struct dtp *dtp,
 	transfer->read_file = file;
 	transfer->position = offset;
 	transfer->end = file->size > offset ? file->size : offset;
-	if (file->fd >= 0 && !options->ascii && transfer->end > offset) {
+	/* sendfile(2) would bypass TLS: protected downloads are read and encrypted. */
+	if (file->fd >= 0 && !options->ascii && options->tls == NULL && transfer->end > offset) {
 		transfer->segment = evbuffer_file_segment_new(file->fd, (ev_off_t)offset,
 		    (ev_off_t)(transfer->end - offset), 0);
 		/* Without a segment the read path below still works. */

@@ -15,10 +15,13 @@
 
 struct dtp;
 struct transfer;
+struct tls_context;
+struct ssl_st;
 
 enum transfer_status {
 	TRANSFER_COMPLETE,		/* 226 */
-	TRANSFER_NO_CONNECTION,		/* 425: the data connection never came */
+	TRANSFER_NO_CONNECTION,		/* 425: the data connection never came (-EPERM: */
+					/* its TLS did not resume the control session) */
 	TRANSFER_CONNECTION_LOST,	/* 426: reset or stalled */
 	TRANSFER_ABORTED,		/* 426 by ABOR */
 	TRANSFER_LOCAL_ERROR		/* the file could not be read, written or stored */
@@ -43,6 +46,8 @@ struct transfer_options {
 	unsigned connect_timeout;	/* seconds to wait for the data connection */
 	unsigned stall_timeout;		/* seconds without progress before giving up */
 	int ascii;			/* TYPE A: convert line ends */
+	struct tls_context *tls;	/* PROT P: TLS on the data connection; NULL: clear */
+	struct ssl_st *tls_control;	/* the control connection's SSL it must resume */
 };
 
 /*

@@ -117,7 +117,7 @@ START_TEST(test_features_from_table)
 	struct evbuffer *out = evbuffer_new();
 	const char *text;
 
-	command_write_features(out, NULL);
+	command_write_features(out, NULL, 0);
 	text = text_of(out);
 	ck_assert(strncmp(text, "211-Features:\r\n", 15) == 0);
 	ck_assert_ptr_nonnull(strstr(text, "\r\n UTF8\r\n"));
