@@ -47,6 +47,7 @@ struct transfer {
 	struct transfer_source source;
 	struct ftpd_write_file *write_file;
 	struct ascii_state ascii;
+	struct event *ktls_event;	/* kernel-TLS download: the socket is writable */
 	evutil_socket_t upload_fd;	/* an upload's data connection */
 	struct event *upload_event;	/* readable, or stalled */
 	char *upload_buffer;		/* RECEIVE_BUFFER_SIZE bytes */
@@ -89,6 +90,9 @@ release(struct transfer *transfer)
 	if (transfer->upload_event != NULL)
 		event_free(transfer->upload_event);
 	transfer->upload_event = NULL;
+	if (transfer->ktls_event != NULL)
+		event_free(transfer->ktls_event);
+	transfer->ktls_event = NULL;
 	if (transfer->upload_fd >= 0)
 		close(transfer->upload_fd);
 	transfer->upload_fd = -1;
@@ -200,6 +204,9 @@ refill(struct transfer *transfer)
 static void
 close_data_connection(struct transfer *transfer)
 {
+	if (transfer->ktls_event != NULL)
+		event_free(transfer->ktls_event);
+	transfer->ktls_event = NULL;
 	if (transfer->data != NULL) {
 		if (transfer->options.tls != NULL)
 			tls_send_close_notify(bufferevent_openssl_get_ssl(transfer->data));
@@ -409,6 +416,66 @@ tls_upload_ended(struct transfer *transfer)
 
 static void start_sending(struct transfer *transfer);
 
+/*
+ * Kernel TLS: the kernel encrypts, so SSL_sendfile moves the file without
+ * copying it through user space, as plain downloads do.
+ */
+static void
+ktls_send_more(evutil_socket_t fd, short what, void *arg)
+{
+	struct transfer *transfer = arg;
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	if (what & EV_TIMEOUT) {
+		log_info("data connection stalled for %u s: transfer aborted",
+		    transfer->options.stall_timeout);
+		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+		return;
+	}
+	while (transfer->position < transfer->end) {
+		uint64_t left = transfer->end - transfer->position;
+		ossl_ssize_t sent = SSL_sendfile(ssl, transfer->read_file->fd,
+		    (off_t)transfer->position, left < MAX_SINGLE_WRITE ? left : MAX_SINGLE_WRITE, 0);
+
+		if (sent <= 0) {
+			int error = SSL_get_error(ssl, (int)sent);
+
+			if (error == SSL_ERROR_WANT_WRITE)
+				return;
+			log_info("kernel TLS download failed (SSL error %d)", error);
+			finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+			return;
+		}
+		transfer->position += (uint64_t)sent;
+		transfer->queued += (uint64_t)sent;
+	}
+	download_complete(transfer);
+}
+
+/* 1 when the download went over to kernel TLS; 0 to use the usual path. */
+static int
+try_kernel_tls(struct transfer *transfer)
+{
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	if (transfer->kind != SEND_FILE || transfer->options.ascii ||
+	    transfer->read_file->fd < 0 || !BIO_get_ktls_send(SSL_get_wbio(ssl)))
+		return 0;
+	transfer->ktls_event = event_new(transfer->base, bufferevent_getfd(transfer->data),
+	    EV_WRITE | EV_PERSIST, ktls_send_more, transfer);
+	if (transfer->ktls_event == NULL || event_add(transfer->ktls_event, &stall) != 0) {
+		if (transfer->ktls_event != NULL)
+			event_free(transfer->ktls_event);
+		transfer->ktls_event = NULL;
+		return 0;
+	}
+	bufferevent_disable(transfer->data, EV_READ | EV_WRITE);
+	transfer->exhausted = 1;
+	log_debug("download over kernel TLS");
+	return 1;
+}
+
 /* The data connection's TLS handshake finished: is it really our client? */
 static void
 tls_data_ready(struct transfer *transfer)
@@ -421,7 +488,7 @@ tls_data_ready(struct transfer *transfer)
 	}
 	if (transfer->kind == RECEIVE_FILE)
 		bufferevent_enable(transfer->data, EV_READ);
-	else
+	else if (!try_kernel_tls(transfer))
 		start_sending(transfer);
 }
 
