@@ -527,3 +527,179 @@ def ipv6_loopback_available():
         return True
     except OSError:
         return False
+
+
+# --- FTPS (RFC 4217): certificates, TLS servers, protected control and data. ---
+
+def make_certificate(directory, common_name="localhost"):
+    """A fresh self-signed P-256 certificate and its key; returns (cert, key) paths."""
+    cert = os.path.join(directory, "cert.pem")
+    key = os.path.join(directory, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-subj", "/CN=" + common_name, "-days", "2",
+                    "-keyout", key, "-out", cert],
+                   stdin=subprocess.DEVNULL, capture_output=True, check=True)
+    return cert, key
+
+
+def tls_options(mode="explicit", options=None):
+    """The options of a server with TLS in mode and a fresh certificate. With
+    mode implicit (or when options ask for it) listen_implicit gets a free port."""
+    cert, key = make_certificate(temp_dir("ftpd-cert-"))
+    opts = {"tls": mode, "tls_cert": cert, "tls_key": key}
+    if mode == "implicit":
+        opts["listen_implicit"] = "127.0.0.1:%d" % free_port()
+    opts.update(options or {})
+    return opts
+
+
+def tls_server(mode="explicit", options=None, users=None, populate=True):
+    """An anonymous server (users None) or a passwd-user server (users given, as
+    user_server takes them) with TLS in mode. Returns (server, root); root is the
+    anonymous root or the home root. server.implicit_port is the port of
+    listen_implicit, or None."""
+    opts = tls_options(mode, options)
+    if users is None:
+        server, root = anonymous_server(opts, populate=populate)
+    else:
+        server, root = user_server(users, opts)
+    implicit = opts.get("listen_implicit")
+    server.implicit_port = int(implicit.rsplit(":", 1)[1]) if implicit else None
+    return server, root
+
+
+def client_context(maximum_version=None, minimum_version=None):
+    """A client context that accepts the self-signed test certificate."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if maximum_version is not None:
+        context.maximum_version = maximum_version
+    if minimum_version is not None:
+        context.minimum_version = minimum_version
+    return context
+
+
+def start_tls(control, context=None):
+    """Runs the TLS handshake on a control connection whose 234 was just read.
+    Nothing may follow the 234 in plaintext."""
+    if control.buffer:
+        raise AssertionError("plaintext after the 234 reply: %r" % control.buffer)
+    context = context or client_context()
+    control.sock = context.wrap_socket(control.sock, server_hostname="localhost")
+    control.tls_context = context
+    return control
+
+
+def auth_tls(control, context=None, line="AUTH TLS"):
+    """AUTH TLS (234) and the handshake."""
+    control.expect(line, 234)
+    return start_tls(control, context)
+
+
+def protect_data(control):
+    """PBSZ 0 and PROT P."""
+    control.expect("PBSZ 0", 200)
+    control.expect("PROT P", 200)
+
+
+def tls_control(server, context=None):
+    """A logged-in-nothing control connection to server, protected by AUTH TLS."""
+    return auth_tls(server.connect(), context)
+
+
+class ImplicitControl(Control):
+    """A control connection to an implicit FTPS port: TLS from the first byte."""
+
+    def __init__(self, port, context=None, greet=True, timeout=REPLY_TIMEOUT):
+        context = context or client_context()
+        raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.sock = context.wrap_socket(raw, server_hostname="localhost")
+        self.tls_context = context
+        self.buffer = b""
+        self.greeting = self.read_reply() if greet else None
+
+
+def wrap_data(control, sock, reuse=True):
+    """The client side of a PROT P data connection: a TLS client that resumes the
+    control connection's session (reuse) or starts a fresh one. Ragged EOFs are
+    errors, so a missing close_notify shows."""
+    session = control.sock.session if reuse else None
+    return control.tls_context.wrap_socket(sock, server_hostname="localhost", session=session,
+                                           suppress_ragged_eofs=False)
+
+
+def read_all_tls(sock):
+    """Reads a TLS data connection to its end, which must be a close_notify."""
+    import ssl
+
+    chunks = []
+    try:
+        while True:
+            chunk = sock.recv(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    except ssl.SSLEOFError as error:
+        raise AssertionError("data connection ended without close_notify after %d bytes: %s"
+                             % (sum(map(len, chunks)), error))
+    finally:
+        sock.close()
+    return b"".join(chunks)
+
+
+def close_tls_upload(sock, close_notify=True):
+    """Ends the client side of an upload: close_notify (or not), then FIN, then
+    waits for the server to close, so no unread TLS 1.3 ticket turns the close
+    into a reset that could drop data in flight."""
+    import ssl
+
+    raw = sock
+    if close_notify:
+        try:
+            raw = sock.unwrap()
+        except (ssl.SSLError, OSError):
+            raw = sock
+    try:
+        raw.shutdown(socket.SHUT_WR)
+        raw.settimeout(DATA_TIMEOUT)
+        while raw.recv(65536):
+            pass
+    except (ssl.SSLError, OSError):
+        pass
+    finally:
+        raw.close()
+        sock.close()
+
+
+def tls_download(control, line, mode="passive", reuse=True):
+    """150, the data over TLS (ending in close_notify), 226. Returns the bytes."""
+    connected = open_data(control, mode)
+    control.send(line + "\r\n")
+    sock = connected()
+    reply = control.read_reply()
+    if reply.code not in (125, 150):
+        sock.close()
+        raise AssertionError("%s: expected 150, got %r" % (line, reply))
+    data = read_all_tls(wrap_data(control, sock, reuse))
+    expect_complete(control, line)
+    return data
+
+
+def tls_upload(control, line, data, mode="passive", reuse=True, close_notify=True):
+    """150, the data over TLS, 226. Returns the 150 reply."""
+    connected = open_data(control, mode)
+    control.send(line + "\r\n")
+    sock = connected()
+    first = control.read_reply()
+    if first.code not in (125, 150):
+        sock.close()
+        raise AssertionError("%s: expected 150, got %r" % (line, first))
+    tls = wrap_data(control, sock, reuse)
+    tls.sendall(data)
+    close_tls_upload(tls, close_notify)
+    expect_complete(control, line)
+    return first
