@@ -57,6 +57,8 @@ struct config {
 	int proxy_protocol;
 	char *log;			/* "stderr", "syslog", "syslog:FACILITY" */
 	char *xferlog;
+	char *pid_file;			/* daemon mode; NULL: none */
+	unsigned shutdown_grace;	/* seconds transfers may finish after SIGTERM */
 	char *banner;			/* text of the 220 greeting */
 
 	char *listen_source;		/* private to config.c: the source that set listen last */

@@ -13,7 +13,9 @@
 
 #include "config.h"
 #include "log.h"
+#include "daemon.h"
 #include "server.h"
+#include "systemd.h"
 #include "tls.h"
 
 #ifndef FTPD_VERSION
@@ -127,54 +129,116 @@ load_config(struct config *config, const struct options *options)
 	return 0;
 }
 
+struct running {
+	struct event_base *base;
+	struct server *server;
+	int stopping;
+};
+
+/* First SIGTERM/SIGINT: stop gracefully; a second one: stop now. */
 static void
 stop_on_signal(evutil_socket_t signal_number, short what, void *arg)
 {
-	struct event_base *base = arg;
+	struct running *running = arg;
 
+	if (running->stopping) {
+		log_info("signal %d again: stopping now", (int)signal_number);
+		event_base_loopexit(running->base, NULL);
+		return;
+	}
+	running->stopping = 1;
 	log_info("signal %d: stopping", (int)signal_number);
-	event_base_loopexit(base, NULL);
+	systemd_notify("STOPPING=1");
+	server_shutdown(running->server);
+}
+
+/*
+ * Where connections come from: sockets systemd passed (listening ones for
+ * Accept=no, one connection for Accept=yes), the inetd socket, or the
+ * configured listen addresses.
+ */
+static int
+open_connections(struct server *server, const struct options *options)
+{
+	int count = systemd_listen_fds();
+	int i, error = 0;
+
+	if (options->inetd)
+		return server_adopt(server, STDIN_FILENO);
+	if (count == 0)
+		return server_listen(server);
+	for (i = 0; i < count && error == 0; i++) {
+		int fd = SYSTEMD_FIRST_FD + i;
+
+		error = systemd_fd_is_listening(fd) ? server_listen_inherited(server, fd) :
+		    server_adopt(server, fd);
+	}
+	return error;
+}
+
+/* Detaches (unless -f or -i) and writes the pid file, after the ports are bound. */
+static int
+become_service(struct event_base *base, const struct config *config,
+    const struct options *options)
+{
+	if (!options->foreground && !options->inetd) {
+		if (daemon_detach() != 0) {
+			log_error("cannot detach: %s", strerror(errno));
+			return -1;
+		}
+		/* The child's kernel event queue must be its own. */
+		if (event_reinit(base) != 0) {
+			log_error("cannot reinitialise the event loop after detaching");
+			return -1;
+		}
+	}
+	if (config->pid_file != NULL && daemon_write_pid_file(config->pid_file) != 0)
+		return -1;
+	return 0;
 }
 
 static int
 serve(const struct config *config, const struct options *options)
 {
-	struct event_base *base;
-	struct server *server = NULL;
+	struct running running = { NULL, NULL, 0 };
 	struct event *terminate = NULL, *interrupt = NULL;
 	int status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
 	/* A file-size limit must fail the write (EFBIG -> 552), not kill the server. */
 	signal(SIGXFSZ, SIG_IGN);
-	base = event_base_new();
-	if (base == NULL) {
+	running.base = event_base_new();
+	if (running.base == NULL) {
 		log_error("cannot create the event loop");
 		return 1;
 	}
-	server = server_new(base, config);
-	if (server == NULL)
+	/* Keys, certificates and ports while still privileged; then let go of root. */
+	running.server = server_new(running.base, config);
+	if (running.server == NULL || open_connections(running.server, options) != 0 ||
+	    become_service(running.base, config, options) != 0 ||
+	    daemon_drop_privileges(config) != 0)
 		goto out;
-	if (options->inetd ? server_adopt(server, STDIN_FILENO) != 0 : server_listen(server) != 0)
-		goto out;
-	terminate = evsignal_new(base, SIGTERM, stop_on_signal, base);
-	interrupt = evsignal_new(base, SIGINT, stop_on_signal, base);
+	terminate = evsignal_new(running.base, SIGTERM, stop_on_signal, &running);
+	interrupt = evsignal_new(running.base, SIGINT, stop_on_signal, &running);
 	if (terminate == NULL || interrupt == NULL)
 		goto out;
 	evsignal_add(terminate, NULL);
 	evsignal_add(interrupt, NULL);
 	if (!options->inetd)
 		log_info("ftpd %s ready", FTPD_VERSION);
-	event_base_dispatch(base);
+	systemd_notify("READY=1");
+	event_base_dispatch(running.base);
 	status = 0;
 out:
 	if (terminate != NULL)
 		event_free(terminate);
 	if (interrupt != NULL)
 		event_free(interrupt);
-	if (server != NULL)
-		server_free(server);
-	event_base_free(base);
+	if (running.server != NULL)
+		server_free(running.server);
+	event_base_free(running.base);
+	if (status == 0 && config->pid_file != NULL)
+		unlink(config->pid_file);
 	return status;
 }
 

@@ -314,6 +314,61 @@ server_listen(struct server *server)
 }
 
 int
+server_listen_inherited(struct server *server, int fd)
+{
+	struct evconnlistener *listener;
+
+	if (server->listener_count == sizeof(server->listeners) / sizeof(server->listeners[0]))
+		return -EMFILE;
+	evutil_make_socket_nonblocking(fd);
+	listener = evconnlistener_new(server->base, accepted, server,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+	if (listener == NULL) {
+		log_error("cannot accept on inherited socket %d: %s", fd, strerror(errno));
+		return -errno;
+	}
+	evconnlistener_set_error_cb(listener, accept_failed);
+	server->listeners[server->listener_count++] = listener;
+	log_info("accepting on socket %d from the service manager", fd);
+	return 0;
+}
+
+static void
+grace_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *server = arg;
+
+	log_info("shutdown grace period over: closing %u session(s)", server->session_count);
+	event_base_loopexit(server->base, NULL);
+}
+
+void
+server_shutdown(struct server *server)
+{
+	struct timeval grace = { (time_t)server->config->shutdown_grace, 0 };
+	struct session *session, *next;
+	unsigned i;
+
+	for (i = 0; i < server->listener_count; i++)
+		evconnlistener_free(server->listeners[i]);
+	server->listener_count = 0;
+	server->exit_when_idle = 1;
+	for (session = LIST_FIRST(&server->sessions); session != NULL; session = next) {
+		next = LIST_NEXT(session, link);
+		session_shutdown(session);
+	}
+	if (server->session_count == 0) {
+		event_base_loopexit(server->base, NULL);
+		return;
+	}
+	log_info("waiting up to %u s for %u session(s) to finish",
+	    server->config->shutdown_grace, server->session_count);
+	server->grace_timer = evtimer_new(server->base, grace_over, server);
+	if (server->grace_timer == NULL || evtimer_add(server->grace_timer, &grace) != 0)
+		event_base_loopexit(server->base, NULL);
+}
+
+int
 server_adopt(struct server *server, int fd)
 {
 	struct sockaddr_storage peer;
@@ -349,6 +404,8 @@ server_free(struct server *server)
 	if (server->accept_resume_timer != NULL)
 		event_free(server->accept_resume_timer);
 	tls_context_free(server->tls);
+	if (server->grace_timer != NULL)
+		event_free(server->grace_timer);
 	if (server->spare_fd >= 0)
 		close(server->spare_fd);
 	for (i = 0; i < SERVER_CLIENT_BUCKETS; i++)

@@ -40,6 +40,7 @@ struct server {
 	unsigned session_count;
 	struct client_count *client_counts[SERVER_CLIENT_BUCKETS];
 	int exit_when_idle;			/* inetd mode: stop after the last session */
+	struct event *grace_timer;		/* shutting down: the deadline */
 };
 
 /* The config must outlive the server. NULL on failure (logged). */
@@ -48,8 +49,21 @@ struct server *server_new(struct event_base *base, const struct config *config);
 /* Opens every config->listen address. 0, or -errno (logged). */
 int server_listen(struct server *server);
 
-/* Serves one already-connected socket (inetd mode: fd 0). 0 or -errno. */
+/* Accepts on a listening socket made by someone else (systemd, Accept=no). 0 or -errno. */
+int server_listen_inherited(struct server *server, int fd);
+
+/*
+ * Serves one already-connected socket (inetd mode, systemd Accept=yes); the
+ * loop ends with that session. 0 or -errno.
+ */
 int server_adopt(struct server *server, int fd);
+
+/*
+ * SIGTERM: stops accepting, closes idle sessions with 421, lets running
+ * transfers finish, and ends the loop when none is left or after
+ * config->shutdown_grace seconds.
+ */
+void server_shutdown(struct server *server);
 
 /* Closes listeners and every session; frees. */
 void server_free(struct server *server);

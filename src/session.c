@@ -298,6 +298,18 @@ session_logout(struct session *session)
 }
 
 void
+session_shutdown(struct session *session)
+{
+	if (session->transfer != NULL) {
+		/* Its transfer may finish; then the session says goodbye. */
+		session->quit_after_transfer = 1;
+		return;
+	}
+	session_reply(session, REPLY_SHUTTING_DOWN);
+	session_close_after_flush(session);
+}
+
+void
 session_set_dtp(struct session *session, struct dtp *dtp)
 {
 	dtp_free(session->dtp);

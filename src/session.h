@@ -91,6 +91,9 @@ struct session *session_new(struct server *server, int fd,
 /* Frees at once whatever state it is in (server shutdown). */
 void session_free(struct session *session);
 
+/* The server stops: 421 and close now, or after a running transfer's reply. */
+void session_shutdown(struct session *session);
+
 /* Reply helpers: every reply goes through these. */
 void session_reply(struct session *session, enum reply_id id, ...);
 struct evbuffer *session_output(struct session *session);

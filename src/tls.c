@@ -249,6 +249,12 @@ tls_data_new(struct tls_context *context, SSL *control)
 	 * still detected by the transfer (a partial record left over).
 	 */
 	SSL_set_options(ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	/*
+	 * No tickets on data connections: clients resume from the control
+	 * connection's, and a ticket a client never reads turns its close()
+	 * into a reset that can lose the end of an upload.
+	 */
+	SSL_set_num_tickets(ssl, 0);
 	return ssl;
 }
 

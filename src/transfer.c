@@ -542,7 +542,11 @@ start_tls(struct transfer *transfer, evutil_socket_t fd)
 		SSL_free(ssl);
 		return -ENOMEM;
 	}
-	bufferevent_openssl_set_allow_dirty_shutdown(transfer->data, 1);
+	/*
+	 * No dirty shutdowns: a peer that just closes is a clean end of file
+	 * already (SSL_OP_IGNORE_UNEXPECTED_EOF in tls_data_new), so what
+	 * libevent would call dirty is a reset, and a reset is an abort.
+	 */
 	bufferevent_setcb(transfer->data,
 	    transfer->kind == RECEIVE_FILE ? receive_decrypted : NULL,
 	    transfer->kind == RECEIVE_FILE ? NULL : send_more, data_event, transfer);

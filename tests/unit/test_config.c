@@ -123,7 +123,9 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(config.tls_cert);
 	ck_assert_ptr_null(config.tls_key);
 	ck_assert_int_eq(config.tls, TLS_OFF);
-	ck_assert_ptr_null(config.user);
+	ck_assert_str_eq(config.user, "ftpd");
+	ck_assert_ptr_null(config.pid_file);
+	ck_assert_uint_eq(config.shutdown_grace, 30);
 	ck_assert_ptr_null(config.chroot);
 	ck_assert_uint_eq(config.workers, 1);
 	ck_assert_int_eq(config.proxy_protocol, 0);
