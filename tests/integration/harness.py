@@ -104,6 +104,8 @@ class Server:
         self.options = dict(options or {})
         self.options.setdefault("log", "stderr")
         self.options.setdefault("login_failure_delay", "0")
+        # Tests run as whatever user CI is; never drop to the default "ftpd".
+        self.options.setdefault("user", "none")
         self.options["listen"] = "127.0.0.1:%d" % self.port
         base = temp_dir("ftpd-server-")
         self.config_file = write_file(os.path.join(base, "empty.conf"), "")
@@ -583,13 +585,15 @@ def client_context(maximum_version=None, minimum_version=None):
     return context
 
 
-def start_tls(control, context=None):
+def start_tls(control, context=None, strict_eof=False):
     """Runs the TLS handshake on a control connection whose 234 was just read.
-    Nothing may follow the 234 in plaintext."""
+    Nothing may follow the 234 in plaintext. strict_eof: an end of the
+    connection without close_notify raises ssl.SSLEOFError."""
     if control.buffer:
         raise AssertionError("plaintext after the 234 reply: %r" % control.buffer)
     context = context or client_context()
-    control.sock = context.wrap_socket(control.sock, server_hostname="localhost")
+    control.sock = context.wrap_socket(control.sock, server_hostname="localhost",
+                                       suppress_ragged_eofs=not strict_eof)
     control.tls_context = context
     return control
 
@@ -607,7 +611,7 @@ def protect_data(control):
 
 
 def tls_control(server, context=None):
-    """A logged-in-nothing control connection to server, protected by AUTH TLS."""
+    """A control connection to server, protected by AUTH TLS, not logged in."""
     return auth_tls(server.connect(), context)
 
 
