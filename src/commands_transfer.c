@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include "commands.h"
 #include "config.h"
@@ -24,6 +25,7 @@
 #include "server.h"
 #include "session.h"
 #include "transfer.h"
+#include "xferlog.h"
 
 /* Tries for a free STOU name before giving up. */
 #define UNIQUE_NAME_TRIES 8
@@ -66,11 +68,36 @@ have_data_connection(struct session *session)
 	return 0;
 }
 
+/* One xferlog line per file transfer, complete or not (listings are not logged). */
 static void
-transfer_done(void *arg, enum transfer_status status, int error)
+log_transfer(struct session *session, enum transfer_status status, uint64_t bytes)
+{
+	struct xferlog_entry entry = {
+		.started = session->transfer_log.started,
+		.remote_host = session->peer_text,
+		.bytes = bytes,
+		.path = session->transfer_log.path,
+		.ascii = !session->binary,
+		.incoming = session->transfer_log.incoming,
+		.anonymous = session->avatar->anonymous,
+		.user = session->avatar->name,
+		.complete = status == TRANSFER_COMPLETE,
+	};
+
+	if (session->transfer_log.incoming)
+		session->bytes_in += bytes;
+	else
+		session->bytes_out += bytes;
+	if (session->transfer_log.path != NULL)
+		xferlog_write(session->server->xferlog, &entry);
+}
+
+static void
+transfer_done(void *arg, enum transfer_status status, int error, uint64_t bytes)
 {
 	struct session *session = arg;
 
+	log_transfer(session, status, bytes);
 	switch (status) {
 	case TRANSFER_COMPLETE:
 		session_reply(session, REPLY_TRANSFER_COMPLETE);
@@ -86,9 +113,12 @@ transfer_done(void *arg, enum transfer_status status, int error)
 		session_reply(session, REPLY_TRANSFER_ABORTED);
 		break;
 	case TRANSFER_LOCAL_ERROR:
-		session_reply_error(session, error, &session->operation_path);
+		session_reply(session, reply_for_errno(error),
+		    session->transfer_log.path != NULL ? session->transfer_log.path : "listing");
 		break;
 	}
+	free(session->transfer_log.path);
+	session->transfer_log.path = NULL;
 	session_transfer_finished(session);
 }
 
@@ -105,6 +135,16 @@ started(struct session *session, struct transfer *transfer, enum reply_id id, co
 	session_reply(session, id, first, second);
 	session_transfer_started(session, transfer);
 	session_resume(session);
+}
+
+/* Remembers what the xferlog line of a file transfer will say. */
+static void
+note_file_transfer(struct session *session, int incoming)
+{
+	free(session->transfer_log.path);
+	session->transfer_log.path = path_to_string(&session->operation_path);
+	session->transfer_log.incoming = incoming;
+	gettimeofday(&session->transfer_log.started, NULL);
 }
 
 static struct dtp *
@@ -149,6 +189,7 @@ opened_for_reading(void *arg, int error, struct ftpd_read_file *file)
 	}
 	snprintf(description, sizeof(description), "%s (%" PRIu64 " bytes)",
 	    path_basename(&session->operation_path), file->size - offset);
+	note_file_transfer(session, 0);
 	options = options_for(session, !session->binary);
 	transfer = transfer_send_file(session->server->base, take_dtp(session), &options, file,
 	    offset, transfer_done, session);
@@ -212,6 +253,7 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 		session_resume(session);
 		return;
 	}
+	note_file_transfer(session, 1);
 	options = options_for(session, !session->binary);
 	transfer = transfer_receive_file(session->server->base, take_dtp(session), &options, file,
 	    transfer_done, session);

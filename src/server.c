@@ -18,6 +18,7 @@
 #include "server.h"
 #include "session.h"
 #include "tls.h"
+#include "xferlog.h"
 #include "worker_pool.h"
 
 /* Threads for crypt(3): slow on purpose, so never on the event loop. */
@@ -244,6 +245,14 @@ server_new(struct event_base *base, const struct config *config)
 	server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	LIST_INIT(&server->sessions);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
+	if (config->xferlog != NULL) {
+		server->xferlog = xferlog_open(config->xferlog);
+		if (server->xferlog == NULL) {
+			log_error("xferlog %s: %s", config->xferlog, strerror(errno));
+			server_free(server);
+			return NULL;
+		}
+	}
 	if (config->tls != TLS_OFF) {
 		char error[512];
 
@@ -404,6 +413,7 @@ server_free(struct server *server)
 	if (server->accept_resume_timer != NULL)
 		event_free(server->accept_resume_timer);
 	tls_context_free(server->tls);
+	xferlog_close(server->xferlog);
 	if (server->grace_timer != NULL)
 		event_free(server->grace_timer);
 	if (server->spare_fd >= 0)

@@ -30,6 +30,7 @@ struct server {
 	struct portal *portal;
 
 	struct tls_context *tls;		/* NULL with tls = off */
+	struct xferlog *xferlog;		/* NULL without xferlog */
 
 	struct evconnlistener *listeners[CONFIG_MAX_LISTEN + 1];
 	unsigned listener_count;

@@ -151,6 +151,9 @@ session_free(struct session *session)
 		transfer_free(session->transfer);
 	dtp_free(session->dtp);
 	free(session->deferred_line);
+	free(session->transfer_log.path);
+	log_info("%s: disconnected (%llu bytes in, %llu bytes out)", session->peer_text,
+	    (unsigned long long)session->bytes_in, (unsigned long long)session->bytes_out);
 	if (session->login_request != NULL)
 		portal_cancel(session->login_request);
 	if (session->avatar != NULL)
@@ -518,7 +521,6 @@ session_event(struct bufferevent *control, short what, void *arg)
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (session->tls != NULL && !SSL_is_init_finished(session->tls))
 			log_info("%s: TLS handshake failed", session->peer_text);
-		log_info("%s: disconnected", session->peer_text);
 		/* Nothing more to say to a peer that is gone or broke the protocol. */
 		session->tls = NULL;
 		session_close_now(session);

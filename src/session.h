@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <stdint.h>
+#include <sys/time.h>
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -63,6 +64,12 @@ struct session {
 	unsigned unique_name_tries;	/* STOU names found taken so far */
 	char mfmt_time[15];		/* MFMT's time, echoed in its reply */
 	int quit_after_transfer;	/* QUIT came during a transfer */
+	struct {
+		char *path;		/* the file being transferred; NULL: a listing */
+		int incoming;
+		struct timeval started;
+	} transfer_log;
+	uint64_t bytes_in, bytes_out;	/* file bytes, for the disconnect log line */
 	char *deferred_line;		/* a command that waits for the transfer to end */
 	size_t deferred_length;
 

@@ -123,11 +123,12 @@ finish(struct transfer *transfer, enum transfer_status status, int error)
 {
 	transfer_done_fn done = transfer->done;
 	void *arg = transfer->arg;
+	uint64_t bytes = transfer_bytes(transfer);
 
 	release(transfer);
 	free(transfer);
 	if (done != NULL)
-		done(arg, status, error);
+		done(arg, status, error, bytes);
 }
 
 uint64_t
@@ -135,8 +136,9 @@ transfer_bytes(const struct transfer *transfer)
 {
 	if (transfer->kind == RECEIVE_FILE)
 		return transfer->received;
-	if (transfer->data == NULL)
-		return 0;
+	/* Without a bufferevent (closed, or kernel TLS) everything queued has gone. */
+	if (transfer->data == NULL || transfer->ktls_event != NULL)
+		return transfer->queued;
 	return transfer->queued - evbuffer_get_length(bufferevent_get_output(transfer->data));
 }
 

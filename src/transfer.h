@@ -30,9 +30,11 @@ enum transfer_status {
 /*
  * Runs once when the transfer is over, after its data connection is closed
  * and its file closed (an upload committed or discarded). error is a
- * -errno for TRANSFER_LOCAL_ERROR. The transfer is freed after it returns.
+ * -errno for TRANSFER_LOCAL_ERROR; bytes crossed the data connection. The
+ * transfer is freed before it runs.
  */
-typedef void (*transfer_done_fn)(void *arg, enum transfer_status status, int error);
+typedef void (*transfer_done_fn)(void *arg, enum transfer_status status, int error,
+    uint64_t bytes);
 
 /* Something that produces bytes to send (a listing). */
 struct transfer_source {
