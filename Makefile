@@ -6,6 +6,9 @@
 #   make run        serve the example share anonymously on 127.0.0.1:2121
 #   make check      unit tests (Check) and integration tests (real clients)
 #   make check VARIANT=asan   the same, built with ASan and UBSan
+#   make install    sbin/ftpd, man pages, ftpd.conf.example, systemd units,
+#                   include/ftpd/shell.h (prefix and DESTDIR honoured)
+#   make dist       ftpd-VERSION.tar.gz; make distcheck builds and tests it
 #   make bench      ftpd against vsftpd (as root; not part of check);
 #                   make bench BENCH_ARGS=--quick for a short run
 
@@ -52,7 +55,7 @@ FTPD      := $(BUILD)/ftpd
 LIBFTPD   := $(BUILD)/libftpd.a
 UNIT_RUNNER := $(BUILD)/unit-tests
 
-.PHONY: all run check unit integration bench clean distclean deps test-deps
+.PHONY: all run check unit integration bench install uninstall dist distcheck clean distclean deps test-deps
 .DEFAULT_GOAL := all
 
 all: $(FTPD)
@@ -109,10 +112,54 @@ check: test-deps
 	$(MAKE) unit
 	$(MAKE) integration
 
+# Installed units and the example config name the installed paths.
+unitdir ?= $(prefix)/lib/systemd/system
+INSTALL_PATHS = sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/etc|$(sysconfdir)|g'
+MAN_PAGES = $(wildcard man/*.[1-9])
+
+install: $(FTPD)
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(includedir)/ftpd \
+		$(DESTDIR)$(unitdir) $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man5 \
+		$(DESTDIR)$(mandir)/man8
+	$(INSTALL) -m 755 $(FTPD) $(DESTDIR)$(sbindir)/ftpd
+	$(INSTALL) -m 644 include/ftpd/shell.h $(DESTDIR)$(includedir)/ftpd/shell.h
+	$(INSTALL_PATHS) conf/ftpd.conf > $(DESTDIR)$(sysconfdir)/ftpd.conf.example
+	for unit in conf/systemd/*; do \
+		$(INSTALL_PATHS) $$unit > $(DESTDIR)$(unitdir)/$${unit##*/} || exit 1; \
+	done
+	for page in $(MAN_PAGES); do \
+		section=$${page##*.}; \
+		$(INSTALL_PATHS) $$page > $(DESTDIR)$(mandir)/man$$section/$${page##*/} || exit 1; \
+	done
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/ftpd $(DESTDIR)$(includedir)/ftpd/shell.h \
+		$(DESTDIR)$(sysconfdir)/ftpd.conf.example
+	for unit in conf/systemd/*; do rm -f $(DESTDIR)$(unitdir)/$${unit##*/}; done
+	for page in $(MAN_PAGES); do \
+		rm -f $(DESTDIR)$(mandir)/man$${page##*.}/$${page##*/}; done
+
+DIST_NAME = ftpd-$(PACKAGE_VERSION)
+
+# The tracked files, as committed: what a clone would build.
+dist:
+	rm -f $(DIST_NAME).tar.gz
+	git archive --format=tar.gz --prefix=$(DIST_NAME)/ -o $(DIST_NAME).tar.gz HEAD
+	@echo "wrote $(DIST_NAME).tar.gz"
+
+distcheck: dist
+	rm -rf build/distcheck && mkdir -p build/distcheck
+	tar -xzf $(DIST_NAME).tar.gz -C build/distcheck
+	$(MAKE) -C build/distcheck/$(DIST_NAME) check
+	$(MAKE) -C build/distcheck/$(DIST_NAME) install DESTDIR=$(CURDIR)/build/distcheck/root
+	test -x build/distcheck/root$(sbindir)/ftpd
+	rm -rf build/distcheck
+	@echo "$(DIST_NAME).tar.gz builds, passes its tests and installs"
+
 clean:
 	rm -rf build
 
 distclean: clean
-	rm -rf config.mk config.log config.status configure autom4te.cache
+	rm -rf config.mk config.log config.status configure autom4te.cache ftpd-*.tar.gz
 
 -include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(BUILD)/src/main.d
