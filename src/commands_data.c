@@ -59,7 +59,7 @@ open_passive(struct session *session)
 	struct dtp *dtp;
 	int error;
 
-	dtp = dtp_new_passive(server->base, server->config, control_local(session),
+	dtp = dtp_new_passive(server->base, session->config, control_local(session),
 	    control_peer(session), &error);
 	if (dtp == NULL) {
 		log_warning("%s: cannot open a passive port: %s", session->peer_text, strerror(-error));
@@ -80,7 +80,7 @@ refused_after_epsv_all(struct session *session, const char *command)
 void
 command_pasv(struct session *session, const char *argument)
 {
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 	struct sockaddr_storage shown;
 	char text[32];
 	struct dtp *dtp;
@@ -163,7 +163,7 @@ use_active_target(struct session *session, const struct sockaddr_storage *target
 		session_reply(session, REPLY_PRIVILEGED_DATA_PORT);
 		return;
 	}
-	dtp = dtp_new_active(server->base, server->config, control_local(session),
+	dtp = dtp_new_active(server->base, session->config, control_local(session),
 	    (const struct sockaddr *)target, length);
 	if (dtp == NULL) {
 		session_reply(session, REPLY_LOCAL_ERROR, "PORT");

@@ -14,6 +14,7 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "settings.h"
 #include "transfer.h"
 
 #ifndef FTPD_VERSION
@@ -38,7 +39,7 @@ command_feat(struct session *session, const char *argument)
 	char mlst[128];
 
 	listing_write_mlst_feature(mlst, sizeof(mlst), session->mlst_facts);
-	command_write_features(session_output(session), mlst, session->server->tls != NULL);
+	command_write_features(session_output(session), mlst, session->settings->tls != NULL);
 }
 
 void
@@ -118,7 +119,7 @@ command_opts(struct session *session, const char *argument)
 void
 command_stat(struct session *session, const char *argument)
 {
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 	struct evbuffer *out = session_output(session);
 
 	if (argument != NULL && *argument != '\0') {

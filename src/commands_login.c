@@ -12,11 +12,12 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "settings.h"
 
 void
 command_user(struct session *session, const char *argument)
 {
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 
 	if (!session_tls_allows_login(session, argument))
 		return;
@@ -35,7 +36,7 @@ static void
 login_failure_delay_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *session = arg;
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 
 	session->login_failures++;
 	if (session->login_failures >= config->max_login_failures) {
@@ -52,7 +53,7 @@ static void
 login_finished(void *arg, int error, struct avatar *avatar)
 {
 	struct session *session = arg;
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 	struct timeval delay;
 
 	session->login_request = NULL;
@@ -88,7 +89,7 @@ command_pass(struct session *session, const char *argument)
 	struct portal_request *request;
 
 	session->busy = 1;
-	request = portal_login(session->server->portal, session->user,
+	request = portal_login(session->settings->portal, session->user,
 	    argument != NULL ? argument : "", login_finished, session);
 	/* login_finished may already have run (and even resumed the session). */
 	if (request != NULL)

@@ -11,11 +11,12 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "settings.h"
 
 void
 command_auth(struct session *session, const char *argument)
 {
-	if (session->server->tls == NULL) {
+	if (session->settings->tls == NULL) {
 		session_reply(session, REPLY_TLS_NOT_CONFIGURED);
 		return;
 	}
@@ -78,7 +79,7 @@ command_ccc(struct session *session, const char *argument)
 static int
 tls_demanded(struct session *session, int anonymous)
 {
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 
 	if (config->tls != TLS_REQUIRED && config->tls != TLS_IMPLICIT)
 		return 0;

@@ -24,6 +24,7 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "settings.h"
 #include "transfer.h"
 #include "xferlog.h"
 
@@ -39,7 +40,7 @@ shell_of(struct session *session)
 static struct transfer_options
 options_for(struct session *session, int ascii)
 {
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 	struct transfer_options options = {
 		.connect_timeout = config->data_timeout,
 		.stall_timeout = config->data_timeout,
@@ -47,7 +48,7 @@ options_for(struct session *session, int ascii)
 	};
 
 	if (session->protect_data) {
-		options.tls = session->server->tls;
+		options.tls = session->settings->tls;
 		options.tls_control = session->tls;
 	}
 	return options;

@@ -97,43 +97,57 @@ parse_options(int argc, char **argv, struct options *options)
 	return -1;
 }
 
+/* Reads the file and the -o overrides; on failure error says why (file:line). */
 static int
-load_config(struct config *config, const struct options *options)
+load_config(struct config *config, const struct options *options,
+    char error[CONFIG_ERROR_SIZE])
 {
-	char error[CONFIG_ERROR_SIZE];
 	const char *file = options->config_file;
 	unsigned i;
 	int status;
 
 	if (config_init(config) != 0) {
-		fprintf(stderr, "ftpd: out of memory\n");
+		snprintf(error, CONFIG_ERROR_SIZE, "out of memory");
 		return -1;
 	}
 	if (file == NULL && access(DEFAULT_CONFIG_FILE, F_OK) == 0)
 		file = DEFAULT_CONFIG_FILE;
-	if (file != NULL && config_load_file(config, file, error) != 0) {
-		fprintf(stderr, "ftpd: %s\n", error);
+	if (file != NULL && config_load_file(config, file, error) != 0)
 		return -1;
-	}
 	for (i = 0; i < options->override_count; i++)
-		if (config_apply_override(config, options->overrides[i], error) != 0) {
-			fprintf(stderr, "ftpd: %s\n", error);
+		if (config_apply_override(config, options->overrides[i], error) != 0)
 			return -1;
-		}
 	status = config_validate(config, error);
 	/* inetd mode serves the socket it is given: no listen address needed. */
-	if (status != 0 && !(status == -EDESTADDRREQ && options->inetd)) {
-		fprintf(stderr, "ftpd: %s\n", error);
+	if (status != 0 && !(status == -EDESTADDRREQ && options->inetd))
 		return -1;
-	}
 	return 0;
 }
 
 struct running {
 	struct event_base *base;
 	struct server *server;
+	const struct options *options;
 	int stopping;
 };
+
+/* SIGHUP: read the configuration again; new sessions get it, running ones keep theirs. */
+static void
+reload_on_signal(evutil_socket_t signal_number, short what, void *arg)
+{
+	struct running *running = arg;
+	char error[CONFIG_ERROR_SIZE];
+	struct config config;
+
+	log_info("signal %d: reloading the configuration", (int)signal_number);
+	if (load_config(&config, running->options, error) != 0) {
+		log_error("reload: %s; keeping the running configuration", error);
+		config_free(&config);
+		return;
+	}
+	server_reload(running->server, &config);
+	config_free(&config);
+}
 
 /* First SIGTERM/SIGINT: stop gracefully; a second one: stop now. */
 static void
@@ -198,10 +212,12 @@ become_service(struct event_base *base, const struct config *config,
 }
 
 static int
-serve(const struct config *config, const struct options *options)
+serve(struct config *initial, const struct options *options)
 {
-	struct running running = { NULL, NULL, 0 };
-	struct event *terminate = NULL, *interrupt = NULL;
+	struct running running = { NULL, NULL, options, 0 };
+	struct event *terminate = NULL, *interrupt = NULL, *hangup = NULL;
+	const struct config *config;
+	char *pid_file = NULL;
 	int status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -213,17 +229,24 @@ serve(const struct config *config, const struct options *options)
 		return 1;
 	}
 	/* Keys, certificates and ports while still privileged; then let go of root. */
-	running.server = server_new(running.base, config);
-	if (running.server == NULL || open_connections(running.server, options) != 0 ||
+	running.server = server_new(running.base, initial);
+	if (running.server == NULL)
+		goto out;
+	config = running.server->config;
+	if (config->pid_file != NULL)
+		pid_file = strdup(config->pid_file);
+	if (open_connections(running.server, options) != 0 ||
 	    become_service(running.base, config, options) != 0 ||
 	    daemon_drop_privileges(config) != 0)
 		goto out;
 	terminate = evsignal_new(running.base, SIGTERM, stop_on_signal, &running);
 	interrupt = evsignal_new(running.base, SIGINT, stop_on_signal, &running);
-	if (terminate == NULL || interrupt == NULL)
+	hangup = evsignal_new(running.base, SIGHUP, reload_on_signal, &running);
+	if (terminate == NULL || interrupt == NULL || hangup == NULL)
 		goto out;
 	evsignal_add(terminate, NULL);
 	evsignal_add(interrupt, NULL);
+	evsignal_add(hangup, NULL);
 	if (!options->inetd)
 		log_info("ftpd %s ready", FTPD_VERSION);
 	systemd_notify("READY=1");
@@ -234,11 +257,14 @@ out:
 		event_free(terminate);
 	if (interrupt != NULL)
 		event_free(interrupt);
+	if (hangup != NULL)
+		event_free(hangup);
 	if (running.server != NULL)
 		server_free(running.server);
 	event_base_free(running.base);
-	if (status == 0 && config->pid_file != NULL)
-		unlink(config->pid_file);
+	if (status == 0 && pid_file != NULL)
+		unlink(pid_file);
+	free(pid_file);
 	return status;
 }
 
@@ -246,6 +272,7 @@ int
 main(int argc, char **argv)
 {
 	struct options options;
+	char error[CONFIG_ERROR_SIZE];
 	struct config config;
 	int status;
 
@@ -253,14 +280,14 @@ main(int argc, char **argv)
 	status = parse_options(argc, argv, &options);
 	if (status >= 0)
 		return status;
-	if (load_config(&config, &options) != 0) {
+	if (load_config(&config, &options, error) != 0) {
+		fprintf(stderr, "ftpd: %s\n", error);
 		config_free(&config);
 		return 1;
 	}
 	if (options.check_only) {
 		/* A certificate that cannot be used is a configuration error too. */
 		if (config.tls != TLS_OFF) {
-			char error[512];
 			struct tls_context *tls = tls_context_new(&config, error, sizeof(error));
 
 			if (tls == NULL) {

@@ -17,6 +17,7 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "settings.h"
 #include "tls.h"
 #include "xferlog.h"
 #include "worker_pool.h"
@@ -234,31 +235,25 @@ accept_failed(struct evconnlistener *listener, void *arg)
 }
 
 struct server *
-server_new(struct event_base *base, const struct config *config)
+server_new(struct event_base *base, struct config *config)
 {
 	struct server *server = calloc(1, sizeof(*server));
+	char error[512];
 
-	if (server == NULL)
+	if (server == NULL) {
+		config_free(config);
 		return NULL;
+	}
 	server->base = base;
-	server->config = config;
 	server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	LIST_INIT(&server->sessions);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
+	/* Opened once, before privileges go; a reload does not move it. */
 	if (config->xferlog != NULL) {
 		server->xferlog = xferlog_open(config->xferlog);
 		if (server->xferlog == NULL) {
 			log_error("xferlog %s: %s", config->xferlog, strerror(errno));
-			server_free(server);
-			return NULL;
-		}
-	}
-	if (config->tls != TLS_OFF) {
-		char error[512];
-
-		server->tls = tls_context_new(config, error, sizeof(error));
-		if (server->tls == NULL) {
-			log_error("%s", error);
+			config_free(config);
 			server_free(server);
 			return NULL;
 		}
@@ -266,14 +261,45 @@ server_new(struct event_base *base, const struct config *config)
 	server->workers = worker_pool_new(base, SERVER_AUTH_THREADS);
 	if (server->workers != NULL)
 		server->host = host_new(base, server->workers);
-	if (server->host != NULL)
-		server->portal = portal_new(config, server->workers, server->host);
-	if (server->accept_resume_timer == NULL || server->portal == NULL) {
+	if (server->accept_resume_timer == NULL || server->host == NULL) {
 		log_error("cannot set up the server: out of memory");
+		config_free(config);
 		server_free(server);
 		return NULL;
 	}
+	server->settings = settings_new(config, server->workers, server->host, error,
+	    sizeof(error));
+	if (server->settings == NULL) {
+		log_error("%s", error);
+		server_free(server);
+		return NULL;
+	}
+	server->config = &server->settings->config;
 	return server;
+}
+
+int
+server_reload(struct server *server, struct config *config)
+{
+	struct settings *settings;
+	char error[512];
+	unsigned i;
+
+	if (config->listen_count != server->config->listen_count)
+		log_warning("reload: listen addresses change only with a restart");
+	for (i = 0; i < config->listen_count && i < server->config->listen_count; i++)
+		if (strcmp(config->listen[i].text, server->config->listen[i].text) != 0)
+			log_warning("reload: listen addresses change only with a restart");
+	settings = settings_new(config, server->workers, server->host, error, sizeof(error));
+	if (settings == NULL) {
+		log_error("reload: %s; keeping the running configuration", error);
+		return -EINVAL;
+	}
+	settings_release(server->settings);
+	server->settings = settings;
+	server->config = &settings->config;
+	log_info("configuration reloaded; it applies to new sessions");
+	return 0;
 }
 
 /* Opens one listening socket; the server speaks first, so never LEV_OPT_DEFERRED_ACCEPT. */
@@ -314,7 +340,7 @@ server_listen(struct server *server)
 		if (error != 0)
 			return error;
 	}
-	if (server->tls != NULL && config->listen_implicit != NULL) {
+	if (server->settings->tls != NULL && config->listen_implicit != NULL) {
 		if (config_parse_listen_address(config->listen_implicit, &implicit) != 0)
 			return -EINVAL;
 		return listen_on(server, &implicit, accepted_implicit);
@@ -405,14 +431,13 @@ server_free(struct server *server)
 	server->exit_when_idle = 0;
 	while (!LIST_EMPTY(&server->sessions))
 		session_free(LIST_FIRST(&server->sessions));
-	if (server->portal != NULL)
-		portal_free(server->portal);
+	/* The sessions are gone: this releases the last generation. */
+	settings_release(server->settings);
 	if (server->workers != NULL)
 		worker_pool_free(server->workers);
 	host_free(server->host);
 	if (server->accept_resume_timer != NULL)
 		event_free(server->accept_resume_timer);
-	tls_context_free(server->tls);
 	xferlog_close(server->xferlog);
 	if (server->grace_timer != NULL)
 		event_free(server->grace_timer);

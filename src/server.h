@@ -17,19 +17,18 @@ struct session;
 struct portal;
 struct worker_pool;
 struct ftpd_host;
-struct tls_context;
+struct settings;
 struct client_count;
 
 #define SERVER_CLIENT_BUCKETS 256
 
 struct server {
 	struct event_base *base;
-	const struct config *config;
+	struct settings *settings;		/* the configuration new sessions get */
+	const struct config *config;		/* settings->config */
 	struct worker_pool *workers;
 	struct ftpd_host *host;			/* what shells may use */
-	struct portal *portal;
 
-	struct tls_context *tls;		/* NULL with tls = off */
 	struct xferlog *xferlog;		/* NULL without xferlog */
 
 	struct evconnlistener *listeners[CONFIG_MAX_LISTEN + 1];
@@ -44,8 +43,15 @@ struct server {
 	struct event *grace_timer;		/* shutting down: the deadline */
 };
 
-/* The config must outlive the server. NULL on failure (logged). */
-struct server *server_new(struct event_base *base, const struct config *config);
+/* Takes over config's contents (left empty). NULL on failure (logged). */
+struct server *server_new(struct event_base *base, struct config *config);
+
+/*
+ * SIGHUP: new sessions get config (taken over); running ones keep theirs. A
+ * config whose keys or certificate cannot be used is logged, and the
+ * running configuration stays. 0 or -EINVAL.
+ */
+int server_reload(struct server *server, struct config *config);
 
 /* Opens every config->listen address. 0, or -errno (logged). */
 int server_listen(struct server *server);

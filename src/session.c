@@ -24,6 +24,7 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "settings.h"
 #include "tls.h"
 #include "transfer.h"
 
@@ -67,7 +68,7 @@ deferred_close_fired(evutil_socket_t fd, short what, void *arg)
 static struct bufferevent *
 control_bufferevent(struct session *session, int fd, SSL *ssl)
 {
-	const struct config *config = session->server->config;
+	const struct config *config = session->config;
 	struct timeval idle = { (time_t)config->idle_timeout, 0 };
 	struct bufferevent *control;
 
@@ -91,7 +92,7 @@ struct session *
 session_new(struct server *server, int fd, const struct sockaddr *peer,
     socklen_t peer_length, int implicit_tls)
 {
-	const struct config *config = server->config;
+	const struct config *config;
 	struct session *session;
 	SSL *ssl = NULL;
 	int one = 1;
@@ -102,6 +103,8 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 		return NULL;
 	}
 	session->server = server;
+	session->settings = settings_hold(server->settings);
+	session->config = config = &session->settings->config;
 	session->state = SESSION_UNAUTH;
 	session->binary = 1;
 	session->working_directory = PATH_ROOT;
@@ -123,7 +126,7 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 	evutil_make_socket_nonblocking(fd);
 	if (implicit_tls) {
-		ssl = tls_control_new(server->tls);
+		ssl = tls_control_new(session->settings->tls);
 		session->tls = ssl;
 	}
 	if (!implicit_tls || ssl != NULL)
@@ -169,6 +172,7 @@ session_free(struct session *session)
 	path_free(&session->operation_path);
 	line_reader_clear(&session->line_reader);
 	server_forget_session(session->server, session);
+	settings_release(session->settings);
 	free(session);
 }
 
@@ -330,7 +334,7 @@ session_transfer_started(struct session *session, struct transfer *transfer)
 void
 session_transfer_finished(struct session *session)
 {
-	struct timeval idle = { (time_t)session->server->config->idle_timeout, 0 };
+	struct timeval idle = { (time_t)session->config->idle_timeout, 0 };
 
 	session->transfer = NULL;
 	if (session->quit_after_transfer) {
@@ -460,7 +464,7 @@ start_control_tls(struct session *session)
 {
 	struct bufferevent *plain = session->control;
 	evutil_socket_t fd = bufferevent_getfd(plain);
-	SSL *ssl = tls_control_new(session->server->tls);
+	SSL *ssl = tls_control_new(session->settings->tls);
 
 	session->tls_upgrading = 0;
 	line_reader_clear(&session->line_reader);
@@ -504,7 +508,7 @@ session_event(struct bufferevent *control, short what, void *arg)
 	if (what & BEV_EVENT_TIMEOUT) {
 		char seconds[16];
 
-		snprintf(seconds, sizeof(seconds), "%u", session->server->config->idle_timeout);
+		snprintf(seconds, sizeof(seconds), "%u", session->config->idle_timeout);
 		log_info("%s: idle timeout", session->peer_text);
 		session_reply(session, REPLY_TIMEOUT, seconds);
 		session_close_after_flush(session);

@@ -21,6 +21,8 @@
 #include "reply.h"
 
 struct server;
+struct settings;
+struct config;
 struct avatar;
 struct ssl_st;
 struct dtp;
@@ -32,6 +34,8 @@ struct client_count;
 
 struct session {
 	struct server *server;
+	struct settings *settings;	/* the configuration generation it started with */
+	const struct config *config;	/* settings->config */
 	struct bufferevent *control;
 	struct sockaddr_storage peer;
 	socklen_t peer_length;
