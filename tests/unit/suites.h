@@ -18,5 +18,6 @@ Suite *portal_suite(void);
 Suite *reply_suite(void);
 Suite *session_suite(void);
 Suite *shell_suite(void);
+Suite *xferlog_suite(void);
 
 #endif

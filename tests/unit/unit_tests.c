@@ -22,6 +22,7 @@ main(void)
 		listing_suite,
 		ascii_suite,
 		data_address_suite,
+		xferlog_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
