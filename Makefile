@@ -114,7 +114,8 @@ check: test-deps
 
 # Installed units and the example config name the installed paths.
 unitdir ?= $(prefix)/lib/systemd/system
-INSTALL_PATHS = sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/etc|$(sysconfdir)|g'
+INSTALL_PATHS = sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/etc|$(sysconfdir)|g' \
+	-e 's|/usr/local/include|$(includedir)|g'
 MAN_PAGES = $(wildcard man/*.[1-9])
 
 install: $(FTPD)

@@ -51,15 +51,7 @@ command_pwd(struct session *session, const char *argument)
 static void
 finish_with_250(void *arg, int error)
 {
-	struct session *session = arg;
-
-	if (session_end_operation(session))
-		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else
-		session_reply(session, REPLY_FILE_ACTION_OK);
-	session_resume(session);
+	session_complete_operation(arg, error, REPLY_FILE_ACTION_OK);
 }
 
 static void

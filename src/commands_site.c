@@ -15,15 +15,7 @@
 static void
 mode_changed(void *arg, int error)
 {
-	struct session *session = arg;
-
-	if (session_end_operation(session))
-		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else
-		session_reply(session, REPLY_SITE_CHMOD_OK);
-	session_resume(session);
+	session_complete_operation(arg, error, REPLY_SITE_CHMOD_OK);
 }
 
 /* SITE CHMOD <octal mode> <path> */

@@ -85,12 +85,13 @@ log_transfer(struct session *session, enum transfer_status status, uint64_t byte
 		.complete = status == TRANSFER_COMPLETE,
 	};
 
+	if (session->transfer_log.path == NULL)
+		return;
 	if (session->transfer_log.incoming)
 		session->bytes_in += bytes;
 	else
 		session->bytes_out += bytes;
-	if (session->transfer_log.path != NULL)
-		xferlog_write(session->server->xferlog, &entry);
+	xferlog_write(session->server->xferlog, &entry);
 }
 
 static void

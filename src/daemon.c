@@ -17,35 +17,66 @@
 #include "daemon.h"
 #include "log.h"
 
+/* Write end of the pipe the waiting parent reads; -1 when not detached. */
+static int ready_pipe = -1;
+
 int
 daemon_detach(void)
 {
-	pid_t child = fork();
-	int null;
+	int pipe_fds[2];
+	pid_t child;
+	char status = 0;
 
+	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
+		return -errno;
+	child = fork();
 	if (child < 0)
 		return -errno;
-	if (child > 0)
-		_exit(0);
+	if (child > 0) {
+		/* The parent: exit 0 once the child serves, 1 if it dies first. */
+		ssize_t got;
+
+		close(pipe_fds[1]);
+		do
+			got = read(pipe_fds[0], &status, 1);
+		while (got < 0 && errno == EINTR);
+		_exit(got == 1 && status == 'R' ? 0 : 1);
+	}
+	close(pipe_fds[0]);
+	ready_pipe = pipe_fds[1];
 	if (setsid() < 0)
 		return -errno;
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0)
-		return -errno;
-	dup2(null, STDIN_FILENO);
-	dup2(null, STDOUT_FILENO);
-	dup2(null, STDERR_FILENO);
-	if (null > STDERR_FILENO)
-		close(null);
 	return 0;
 }
 
+void
+daemon_ready(void)
+{
+	int null;
+
+	if (ready_pipe < 0)
+		return;
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	if (write(ready_pipe, "R", 1) != 1)
+		log_warning("cannot tell the starting process that ftpd is ready");
+	close(ready_pipe);
+	ready_pipe = -1;
+}
+
 int
-daemon_write_pid_file(const char *path)
+daemon_write_pid_file(const char *path, const struct config *config)
 {
 	char text[32];
 	int length = snprintf(text, sizeof(text), "%ld\n", (long)getpid());
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	struct passwd *account;
 
 	if (fd < 0 || write(fd, text, (size_t)length) != length) {
 		int error = errno;
@@ -55,8 +86,26 @@ daemon_write_pid_file(const char *path)
 			close(fd);
 		return -error;
 	}
+	/* So the unprivileged process can still empty it at exit. */
+	if (geteuid() == 0 && config->user != NULL &&
+	    (account = getpwnam(config->user)) != NULL &&
+	    fchown(fd, account->pw_uid, account->pw_gid) != 0)
+		log_warning("pid_file %s: cannot hand it to %s: %s", path, config->user,
+		    strerror(errno));
 	close(fd);
 	return 0;
+}
+
+void
+daemon_remove_pid_file(const char *path)
+{
+	if (unlink(path) == 0)
+		return;
+	if (truncate(path, 0) == 0)
+		log_info("pid_file %s: emptied; its directory is not writable after the "
+		    "privilege drop", path);
+	else
+		log_warning("pid_file %s: cannot remove it: %s", path, strerror(errno));
 }
 
 int

@@ -8,13 +8,27 @@
 #include "config.h"
 
 /*
- * Forks into the background: the parent exits 0, the child returns 0 as a
- * session leader with stdin/stdout/stderr on /dev/null. -errno on failure.
+ * Forks into the background before anything is set up. The parent waits
+ * until the child calls daemon_ready() and exits 0, or exits 1 when the
+ * child dies first (its errors are in the log). The child returns
+ * 0 as a session leader. -errno when fork fails.
  */
 int daemon_detach(void);
 
-/* Writes the process id to path (created 0644). 0 or -errno (logged). */
-int daemon_write_pid_file(const char *path);
+/* The child is serving: release the waiting parent, stdio to /dev/null. */
+void daemon_ready(void);
+
+/*
+ * Writes the process id to path (created 0644, owned by config->user when
+ * privileges will be dropped). 0 or -errno (logged).
+ */
+int daemon_write_pid_file(const char *path, const struct config *config);
+
+/*
+ * Removes the pid file at exit; where the unprivileged user may not remove
+ * it, empties it so no stale process id stays behind.
+ */
+void daemon_remove_pid_file(const char *path);
 
 /*
  * Started as root with config->user set: optional chroot, then the user's

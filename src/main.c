@@ -190,27 +190,6 @@ open_connections(struct server *server, const struct options *options)
 	return error;
 }
 
-/* Detaches (unless -f or -i) and writes the pid file, after the ports are bound. */
-static int
-become_service(struct event_base *base, const struct config *config,
-    const struct options *options)
-{
-	if (!options->foreground && !options->inetd) {
-		if (daemon_detach() != 0) {
-			log_error("cannot detach: %s", strerror(errno));
-			return -1;
-		}
-		/* The child's kernel event queue must be its own. */
-		if (event_reinit(base) != 0) {
-			log_error("cannot reinitialise the event loop after detaching");
-			return -1;
-		}
-	}
-	if (config->pid_file != NULL && daemon_write_pid_file(config->pid_file) != 0)
-		return -1;
-	return 0;
-}
-
 static int
 serve(struct config *initial, const struct options *options)
 {
@@ -223,20 +202,34 @@ serve(struct config *initial, const struct options *options)
 	signal(SIGPIPE, SIG_IGN);
 	/* A file-size limit must fail the write (EFBIG -> 552), not kill the server. */
 	signal(SIGXFSZ, SIG_IGN);
+	/*
+	 * Detach before any thread or event queue exists (neither survives a
+	 * fork); the starting process waits until this one is ready, so its
+	 * exit status still tells whether the server came up.
+	 */
+	if (!options->foreground && !options->inetd && daemon_detach() != 0) {
+		log_error("cannot detach: %s", strerror(errno));
+		config_free(initial);
+		return 1;
+	}
 	running.base = event_base_new();
 	if (running.base == NULL) {
 		log_error("cannot create the event loop");
+		config_free(initial);
 		return 1;
 	}
-	/* Keys, certificates and ports while still privileged; then let go of root. */
+	/* Keys, certificates, logs and ports while still privileged; then let go of root. */
 	running.server = server_new(running.base, initial);
 	if (running.server == NULL)
 		goto out;
 	config = running.server->config;
-	if (config->pid_file != NULL)
+	/* The pid file first: it is there by the time anyone can connect. */
+	if (config->pid_file != NULL) {
+		if (daemon_write_pid_file(config->pid_file, config) != 0)
+			goto out;
 		pid_file = strdup(config->pid_file);
+	}
 	if (open_connections(running.server, options) != 0 ||
-	    become_service(running.base, config, options) != 0 ||
 	    daemon_drop_privileges(config) != 0)
 		goto out;
 	terminate = evsignal_new(running.base, SIGTERM, stop_on_signal, &running);
@@ -249,6 +242,7 @@ serve(struct config *initial, const struct options *options)
 	evsignal_add(hangup, NULL);
 	if (!options->inetd)
 		log_info("ftpd %s ready", FTPD_VERSION);
+	daemon_ready();
 	systemd_notify("READY=1");
 	event_base_dispatch(running.base);
 	status = 0;
@@ -262,8 +256,8 @@ out:
 	if (running.server != NULL)
 		server_free(running.server);
 	event_base_free(running.base);
-	if (status == 0 && pid_file != NULL)
-		unlink(pid_file);
+	if (pid_file != NULL)
+		daemon_remove_pid_file(pid_file);
 	free(pid_file);
 	return status;
 }

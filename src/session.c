@@ -265,6 +265,18 @@ session_resume(struct session *session)
 		session_process_input(session);
 }
 
+void
+session_complete_operation(struct session *session, int error, enum reply_id success)
+{
+	if (session_end_operation(session))
+		return;
+	if (error != 0)
+		session_reply_error(session, error, &session->operation_path);
+	else
+		session_reply(session, success);
+	session_resume(session);
+}
+
 int
 session_resolve_argument(struct session *session, const char *argument)
 {

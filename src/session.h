@@ -126,6 +126,12 @@ int session_end_operation(struct session *session);
 void session_resume(struct session *session);
 
 /*
+ * The usual completion callback body: unless the session went away, replies
+ * success, or the reply error maps to on operation_path, and resumes.
+ */
+void session_complete_operation(struct session *session, int error, enum reply_id success);
+
+/*
  * Resolves a client path argument against the working directory into
  * session->operation_path; on failure replies (553) and returns -1.
  */

@@ -23,6 +23,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import struct
 import subprocess
@@ -51,6 +52,14 @@ SMALL_FILE = "small.bin"
 
 START_TIMEOUT = 10.0
 QUIESCE_TIMEOUT = 20.0
+
+# What a socket with SO_RCVTIMEO/SO_SNDTIMEO raises when the time is up:
+# plain sockets EAGAIN, TLS sockets OpenSSL's "want read/write".
+STALLED = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+# An SSL socket cannot sendfile: uploads over TLS are read and sent in chunks.
+TLS_UPLOAD_CHUNK = 4 * MIB
+CERTIFICATE = "cert.pem"
+PRIVATE_KEY = "key.pem"
 
 
 class BenchError(Exception):
@@ -206,78 +215,95 @@ class Control:
         set_kernel_timeouts(data, self.timeout)
         return data
 
-    def retrieve(self, name, buffer):
-        """RETR into nothing; returns the byte count."""
+    def open_data(self, command):
+        """PASV, connect, send command, wait for its 125/150: the data
+        connection, ready to move bytes."""
         data = self.passive()
         try:
-            self.expect("RETR " + name, (125, 150))
+            self.expect(command, (125, 150))
+            return self.secure_data(data)
+        except BaseException:
+            data.close()
+            raise
+
+    def secure_data(self, data):
+        """Hook for FTPS: the plain client uses the socket as it is."""
+        return data
+
+    def close_data(self, data):
+        data.close()
+
+    def retrieve(self, name, buffer):
+        """RETR into nothing; returns the byte count."""
+        data = self.open_data("RETR " + name)
+        try:
             view = memoryview(buffer)
             total = 0
             while True:
                 try:
                     count = data.recv_into(view)
-                except BlockingIOError:
+                except STALLED:
                     raise BenchError("%s: RETR %s stalled for %.0f s" % (self.server, name, self.timeout))
                 if count == 0:
                     break
                 total += count
         finally:
-            data.close()
+            self.close_data(data)
         self.expect(None, (226, 250))
         return total
 
     def retrieve_bytes(self, name):
-        data = self.passive()
+        data = self.open_data("RETR " + name)
         chunks = []
         try:
-            self.expect("RETR " + name, (125, 150))
             while True:
                 chunk = data.recv(1 << 16)
                 if not chunk:
                     break
                 chunks.append(chunk)
         finally:
-            data.close()
+            self.close_data(data)
         self.expect(None, (226, 250))
         return b"".join(chunks)
 
     def store(self, name, path):
         """STOR the file at path with sendfile, so the client costs little."""
-        data = self.passive()
+        data = self.open_data("STOR " + name)
         try:
-            self.expect("STOR " + name, (125, 150))
             with open(path, "rb") as source:
                 size = os.fstat(source.fileno()).st_size
-                offset = 0
-                while offset < size:
-                    try:
-                        sent = os.sendfile(data.fileno(), source.fileno(), offset,
-                                           min(size - offset, 1 << 30))
-                    except BlockingIOError:
-                        raise BenchError("%s: STOR %s stalled for %.0f s" % (self.server, name, self.timeout))
-                    if sent == 0:
-                        raise BenchError("%s: STOR %s: data connection closed early" % (self.server, name))
-                    offset += sent
+                self.send_file(data, source, size, name)
         finally:
-            data.close()
+            self.close_data(data)
         self.expect(None, (226, 250))
         return size
 
+    def send_file(self, data, source, size, name):
+        offset = 0
+        while offset < size:
+            try:
+                sent = os.sendfile(data.fileno(), source.fileno(), offset,
+                                   min(size - offset, 1 << 30))
+            except STALLED:
+                raise BenchError("%s: STOR %s stalled for %.0f s" % (self.server, name, self.timeout))
+            if sent == 0:
+                raise BenchError("%s: STOR %s: data connection closed early" % (self.server, name))
+            offset += sent
+
     def list_lines(self, name):
-        data = self.passive()
+        data = self.open_data("LIST " + name)
         chunks = []
         try:
-            self.expect("LIST " + name, (125, 150))
             while True:
                 try:
                     chunk = data.recv(1 << 18)
-                except BlockingIOError:
+                except STALLED:
                     raise BenchError("%s: LIST %s stalled for %.0f s" % (self.server, name, self.timeout))
                 if not chunk:
                     break
                 chunks.append(chunk)
         finally:
-            data.close()
+            self.close_data(data)
         self.expect(None, (226, 250))
         return [line for line in b"".join(chunks).split(b"\r\n") if line]
 
@@ -295,20 +321,126 @@ class Control:
         self.sock.close()
 
 
+class TlsControl(Control):
+    """Explicit FTPS (RFC 4217): AUTH TLS on the control connection, PBSZ 0
+    and PROT P after login, and every data connection a TLS client that
+    resumes the control connection's session, as both servers require
+    (ftplib.FTP_TLS does not resume it). Data connections stay blocking
+    sockets with kernel timeouts; downloads read one TLS record per call."""
+
+    def __init__(self, server, port, timeout, context):
+        super().__init__(server, port, timeout)
+        self.context = context
+        self.data_description = None
+        try:
+            self.expect("AUTH TLS", (234,))
+            self.reader.close()
+            self.sock = context.wrap_socket(self.sock)
+            self.reader = self.sock.makefile("rb")
+        except BaseException:
+            self.close()
+            raise
+
+    def login(self, user, password):
+        super().login(user, password)
+        self.expect("PBSZ 0", (200,))
+        self.expect("PROT P", (200,))
+
+    def secure_data(self, data):
+        try:
+            secured = self.context.wrap_socket(data, session=self.sock.session)
+        except STALLED:
+            raise BenchError("%s: TLS handshake on the data connection stalled for %.0f s" % (
+                self.server, self.timeout))
+        if not secured.session_reused:
+            secured.close()
+            raise BenchError("%s: the data connection did not resume the control "
+                             "connection's TLS session" % self.server)
+        self.data_description = "%s %s" % (secured.version(), secured.cipher()[0])
+        return secured
+
+    def close_data(self, data):
+        """close_notify, then close: the end of an upload is then certain.
+        The server's close_notify, if it has not come yet, is awaited within
+        the kernel timeout; a server that closes without one is let be."""
+        try:
+            data.unwrap()
+        except (OSError, ValueError):
+            pass
+        data.close()
+
+    def send_file(self, data, source, size, name):
+        buffer = bytearray(TLS_UPLOAD_CHUNK)
+        view = memoryview(buffer)
+        offset = 0
+        while offset < size:
+            count = os.readv(source.fileno(), [buffer])
+            if count == 0:
+                raise BenchError("STOR %s: %s ended early" % (name, source.name))
+            try:
+                data.sendall(view[:count])
+            except STALLED:
+                raise BenchError("%s: STOR %s stalled for %.0f s" % (self.server, name, self.timeout))
+            offset += count
+
+    def description(self):
+        return "control %s %s, data %s, session resumed" % (
+            self.sock.version(), self.sock.cipher()[0], self.data_description)
+
+
+def client_tls_context(certificate):
+    """The client side of FTPS: the servers' self-signed certificate is the
+    one trust anchor (no host name check: it is 127.0.0.1)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.load_verify_locations(certificate)
+    return context
+
+
+class TlsFiles:
+    """The certificate and key both FTPS servers use, and the client's context."""
+
+    def __init__(self, directory):
+        self.certificate, self.key = make_certificate(directory)
+        self.client_context = client_tls_context(self.certificate)
+
+
+def make_certificate(directory):
+    """A self-signed RSA 2048 certificate and key for both servers."""
+    certificate = os.path.join(directory, CERTIFICATE)
+    key = os.path.join(directory, PRIVATE_KEY)
+    try:
+        result = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                                 "-subj", "/CN=localhost", "-days", "2",
+                                 "-keyout", key, "-out", certificate],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise BenchError("the FTPS measurements need the openssl command")
+    if result.returncode != 0:
+        raise BenchError("openssl req failed: %s" % result.stderr.strip())
+    os.chmod(key, 0o600)
+    return certificate, key
+
+
 # ---------------------------------------------------------------- servers
 
 
 class Server:
-    """One server under test, started in its own process group."""
+    """One server under test, started in its own process group. With tls
+    (TlsFiles) it is the FTPS instance: explicit TLS, and every session the
+    benchmark opens on it is FTPS with PROT P. Its label (ftpd-ftps) names
+    its files and failures; its name (ftpd) keys the figures."""
 
     name = "?"
 
-    def __init__(self, workdir, timeout):
+    def __init__(self, workdir, timeout, tls=None):
         self.workdir = workdir
         self.timeout = timeout
+        self.tls = tls
+        self.label = self.name + ("-ftps" if tls is not None else "")
         self.port = free_port()
         self.process = None
-        self.log_path = os.path.join(workdir, self.name + ".log")
+        self.log_path = os.path.join(workdir, self.label + ".log")
         self.failure = None
 
     def command_line(self):
@@ -324,22 +456,22 @@ class Server:
                                             stdout=log, stderr=log, env=self.environment(),
                                             start_new_session=True)
         except OSError as error:
-            raise BenchError("%s did not start: %s" % (self.name, error))
+            raise BenchError("%s did not start: %s" % (self.label, error))
         finally:
             log.close()
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
                 raise BenchError("%s exited with status %d at start-up:\n%s" % (
-                    self.name, self.process.returncode, self.log_tail()))
+                    self.label, self.process.returncode, self.log_tail()))
             try:
-                probe = Control(self.name, self.port, self.timeout)
+                probe = Control(self.label, self.port, self.timeout)
                 probe.quit()
                 break
             except (OSError, BenchError) as error:
                 if time.monotonic() > deadline:
                     raise BenchError("%s did not greet within %.0f s (%s):\n%s" % (
-                        self.name, START_TIMEOUT, error, self.log_tail()))
+                        self.label, START_TIMEOUT, error, self.log_tail()))
                 time.sleep(0.05)
         self.wait_quiescent()
 
@@ -354,7 +486,7 @@ class Server:
     def check_alive(self):
         if self.process.poll() is not None:
             raise BenchError("%s died with status %d:\n%s" % (
-                self.name, self.process.returncode, self.log_tail()))
+                self.label, self.process.returncode, self.log_tail()))
 
     def wait_quiescent(self):
         """Wait until the server has no session process left, so a CPU reading
@@ -364,7 +496,7 @@ class Server:
             self.check_alive()
             if time.monotonic() > deadline:
                 raise BenchError("%s still has session processes %.0f s after the "
-                                 "clients left" % (self.name, QUIESCE_TIMEOUT))
+                                 "clients left" % (self.label, QUIESCE_TIMEOUT))
             time.sleep(0.002)
 
     def cpu_seconds(self):
@@ -392,7 +524,9 @@ class Server:
         return rss, pss
 
     def connect(self):
-        return Control(self.name, self.port, self.timeout)
+        if self.tls is not None:
+            return TlsControl(self.label, self.port, self.timeout, self.tls.client_context)
+        return Control(self.label, self.port, self.timeout)
 
     def stop(self):
         if self.process is None or self.process.poll() is not None:
@@ -411,10 +545,10 @@ class Server:
 class Ftpd(Server):
     name = "ftpd"
 
-    def __init__(self, workdir, timeout, binary, layout):
+    def __init__(self, workdir, timeout, binary, layout, tls=None):
         self.binary = binary
         self.layout = layout
-        super().__init__(workdir, timeout)
+        super().__init__(workdir, timeout, tls)
 
     def command_line(self):
         layout = self.layout
@@ -428,6 +562,14 @@ class Ftpd(Server):
             "max_clients": "0",
             "max_clients_per_ip": "0",
         }
+        if layout.anonymous_user is not None:
+            # Started as root, ftpd switches to this unprivileged account
+            # after binding, as vsftpd's sessions do.
+            options["user"] = layout.anonymous_user
+        if self.tls is not None:
+            # tls_require_reuse stays at its default, yes.
+            options.update({"tls": "explicit", "tls_cert": self.tls.certificate,
+                            "tls_key": self.tls.key})
         argv = [self.binary, "-f", "-c", layout.empty_config]
         for key, value in options.items():
             argv += ["-o", "%s=%s" % (key, value)]
@@ -443,12 +585,12 @@ class Ftpd(Server):
 class Vsftpd(Server):
     name = "vsftpd"
 
-    def __init__(self, workdir, timeout, binary, layout, extra_options):
+    def __init__(self, workdir, timeout, binary, layout, extra_options, tls=None):
         self.binary = binary
         self.layout = layout
         self.extra_options = extra_options
-        super().__init__(workdir, timeout)
-        self.config_path = os.path.join(workdir, "vsftpd.conf")
+        super().__init__(workdir, timeout, tls)
+        self.config_path = os.path.join(workdir, self.label + ".conf")
         self.write_config()
 
     def write_config(self):
@@ -479,6 +621,17 @@ class Vsftpd(Server):
             ("max_per_ip", "0"),
             ("use_sendfile", "YES"),
         ]
+        if self.tls is not None:
+            # Like ftpd's tls=explicit: TLS offered, the client always uses
+            # it (PROT P), data connections must resume the control session.
+            options += [
+                ("ssl_enable", "YES"),
+                ("allow_anon_ssl", "YES"),
+                ("rsa_cert_file", self.tls.certificate),
+                ("rsa_private_key_file", self.tls.key),
+                ("require_ssl_reuse", "YES"),
+                ("ssl_ciphers", "HIGH"),
+            ]
         for item in self.extra_options:
             key, _, value = item.partition("=")
             options = [(k, v) for k, v in options if k != key] + [(key, value)]
@@ -595,8 +748,11 @@ class Layout:
         upload = os.path.join(self.anonymous_root, UPLOAD_DIR)
         os.makedirs(upload, mode=0o755)
         if anonymous_user is not None:
+            # The unprivileged account both servers run their sessions as
+            # writes the uploads: vsftpd's anonymous upload/, ftpd's user home.
             account = pwd.getpwnam(anonymous_user)
-            os.chown(upload, account.pw_uid, account.pw_gid)
+            for path in (upload, os.path.join(self.home_root, USER_NAME)):
+                os.chown(path, account.pw_uid, account.pw_gid)
         with open(self.empty_config, "w"):
             pass
         with open(self.passwd_file, "w") as f:
@@ -714,7 +870,7 @@ def measure_session(server, work):
     server.wait_quiescent()
     server.check_alive()
     if not after:
-        raise BenchError("%s: the transfer ended without a CPU reading" % server.name)
+        raise BenchError("%s: the transfer ended without a CPU reading" % server.label)
     return Sample(size, seconds, *(a - b for a, b in zip(after, before)))
 
 
@@ -729,7 +885,7 @@ def retr_big(layout, buffer):
         control.quit()
         if received != layout.size:
             raise BenchError("%s: RETR %s delivered %d bytes, expected %d" % (
-                server.name, BIG_FILE, received, layout.size))
+                server.label, BIG_FILE, received, layout.size))
         return received, seconds
     return work
 
@@ -759,15 +915,15 @@ def check_same_content(server, original, stored, size):
     try:
         stored_size = os.path.getsize(stored)
     except OSError as error:
-        raise BenchError("%s: STOR reported success but %s is missing: %s" % (server.name, stored, error))
+        raise BenchError("%s: STOR reported success but %s is missing: %s" % (server.label, stored, error))
     if stored_size != size:
-        raise BenchError("%s: STOR stored %d bytes, expected %d" % (server.name, stored_size, size))
+        raise BenchError("%s: STOR stored %d bytes, expected %d" % (server.label, stored_size, size))
     with open(original, "rb") as a, open(stored, "rb") as b:
         for offset in (0, max(0, size // 2 - MIB // 2), max(0, size - MIB)):
             a.seek(offset)
             b.seek(offset)
             if a.read(MIB) != b.read(MIB):
-                raise BenchError("%s: STOR stored different bytes at offset %d" % (server.name, offset))
+                raise BenchError("%s: STOR stored different bytes at offset %d" % (server.label, offset))
 
 
 def list_times(server, entries, repeats):
@@ -781,10 +937,10 @@ def list_times(server, entries, repeats):
         times.append(time.monotonic() - started)
         if len(lines) != entries:
             raise BenchError("%s: LIST %s gave %d lines, expected %d" % (
-                server.name, LIST_DIR, len(lines), entries))
+                server.label, LIST_DIR, len(lines), entries))
         bad = [line for line in lines if not re.search(rb"entry-\d{5}\.txt$", line)]
         if bad:
-            raise BenchError("%s: LIST line without an entry name: %r" % (server.name, bad[0]))
+            raise BenchError("%s: LIST line without an entry name: %r" % (server.label, bad[0]))
     control.quit()
     return statistics.median(times)
 
@@ -848,7 +1004,7 @@ async def login_burst(server, count, in_flight, timeout):
     try:
         if failures:
             raise BenchError("%s: %d of %d concurrent logins failed, first: %s: %s" % (
-                server.name, len(failures), count, type(failures[0]).__name__, failures[0]))
+                server.label, len(failures), count, type(failures[0]).__name__, failures[0]))
         # Let the server settle (vsftpd's session processes finish starting).
         await asyncio.sleep(0.5)
         memory = server.memory_kib()
@@ -867,14 +1023,16 @@ def logins(server, count, in_flight, timeout):
 
 
 def smoke_test(server, layout):
-    """A small RETR, STOR and LIST checked byte for byte, so a server that
-    cannot transfer fails in a second with a clear message."""
+    """A small RETR and STOR checked byte for byte, so a server that cannot
+    transfer fails in a second with a clear message. Returns what TLS the
+    FTPS instance negotiated (None for plain FTP)."""
     control = server.connect()
     control.login("anonymous", "bench@")
     data = control.retrieve_bytes(SMALL_FILE)
     if data != layout.small_data:
         raise BenchError("%s: RETR %s delivered %d bytes that differ from the file (%d bytes)" % (
-            server.name, SMALL_FILE, len(data), len(layout.small_data)))
+            server.label, SMALL_FILE, len(data), len(layout.small_data)))
+    description = control.description() if isinstance(control, TlsControl) else None
     control.quit()
     control, prefix, directory = server.upload_session()
     control.store(prefix + "smoke.bin", layout.small_file)
@@ -882,9 +1040,10 @@ def smoke_test(server, layout):
     stored = os.path.join(directory, "smoke.bin")
     with open(stored, "rb") as f:
         if hashlib.sha256(f.read()).digest() != hashlib.sha256(layout.small_data).digest():
-            raise BenchError("%s: STOR of %s stored different bytes" % (server.name, SMALL_FILE))
+            raise BenchError("%s: STOR of %s stored different bytes" % (server.label, SMALL_FILE))
     os.unlink(stored)
     server.wait_quiescent()
+    return description
 
 
 # ---------------------------------------------------------------- report
@@ -958,6 +1117,10 @@ def size_label(size):
 # ---------------------------------------------------------------- main
 
 
+MEASUREMENTS = ("retr", "stor", "list", "logins", "tls-retr", "tls-stor")
+MEASUREMENT_GROUPS = {"all": MEASUREMENTS, "plain": ("retr", "stor"), "tls": ("tls-retr", "tls-stor")}
+
+
 def parse_arguments():
     parser = argparse.ArgumentParser(description="Benchmark ftpd against vsftpd on loopback.")
     parser.add_argument("--ftpd", default=os.path.join(REPO, "build", "default", "ftpd"),
@@ -966,8 +1129,13 @@ def parse_arguments():
                         help="vsftpd binary (default: Debian's, unpacked into build/bench/vsftpd)")
     parser.add_argument("--servers", default="ftpd,vsftpd",
                         help="comma-separated servers to run (default: ftpd,vsftpd)")
+    parser.add_argument("--only", default="all", metavar="LIST",
+                        help="comma-separated measurements: retr, stor, list, logins, tls-retr, "
+                             "tls-stor, or the groups plain (retr,stor), tls (tls-retr,tls-stor), "
+                             "all (default)")
     parser.add_argument("--runs", type=int, help="runs of each measurement per server (default 5, --quick 3)")
-    parser.add_argument("--size-mib", type=int, help="size of the RETR/STOR file (default 1024, --quick 256)")
+    parser.add_argument("--size-mib", type=int,
+                        help="size of the RETR/STOR file, plain and FTPS (default 1024, --quick 256)")
     parser.add_argument("--quick", action="store_true", help="a smaller run: 256 MiB, 3 runs")
     parser.add_argument("--list-entries", type=int, default=10000, help="entries of the LIST directory")
     parser.add_argument("--list-repeats", type=int, default=5, help="LISTs per run (their median counts)")
@@ -977,7 +1145,8 @@ def parse_arguments():
                              "vsftpd's listen backlog of 32)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds any step may stall")
     parser.add_argument("--vsftpd-option", action="append", default=[], metavar="KEY=VALUE",
-                        help="extra vsftpd.conf line, e.g. seccomp_sandbox=NO (repeatable)")
+                        help="extra vsftpd.conf line, e.g. seccomp_sandbox=NO (repeatable; "
+                             "both the plain and the FTPS instance)")
     parser.add_argument("--tmpdir", default=None, help="where the test files go (default: $TMPDIR or /tmp)")
     arguments = parser.parse_args()
     if arguments.runs is None:
@@ -988,6 +1157,19 @@ def parse_arguments():
     unknown = set(arguments.servers) - {"ftpd", "vsftpd"}
     if unknown or not arguments.servers:
         parser.error("--servers takes ftpd and/or vsftpd")
+    only = set()
+    for name in (name.strip() for name in arguments.only.split(",")):
+        if name in MEASUREMENT_GROUPS:
+            only.update(MEASUREMENT_GROUPS[name])
+        elif name in MEASUREMENTS:
+            only.add(name)
+        elif name:
+            parser.error("--only takes %s" % ", ".join(MEASUREMENTS + tuple(MEASUREMENT_GROUPS)))
+    if arguments.logins <= 0:
+        only.discard("logins")
+    if not only:
+        parser.error("--only selects nothing to measure")
+    arguments.only = only
     if (arguments.runs < 1 or arguments.size_mib < 2 or arguments.list_entries < 1
             or arguments.list_repeats < 1 or arguments.logins_in_flight < 1):
         parser.error("--runs, --size-mib (at least 2), --list-entries, --list-repeats and "
@@ -995,22 +1177,33 @@ def parse_arguments():
     return arguments
 
 
+def add_transfer_metrics(metrics, key, command, label):
+    metrics[key] = Metric("%s %s" % (command, label), "MB/s", "higher", 0)
+    metrics[key + "_server"] = Metric("%s server CPU" % command, "s/GiB", "lower", 3)
+    metrics[key + "_both"] = Metric("%s server+client CPU" % command, "s/GiB", "lower", 3)
+    metrics[key + "_machine"] = Metric("%s machine CPU" % command, "s/GiB", "lower", 3)
+
+
+def record_transfer(metrics, key, server, sample):
+    metrics[key].add(server.name, sample.megabytes_per_second)
+    metrics[key + "_server"].add(server.name, sample.server_cpu_per_gib)
+    metrics[key + "_both"].add(server.name, sample.both_ends_cpu_per_gib)
+    metrics[key + "_machine"].add(server.name, sample.machine_cpu_per_gib)
+
+
 def run(arguments):
     failures = {}
-    servers = []
+    running = []
     layout = None
     loads = []
     size = arguments.size_mib * MIB
     label = size_label(size)
-    metrics = {
-        "retr": Metric("RETR %s" % label, "MB/s", "higher", 0),
-        "retr_server": Metric("RETR server CPU", "s/GiB", "lower", 3),
-        "retr_both": Metric("RETR server+client CPU", "s/GiB", "lower", 3),
-        "retr_machine": Metric("RETR machine CPU", "s/GiB", "lower", 3),
-        "stor": Metric("STOR %s" % label, "MB/s", "higher", 0),
-        "stor_server": Metric("STOR server CPU", "s/GiB", "lower", 3),
-        "stor_both": Metric("STOR server+client CPU", "s/GiB", "lower", 3),
-        "stor_machine": Metric("STOR machine CPU", "s/GiB", "lower", 3),
+    metrics = {}
+    add_transfer_metrics(metrics, "retr", "RETR", label)
+    add_transfer_metrics(metrics, "stor", "STOR", label)
+    add_transfer_metrics(metrics, "tls_retr", "FTPS RETR", label)
+    add_transfer_metrics(metrics, "tls_stor", "FTPS STOR", label)
+    metrics.update({
         "list": Metric("LIST %d entries" % arguments.list_entries, "s", "lower", 4),
         "logins": Metric("%d logins, %d in flight" % (
                              arguments.logins, min(arguments.logins, arguments.logins_in_flight)),
@@ -1018,12 +1211,19 @@ def run(arguments):
         "rss_idle": Metric("RSS, no session", "MiB", "lower", 1),
         "rss": Metric("RSS, %d idle sessions" % arguments.logins, "MiB", "lower", 1),
         "pss": Metric("PSS, %d idle sessions" % arguments.logins, "MiB", "lower", 1),
-    }
+    })
+    plain_steps = [name for name in ("retr", "stor", "list", "logins") if name in arguments.only]
+    tls_steps = [name for name in ("tls-retr", "tls-stor") if name in arguments.only]
 
     print(machine_info())
     print("file %s, %d runs each, interleaved; LIST of %d entries x %d per run; "
           "MB = 10^6 bytes; CPU in seconds per GiB moved" % (
-              label, arguments.runs, arguments.list_entries, arguments.list_repeats), flush=True)
+              label, arguments.runs, arguments.list_entries, arguments.list_repeats))
+    print("measuring: %s" % ", ".join(plain_steps + tls_steps))
+    if tls_steps:
+        print("FTPS: explicit (AUTH TLS), PROT P, passive; data connections resume the control "
+              "connection's TLS session; one self-signed RSA 2048 certificate for both servers")
+    sys.stdout.flush()
 
     binaries = {}
     if "ftpd" in arguments.servers:
@@ -1041,55 +1241,60 @@ def run(arguments):
     base = tempfile.mkdtemp(prefix="ftpd-bench-", dir=arguments.tmpdir)
     try:
         started = time.monotonic()
-        layout = Layout(base, size, arguments.list_entries,
-                        anonymous_account() if "vsftpd" in arguments.servers else None)
+        transfers = {"retr", "stor", "tls-retr", "tls-stor"} & arguments.only
+        layout = Layout(base, size if transfers else 0, arguments.list_entries,
+                        anonymous_account() if os.geteuid() == 0 else None)
+        tls = TlsFiles(base) if tls_steps else None
         print("test files ready in %.1f s (%s)" % (time.monotonic() - started, base), flush=True)
         loads.append(background_load())
 
-        for name in arguments.servers:
-            if name == "ftpd":
-                server = Ftpd(base, arguments.timeout, binaries["ftpd"], layout)
-            else:
-                server = Vsftpd(base, arguments.timeout, binaries["vsftpd"], layout,
-                                arguments.vsftpd_option)
-            servers.append(server)
-            try:
-                server.start()
-                smoke_test(server, layout)
-            except (BenchError, OSError) as error:
-                failures[name] = str(error)
-                print("FAILED %s: %s" % (name, error), flush=True)
+        def start_servers(tls_files):
+            """Starts every server, plain or FTPS, and checks it can transfer."""
+            servers = []
+            for name in arguments.servers:
+                if name == "ftpd":
+                    server = Ftpd(base, arguments.timeout, binaries["ftpd"], layout, tls_files)
+                else:
+                    server = Vsftpd(base, arguments.timeout, binaries["vsftpd"], layout,
+                                    arguments.vsftpd_option, tls_files)
+                servers.append(server)
+                running.append(server)
+                try:
+                    server.start()
+                    description = smoke_test(server, layout)
+                    if description is not None:
+                        print("%s: %s" % (server.label, description), flush=True)
+                except (BenchError, OSError) as error:
+                    failures[server.label] = str(error)
+                    print("FAILED %s: %s" % (server.label, error), flush=True)
+            return servers
 
-        def measure(step_name, step):
+        def measure(servers, step_name, step):
             """step(server, run) for every run, servers interleaved; a server
             that fails is reported and left out of the rest."""
             print("%s ..." % step_name, flush=True)
             for run_index in range(arguments.runs):
                 for server in servers:
-                    if server.name in failures:
+                    if server.label in failures:
                         continue
                     try:
                         step(server, run_index)
                     except (BenchError, OSError) as error:
-                        message = "%s (%s, run %d): %s" % (server.name, step_name, run_index + 1, error)
-                        failures[server.name] = message
+                        message = "%s (%s, run %d): %s" % (server.label, step_name, run_index + 1, error)
+                        failures[server.label] = message
                         print("FAILED " + message, flush=True)
 
         buffer = bytearray(4 * MIB)
 
-        def retr_step(server, run_index):
-            sample = measure_session(server, retr_big(layout, buffer))
-            metrics["retr"].add(server.name, sample.megabytes_per_second)
-            metrics["retr_server"].add(server.name, sample.server_cpu_per_gib)
-            metrics["retr_both"].add(server.name, sample.both_ends_cpu_per_gib)
-            metrics["retr_machine"].add(server.name, sample.machine_cpu_per_gib)
+        def retr_step(key):
+            def step(server, run_index):
+                record_transfer(metrics, key, server, measure_session(server, retr_big(layout, buffer)))
+            return step
 
-        def stor_step(server, run_index):
-            sample = measure_session(server, stor_big(layout, run_index))
-            metrics["stor"].add(server.name, sample.megabytes_per_second)
-            metrics["stor_server"].add(server.name, sample.server_cpu_per_gib)
-            metrics["stor_both"].add(server.name, sample.both_ends_cpu_per_gib)
-            metrics["stor_machine"].add(server.name, sample.machine_cpu_per_gib)
+        def stor_step(key):
+            def step(server, run_index):
+                record_transfer(metrics, key, server, measure_session(server, stor_big(layout, run_index)))
+            return step
 
         def list_step(server, run_index):
             metrics["list"].add(server.name, list_times(server, arguments.list_entries,
@@ -1103,23 +1308,40 @@ def run(arguments):
             metrics["rss"].add(server.name, busy[0] / 1024)
             metrics["pss"].add(server.name, busy[1] / 1024)
 
-        measure("RETR", retr_step)
-        measure("STOR", stor_step)
-        measure("LIST", list_step)
-        if arguments.logins > 0:
-            measure("logins", login_step)
+        steps = {
+            "retr": ("RETR", retr_step("retr")),
+            "stor": ("STOR", stor_step("stor")),
+            "list": ("LIST", list_step),
+            "logins": ("logins", login_step),
+            "tls-retr": ("FTPS RETR", retr_step("tls_retr")),
+            "tls-stor": ("FTPS STOR", stor_step("tls_stor")),
+        }
+        # Plain FTP first with servers as configured for it, then the FTPS
+        # instances (vsftpd with ssl_enable loads OpenSSL into every session,
+        # which the plain login and memory figures should not carry).
+        for tls_files, names in ((None, plain_steps), (tls, tls_steps)):
+            if not names:
+                continue
+            servers = start_servers(tls_files)
+            for name in names:
+                measure(servers, *steps[name])
+            for server in servers:
+                server.stop()
+                running.remove(server)
         loads.append(background_load())
     finally:
-        for server in servers:
+        for server in running:
             server.stop()
         if layout is not None:
             layout.close()
         else:
             shutil.rmtree(base, ignore_errors=True)
 
-    names = [server.name for server in servers]
+    names = arguments.servers
     groups = [("retr", "retr_server", "retr_both", "retr_machine"),
               ("stor", "stor_server", "stor_both", "stor_machine"),
+              ("tls_retr", "tls_retr_server", "tls_retr_both", "tls_retr_machine"),
+              ("tls_stor", "tls_stor_server", "tls_stor_both", "tls_stor_machine"),
               ("list",), ("logins", "rss_idle", "rss", "pss")]
     print()
     for group in groups:

@@ -23,6 +23,7 @@ REPLY_TIMEOUT = 10.0
 _servers = []
 _temp_dirs = []
 _password_hashes = {}
+_cleanups = []
 
 
 class Skip(Exception):
@@ -360,6 +361,11 @@ def finish():
             server.stop()
         except AssertionError as error:
             errors.append(str(error))
+    while _cleanups:
+        try:
+            _cleanups.pop()()
+        except Exception:  # a cleanup must not hide the test's outcome
+            pass
     while _temp_dirs:
         shutil.rmtree(_temp_dirs.pop(), ignore_errors=True)
     return errors
@@ -707,3 +713,216 @@ def tls_upload(control, line, data, mode="passive", reuse=True, close_notify=Tru
     close_tls_upload(tls, close_notify)
     expect_complete(control, line)
     return first
+
+
+# --- Deployment: ftpd under launchers, as a daemon, and what the OS sees of it. ---
+
+def at_finish(function):
+    """Calls function() at the end of the test, after the servers are stopped
+    (for things no Server owns, such as a detached daemon)."""
+    _cleanups.append(function)
+
+
+def shared_temp_dir(prefix="ftpd-shared-"):
+    """A fresh directory that every user can traverse (mode 0755), for servers that
+    drop root: TMPDIR of a test lies in a directory only root can enter."""
+    parent = os.environ.get("FTPD_TEST_SHARED_TMP", "/tmp")
+    path = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    os.chmod(path, 0o755)
+    _temp_dirs.append(path)
+    return path
+
+
+def ftpd_command(config_file, options=None, args=()):
+    """An ftpd command line: -c config_file, then -o KEY=VALUE for each option
+    (user=none and log=stderr unless options say otherwise), then args."""
+    opts = {"user": "none", "log": "stderr", "login_failure_delay": "0"}
+    opts.update(options or {})
+    argv = [ftpd_path(), "-c", config_file]
+    for key, value in opts.items():
+        argv += ["-o", "%s=%s" % (key, value)]
+    return argv + list(args)
+
+
+def run_ftpd(arguments, timeout=10, **popen_arguments):
+    """Runs ftpd with arguments (a list after the program) to its end; returns the
+    CompletedProcess with text stdout and stderr."""
+    return subprocess.run([ftpd_path()] + list(arguments), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout, **popen_arguments)
+
+
+def _tcp_table():
+    """(local, remote, state, inode) of every IPv4 TCP socket, addresses as (host, port)."""
+    def address(text):
+        host, port = text.split(":")
+        packed = bytes.fromhex(host)[::-1]
+        return socket.inet_ntoa(packed), int(port, 16)
+
+    rows = []
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            rows.append((address(fields[1]), address(fields[2]), fields[3], int(fields[9])))
+    return rows
+
+
+def is_listening(port, host="127.0.0.1"):
+    """True if some socket listens on host:port (seen in /proc, without connecting,
+    so a launcher that starts a process per connection starts none)."""
+    return any(local == (host, port) and state == "0A"
+               for local, _remote, state, _inode in _tcp_table())
+
+
+def wait_for_listening(port, process=None, timeout=START_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not is_listening(port):
+        if process is not None and process.poll() is not None:
+            raise AssertionError("%s exited with status %d before listening on port %d"
+                                 % (os.path.basename(process.args[0]), process.returncode, port))
+        if time.monotonic() > deadline:
+            raise AssertionError("nothing listens on port %d after %.0f s" % (port, timeout))
+        time.sleep(0.02)
+
+
+def processes_holding_socket(inode):
+    """pids with a descriptor on the socket with this inode."""
+    target = "socket:[%d]" % inode
+    found = set()
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        directory = "/proc/%s/fd" % name
+        try:
+            for fd in os.listdir(directory):
+                if os.readlink(os.path.join(directory, fd)) == target:
+                    found.add(int(name))
+                    break
+        except OSError:
+            continue
+    return found
+
+
+def server_end_inode(client_sock):
+    """The inode of the server's end of a loopback TCP connection, from the client's socket."""
+    here = client_sock.getsockname()[:2]
+    there = client_sock.getpeername()[:2]
+    for local, remote, _state, inode in _tcp_table():
+        if local == there and remote == here and inode != 0:
+            return inode
+    raise AssertionError("no server end of the connection %s -> %s in /proc/net/tcp"
+                         % (here, there))
+
+
+def serving_pid(client_sock, timeout=5.0):
+    """The one process holding the server end of client_sock's connection (a
+    launcher that fork()s may hold it for a moment: wait until one is left)."""
+    inode = server_end_inode(client_sock)
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = processes_holding_socket(inode)
+        if len(pids) == 1:
+            return pids.pop()
+        if time.monotonic() > deadline:
+            raise AssertionError("the server end of the connection is held by %r" % sorted(pids))
+        time.sleep(0.02)
+
+
+def process_status(pid):
+    """/proc/PID/status as a dict of field -> text."""
+    fields = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            key, _sep, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def process_environment(pid):
+    """The environment pid was started with (/proc/PID/environ)."""
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        entries = f.read().split(b"\0")
+    return dict(entry.decode("utf-8", "replace").partition("=")[::2] for entry in entries if entry)
+
+
+def process_gone(pid):
+    """True if pid has exited (gone, or a zombie nobody reaped yet)."""
+    try:
+        return process_status(pid).get("State", "").startswith(("Z", "X"))
+    except OSError:
+        return True
+
+
+def wait_until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("%s: not within %.1f s" % (what, timeout))
+        time.sleep(0.02)
+
+
+def system_user(name):
+    """(uid, gid) of a local system account, created with useradd if missing."""
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        if os.geteuid() != 0 or shutil.which("useradd") is None:
+            skip("user %s does not exist and cannot be created here" % name)
+        result = subprocess.run(["useradd", "--system", "--no-create-home", "--user-group",
+                                 "--shell", "/usr/sbin/nologin", name],
+                                capture_output=True, text=True)
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            skip("cannot create user %s: %s" % (name, result.stderr.strip()))
+    return entry.pw_uid, entry.pw_gid
+
+
+class Launched:
+    """A command run for a test (a launcher such as socat or systemd-socket-activate,
+    or ftpd itself), its stdout and stderr in a log file, stopped at the end of the
+    test. Launchers have exit statuses of their own, so stop() checks only that no
+    sanitizer report reached the log; ftpd children of a launcher inherit it."""
+
+    def __init__(self, argv, env=None, pass_fds=()):
+        self.argv = [str(item) for item in argv]
+        base = temp_dir("ftpd-launched-")
+        self.stderr_path = os.path.join(base, "ftpd-stderr.log")
+        self._log = open(self.stderr_path, "wb")
+        self.stopped = False
+        self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._log,
+                                        stderr=self._log, env=env, pass_fds=pass_fds)
+        self.pid = self.process.pid
+        _servers.append(self)
+
+    def command_line(self):
+        return self.argv
+
+    def stderr_text(self):
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stderr_tail(self, lines=30):
+        return "\n".join(self.stderr_text().splitlines()[-lines:])
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        return self.process.wait(timeout)
+
+    def stop(self):
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        text = self.stderr_text()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                raise AssertionError("%s: log contains %r" % (self.argv[0], marker))

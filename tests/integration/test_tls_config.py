@@ -47,7 +47,7 @@ def other_certificate():
 def bad_file_cases():
     """(description, options, the path the message must name) for every broken setup."""
     cert, key = other_certificate()
-    other_cert, other_key = other_certificate()
+    _other_cert, other_key = other_certificate()
     scratch = temp_dir("ftpd-bad-")
     missing = os.path.join(scratch, "missing.pem")
     garbage = write_file(os.path.join(scratch, "garbage.pem"), b"this is not PEM\n" * 10)
@@ -69,7 +69,6 @@ def bad_file_cases():
         os.chmod(unreadable, 0)
         cases.append(("unreadable tls_key", {"tls_cert": cert, "tls_key": unreadable},
                       [unreadable]))
-    del other_cert
     return cases
 
 

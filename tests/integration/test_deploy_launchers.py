@@ -1,0 +1,247 @@
+"""test_deploy_launchers: ftpd started the ways a system starts it: by an inetd
+(socat), by systemd socket activation (the real systemd-socket-activate, with
+Accept=no, Accept=yes and --inetd), and with sd_notify readiness."""
+
+import ftplib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from harness import (Launched, check, check_equal, free_port, ftpd_command, ftpd_path,
+                     populate_tree, process_environment, process_gone, server_end_inode,
+                     serving_pid, skip, temp_dir, wait_for_listening, wait_until, write_file)
+
+SYSTEMD_SOCKET_ACTIVATE = "systemd-socket-activate"
+
+
+def share():
+    """An anonymous root with the usual files, and a config file that serves it."""
+    root = temp_dir("ftpd-anon-")
+    populate_tree(root)
+    config = write_file(os.path.join(temp_dir("ftpd-conf-"), "ftpd.conf"),
+                        "anonymous = yes\nanonymous_root = %s\nbanner = launched\n" % root)
+    return root, config
+
+
+def ftp_session(port):
+    """A logged-in ftplib client."""
+    client = ftplib.FTP(timeout=10)
+    greeting = client.connect("127.0.0.1", port)
+    check(greeting.startswith("220 launched"), "greeting %r" % greeting)
+    client.login()
+    return client
+
+
+def full_session(client, root):
+    """PWD, LIST, RETR of a text and a binary file, QUIT."""
+    check_equal(client.pwd(), "/", "PWD")
+    names = []
+    client.retrlines("LIST /pub", names.append)
+    check(any(line.endswith(" hello.txt") for line in names), "LIST /pub: %r" % names)
+    chunks = []
+    client.retrbinary("RETR /pub/data.bin", chunks.append)
+    with open(os.path.join(root, "pub", "data.bin"), "rb") as f:
+        check(b"".join(chunks) == f.read(), "RETR /pub/data.bin: bytes differ")
+    lines = []
+    client.retrlines("RETR /README.txt", lines.append)
+    check_equal(lines, ["read me"], "RETR /README.txt in ASCII")
+    check(client.quit().startswith("221"), "QUIT reply")
+
+
+def executable_of(pid):
+    return os.path.realpath("/proc/%d/exe" % pid)
+
+
+def need_socat():
+    if shutil.which("socat") is None and shutil.which("apt-get") is not None:
+        subprocess.run(["apt-get", "install", "-y", "socat"], stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=300)
+    if shutil.which("socat") is None:
+        skip("socat is not installed and cannot be installed")
+
+
+def need_socket_activate():
+    if shutil.which(SYSTEMD_SOCKET_ACTIVATE) is None:
+        skip("systemd-socket-activate (Debian package systemd) is not installed")
+
+
+def launch_socket_activate(port, config, launcher_options=(), ftpd_args=("-f",)):
+    """systemd-socket-activate listening on port, running ftpd with config."""
+    need_socket_activate()
+    argv = ([SYSTEMD_SOCKET_ACTIVATE, "-l", "127.0.0.1:%d" % port] + list(launcher_options) +
+            ftpd_command(config, args=ftpd_args))
+    launcher = Launched(argv)
+    wait_for_listening(port, launcher.process)
+    return launcher
+
+
+def test_inetd_mode_under_socat():
+    """socat is the inetd: a process per connection with the socket as stdin/stdout."""
+    need_socat()
+    root, config = share()
+    port = free_port()
+    # socat splits EXEC's command at blanks; the temp paths have none.
+    command = " ".join(ftpd_command(config, args=["-i"]))
+    launcher = Launched(["socat", "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork" % port,
+                         "EXEC:%s,nofork" % command])
+    wait_for_listening(port, launcher.process)
+    seen = []
+    for _ in range(2):
+        client = ftp_session(port)
+        pid = serving_pid(client.sock)
+        check_equal(executable_of(pid), ftpd_path(), "program serving the session")
+        check(pid != launcher.pid, "socat itself serves the session")
+        seen.append(pid)
+        full_session(client, root)
+        client.close()
+        wait_until(lambda: process_gone(pid), 5, "ftpd -i process %d exits after QUIT" % pid)
+    check(seen[0] != seen[1], "both sessions were served by process %d" % seen[0])
+    check_equal(launcher.process.poll(), None, "socat still running")
+
+
+def test_inetd_mode_two_sessions_at_once():
+    need_socat()
+    root, config = share()
+    port = free_port()
+    command = " ".join(ftpd_command(config, args=["-i"]))
+    launcher = Launched(["socat", "TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork" % port,
+                         "EXEC:%s,nofork" % command])
+    wait_for_listening(port, launcher.process)
+    first, second = ftp_session(port), ftp_session(port)
+    check(serving_pid(first.sock) != serving_pid(second.sock), "one process serves two sessions")
+    full_session(second, root)
+    full_session(first, root)
+
+
+def test_socket_activation_accept_no():
+    """Accept=no: ftpd gets the listening socket as fd 3 and serves every
+    connection on it itself, in one process."""
+    root, config = share()
+    port = free_port()
+    launcher = launch_socket_activate(port, config)
+    first, second = ftp_session(port), ftp_session(port)
+    pid = serving_pid(first.sock)
+    check_equal(pid, launcher.pid, "pid serving the first session (systemd-socket-activate "
+                "execs ftpd in its place)")
+    check_equal(serving_pid(second.sock), pid, "pid serving the second, concurrent session")
+    check_equal(executable_of(pid), ftpd_path(), "program serving the sessions")
+    check(os.readlink("/proc/%d/fd/3" % pid).startswith("socket:"),
+          "fd 3 of ftpd is not the inherited socket: %s" % os.readlink("/proc/%d/fd/3" % pid))
+    full_session(first, root)
+    full_session(second, root)
+    third = ftp_session(port)
+    full_session(third, root)
+    # The service manager's stop: SIGTERM, and a clean exit.
+    launcher.process.send_signal(signal.SIGTERM)
+    check_equal(launcher.wait(10), 0, "ftpd exit status after SIGTERM")
+    check("accepting on socket 3" in launcher.stderr_text(),
+          "ftpd did not log that it took socket 3: %r" % launcher.stderr_tail())
+
+
+def test_socket_activation_accept_yes():
+    """Accept=yes: each connection is a new ftpd with the connection as fd 3 and
+    LISTEN_FDS=1; it serves that one session and exits."""
+    root, config = share()
+    port = free_port()
+    launcher = launch_socket_activate(port, config, ["--accept"])
+    seen = []
+    for _ in range(2):
+        client = ftp_session(port)
+        pid = serving_pid(client.sock)
+        check(pid != launcher.pid, "the launcher itself serves the connection")
+        check_equal(executable_of(pid), ftpd_path(), "program serving the session")
+        environment = process_environment(pid)
+        check_equal(environment.get("LISTEN_FDS"), "1", "LISTEN_FDS of the session's ftpd")
+        check_equal(environment.get("LISTEN_PID"), str(pid), "LISTEN_PID of the session's ftpd")
+        check_equal(os.readlink("/proc/%d/fd/3" % pid), "socket:[%d]" % server_inode(client),
+                    "fd 3 of the session's ftpd")
+        full_session(client, root)
+        client.close()
+        wait_until(lambda: process_gone(pid), 5, "ftpd %d exits after its session" % pid)
+        seen.append(pid)
+    check(seen[0] != seen[1], "both connections were served by process %d" % seen[0])
+
+
+def server_inode(client):
+    return server_end_inode(client.sock)
+
+
+def test_socket_activation_inetd_protocol():
+    """--inetd: the connection is stdin and stdout of `ftpd -i`."""
+    root, config = share()
+    port = free_port()
+    launcher = launch_socket_activate(port, config, ["--accept", "--inetd"], ftpd_args=["-i"])
+    for _ in range(2):
+        client = ftp_session(port)
+        pid = serving_pid(client.sock)
+        check(pid != launcher.pid, "the launcher itself serves the connection")
+        check_equal(executable_of(pid), ftpd_path(), "program serving the session")
+        inode = server_inode(client)
+        for fd in (0, 1):
+            check_equal(os.readlink("/proc/%d/fd/%d" % (pid, fd)), "socket:[%d]" % inode,
+                        "fd %d of ftpd -i" % fd)
+        full_session(client, root)
+        client.close()
+        wait_until(lambda: process_gone(pid), 5, "ftpd -i %d exits after its session" % pid)
+
+
+def notify_socket(abstract):
+    """A bound unix datagram socket and the NOTIFY_SOCKET value naming it."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if abstract:
+        name = "ftpd-test-notify-%d-%d" % (os.getpid(), time.monotonic_ns())
+        sock.bind("\0" + name)
+        value = "@" + name
+    else:
+        value = os.path.join(temp_dir("ftpd-notify-"), "notify")
+        sock.bind(value)
+    sock.settimeout(10)
+    return sock, value
+
+
+def test_readiness_notification():
+    """READY=1 once connections are accepted, STOPPING=1 on SIGTERM (sd_notify(3)),
+    to a socket path and to an abstract socket."""
+    for abstract in (False, True):
+        sock, value = notify_socket(abstract)
+        root, config = share()
+        port = free_port()
+        environment = dict(os.environ, NOTIFY_SOCKET=value)
+        server = Launched(ftpd_command(config, {"listen": "127.0.0.1:%d" % port}, ["-f"]),
+                          env=environment)
+        try:
+            message = sock.recv(4096)
+        except socket.timeout:
+            raise AssertionError("no notification to %s within 10 s (log %r)"
+                                 % (value, server.stderr_tail()))
+        check_equal(message, b"READY=1", "first notification to %s" % value)
+        # Ready means ready: the first connection attempt must be served.
+        client = ftp_session(port)
+        full_session(client, root)
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            message = sock.recv(4096)
+        except socket.timeout:
+            raise AssertionError("no notification after SIGTERM to %s" % value)
+        check_equal(message, b"STOPPING=1", "notification after SIGTERM to %s" % value)
+        check_equal(server.wait(10), 0, "ftpd exit status after SIGTERM")
+        sock.close()
+
+
+def test_readiness_notification_under_socket_activation():
+    """Type=notify with ftpd.socket: READY=1 comes from the activated ftpd."""
+    need_socket_activate()
+    sock, value = notify_socket(False)
+    root, config = share()
+    port = free_port()
+    argv = ([SYSTEMD_SOCKET_ACTIVATE, "-l", "127.0.0.1:%d" % port, "-E", "NOTIFY_SOCKET=" + value]
+            + ftpd_command(config, args=["-f"]))
+    launcher = Launched(argv)
+    wait_for_listening(port, launcher.process)
+    # systemd-socket-activate starts ftpd at the first connection.
+    client = ftp_session(port)
+    check_equal(sock.recv(4096), b"READY=1", "notification from the activated ftpd")
+    full_session(client, root)
