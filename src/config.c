@@ -114,7 +114,7 @@ static const struct config_key config_keys[] = {
 	  .description = "let system accounts log in to their home directories" },
 	{ .name = "shell", .type = KEY_STRING, .offset = FIELD(shell),
 	  .default_value = "fs",
-	  .description = "shell for logged-in users: fs, or a shell module name or path" },
+	  .description = "shell for logged-in users: fs, anon, or the path of a shell module (.so)" },
 	{ .name = "shell_options", .type = KEY_STRING, .offset = FIELD(shell_options),
 	  .optional = 1, .default_value = "none",
 	  .description = "text handed to the shell module" },

@@ -3,6 +3,7 @@
  * Everything else lives in the parts main wires together.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +291,13 @@ main(int argc, char **argv)
 				return 1;
 			}
 			tls_context_free(tls);
+		}
+		/* Started as root, ftpd would switch to this user: it must exist. */
+		if (geteuid() == 0 && config.user != NULL && getpwnam(config.user) == NULL) {
+			fprintf(stderr, "ftpd: user %s: no such user (create it, or set user "
+			    "in the config)\n", config.user);
+			config_free(&config);
+			return 1;
 		}
 		config_print(&config, stdout);
 		config_free(&config);

@@ -6,11 +6,13 @@ machine hits both alike; medians and the ratio ftpd/vsftpd are reported.
     python3 tests/bench/bench.py --ftpd build/default/ftpd [--runs N] [--quick]
 
 Measures RETR and STOR of a large file (MB/s; server, server+client and
-whole-machine CPU per GiB), LIST of a 10,000-entry directory, 100 logins (25
-in flight at a time) and the memory of the server holding 100 idle sessions.
-Needs root for vsftpd (it chroots and changes user). vsftpd is Debian's package unpacked into build/bench/vsftpd;
-when it is missing it is fetched with apt-get download and unpacked with
-dpkg -x, so nothing is installed on the machine. See tests/bench/README."""
+whole-machine CPU per GiB), the same over explicit FTPS with PROT P, LIST of
+a 10,000-entry directory, 100 logins (25 in flight at a time) and the memory
+of the server holding 100 idle sessions (--only picks some of these).
+Needs root for vsftpd (it chroots and changes user). vsftpd is Debian's
+package unpacked into build/bench/vsftpd; when it is missing it is fetched
+with apt-get download and unpacked with dpkg -x, so nothing is installed on
+the machine. See tests/bench/README."""
 
 import argparse
 import asyncio

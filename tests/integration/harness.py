@@ -746,8 +746,12 @@ def ftpd_command(config_file, options=None, args=()):
 
 def run_ftpd(arguments, timeout=10, **popen_arguments):
     """Runs ftpd with arguments (a list after the program) to its end; returns the
-    CompletedProcess with text stdout and stderr."""
-    return subprocess.run([ftpd_path()] + list(arguments), stdin=subprocess.DEVNULL,
+    CompletedProcess with text stdout and stderr. Like Server, it never asks for
+    the default user "ftpd" (which need not exist here) unless told a user."""
+    arguments = list(arguments)
+    if not any(str(argument).startswith("user=") for argument in arguments):
+        arguments += ["-o", "user=none"]
+    return subprocess.run([ftpd_path()] + arguments, stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout, **popen_arguments)
 
 

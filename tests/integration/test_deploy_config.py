@@ -212,7 +212,8 @@ def test_make_install_layout():
 
     # The example config is one `ftpd -t` accepts (with a root that exists here).
     example = os.path.join(destination, examples[0])
-    result = subprocess.run([sbin, "-t", "-c", example, "-o", "anonymous_root=" + destination],
+    result = subprocess.run([sbin, "-t", "-c", example, "-o", "anonymous_root=" + destination,
+                             "-o", "user=nobody"],
                             capture_output=True, text=True, timeout=10)
     check_equal(result.returncode, 0, "ftpd -t of the installed example (stderr %r)"
                 % result.stderr)

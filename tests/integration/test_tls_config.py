@@ -19,6 +19,8 @@ def run_check(options):
     """`ftpd -t` with options; returns (status, stdout + stderr)."""
     config = write_file(os.path.join(temp_dir("ftpd-conf-"), "empty.conf"), "")
     argv = [ftpd_path(), "-c", config]
+    options = dict(options)
+    options.setdefault("user", "none")
     for key, value in options.items():
         argv += ["-o", "%s=%s" % (key, value)]
     result = subprocess.run(argv + ["-t"], stdin=subprocess.DEVNULL, capture_output=True,
