@@ -3,6 +3,7 @@
  * Everything else lives in the parts main wires together.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -201,6 +202,13 @@ serve(struct config *initial, const struct options *options)
 	int status = 1;
 
 	signal(SIGPIPE, SIG_IGN);
+	/*
+	 * Transfer buffers come and go in 64-128 KiB pieces, right at glibc's
+	 * default thresholds, which made the heap grow and shrink (page faults)
+	 * with every chunk of a protected download. Keep freed memory instead.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 	/* A file-size limit must fail the write (EFBIG -> 552), not kill the server. */
 	signal(SIGXFSZ, SIG_IGN);
 	/*

@@ -158,16 +158,26 @@ produce_from_file(struct transfer *transfer, struct evbuffer *out)
 	size_t before = evbuffer_get_length(out);
 
 	while (evbuffer_get_length(out) - before < SEND_BUDGET) {
-		ssize_t got = transfer->read_file->ops->read(transfer->read_file, chunk, sizeof(chunk));
+		struct evbuffer_iovec space;
+		ssize_t got;
 
+		if (transfer->options.ascii) {
+			got = transfer->read_file->ops->read(transfer->read_file, chunk, sizeof(chunk));
+			if (got > 0)
+				ascii_to_network(&transfer->ascii, chunk, (size_t)got, out);
+		} else {
+			/* Straight into the buffer's own memory: no copy, no heap churn. */
+			if (evbuffer_reserve_space(out, READ_CHUNK, &space, 1) < 1)
+				return -ENOMEM;
+			got = transfer->read_file->ops->read(transfer->read_file, space.iov_base,
+			    space.iov_len < READ_CHUNK ? space.iov_len : READ_CHUNK);
+			space.iov_len = got > 0 ? (size_t)got : 0;
+			evbuffer_commit_space(out, &space, 1);
+		}
 		if (got < 0)
 			return (int)got;
 		if (got == 0)
 			return 0;
-		if (transfer->options.ascii)
-			ascii_to_network(&transfer->ascii, chunk, (size_t)got, out);
-		else
-			evbuffer_add(out, chunk, (size_t)got);
 	}
 	return 1;
 }

@@ -1193,6 +1193,12 @@ def record_transfer(metrics, key, server, sample):
     metrics[key + "_machine"].add(server.name, sample.machine_cpu_per_gib)
 
 
+def failure_line(label, message):
+    if message.startswith(label + " ") or message.startswith(label + ":"):
+        return "FAILED " + message
+    return "FAILED %s: %s" % (label, message)
+
+
 def run(arguments):
     failures = {}
     running = []
@@ -1268,7 +1274,7 @@ def run(arguments):
                         print("%s: %s" % (server.label, description), flush=True)
                 except (BenchError, OSError) as error:
                     failures[server.label] = str(error)
-                    print("FAILED %s: %s" % (server.label, error), flush=True)
+                    print(failure_line(server.label, str(error)), flush=True)
             return servers
 
         def measure(servers, step_name, step):
@@ -1363,7 +1369,7 @@ def run(arguments):
     if failures:
         print()
         for name, message in failures.items():
-            print("FAILED %s" % message if message.startswith(name) else "FAILED %s: %s" % (name, message))
+            print(failure_line(name, message))
         return 1
     return 0
 
