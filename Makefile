@@ -7,7 +7,8 @@
 #   make check      unit tests (Check) and integration tests (real clients)
 #   make check VARIANT=asan   the same, built with ASan and UBSan
 #   make install    sbin/ftpd, man pages, ftpd.conf.example, systemd units,
-#                   include/ftpd/shell.h (prefix and DESTDIR honoured)
+#                   include/ftpd/shell.h, /etc/pam.d/ftpd unless there is one
+#                   (prefix and DESTDIR honoured)
 #   make dist       ftpd-VERSION.tar.gz; make distcheck builds and tests it
 #   make bench      ftpd against vsftpd (as root; not part of check);
 #                   make bench BENCH_ARGS=--quick for a short run
@@ -42,7 +43,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) $(VARIANT_CFLAGS) $(CPPFLAGS_CON
 	-DFTPD_VERSION='"$(PACKAGE_VERSION)"' \
 	-DFTPD_SYSCONFDIR='"$(sysconfdir)"' \
 	$(EVENT_CFLAGS) $(SSL_CFLAGS) $(CRYPT_CFLAGS) $(CFLAGS)
-ALL_LIBS = $(EVENT_LIBS) $(SSL_LIBS) $(CRYPT_LIBS) $(LIBS_CONFIGURED)
+ALL_LIBS = $(EVENT_LIBS) $(SSL_LIBS) $(CRYPT_LIBS) $(PAM_LIBS) $(LIBS_CONFIGURED)
 ALL_LDFLAGS = $(LDFLAGS_CONFIGURED) $(VARIANT_LDFLAGS) $(LDFLAGS)
 
 # Everything but main.c goes into a static library that the unit tests link.
@@ -114,6 +115,8 @@ check: test-deps
 
 # Installed units and the example config name the installed paths.
 unitdir ?= $(prefix)/lib/systemd/system
+# PAM reads only /etc/pam.d, whatever the prefix; an existing file is kept.
+pamdir ?= /etc/pam.d
 INSTALL_PATHS = sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/etc|$(sysconfdir)|g' \
 	-e 's|/usr/local/include|$(includedir)|g'
 MAN_PAGES = $(wildcard man/*.[1-9])
@@ -121,8 +124,9 @@ MAN_PAGES = $(wildcard man/*.[1-9])
 install: $(FTPD)
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(includedir)/ftpd \
 		$(DESTDIR)$(unitdir) $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man5 \
-		$(DESTDIR)$(mandir)/man8
+		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(pamdir)
 	$(INSTALL) -m 755 $(FTPD) $(DESTDIR)$(sbindir)/ftpd
+	test -e $(DESTDIR)$(pamdir)/ftpd || $(INSTALL) -m 644 conf/pam.d/ftpd $(DESTDIR)$(pamdir)/ftpd
 	$(INSTALL) -m 644 include/ftpd/shell.h $(DESTDIR)$(includedir)/ftpd/shell.h
 	$(INSTALL_PATHS) conf/ftpd.conf > $(DESTDIR)$(sysconfdir)/ftpd.conf.example
 	for unit in conf/systemd/*; do \
@@ -133,6 +137,7 @@ install: $(FTPD)
 		$(INSTALL_PATHS) $$page > $(DESTDIR)$(mandir)/man$$section/$${page##*/} || exit 1; \
 	done
 
+# The PAM file stays, like a config file an administrator may have edited.
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/ftpd $(DESTDIR)$(includedir)/ftpd/shell.h \
 		$(DESTDIR)$(sysconfdir)/ftpd.conf.example

@@ -54,21 +54,6 @@ struct passwd_entry {
 enum line_kind { LINE_ENTRY, LINE_IGNORED, LINE_MALFORMED };
 
 static int
-user_name_is_valid(const char *name)
-{
-	size_t length = 0;
-	const unsigned char *cursor;
-
-	for (cursor = (const unsigned char *)name; *cursor != '\0'; cursor++) {
-		if (*cursor < 0x20 || *cursor == 0x7f || *cursor == ':' || *cursor == '/')
-			return 0;
-		if (++length > CHECKER_USER_MAX)
-			return 0;
-	}
-	return length > 0;
-}
-
-static int
 hash_is_locked(const char *hash)
 {
 	return hash[0] == '!' || hash[0] == '*';
@@ -105,7 +90,7 @@ parse_line(char *line, struct passwd_entry *entry)
 	if (home != NULL)
 		*home++ = '\0';
 
-	if (!user_name_is_valid(line) || hash[0] == '\0' ||
+	if (!checker_user_name_is_valid(line) || hash[0] == '\0' ||
 	    strlen(hash) >= CRYPT_OUTPUT_SIZE)
 		return LINE_MALFORMED;
 	/* A relative home would depend on the server's working directory. */
@@ -292,7 +277,7 @@ passwd_check(struct checker *checker, const char *user, const char *password,
 	struct checker_request *request;
 
 	/* Such names cannot be in the file; answering now leaks nothing about it. */
-	if (!user_name_is_valid(user) || strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE) {
+	if (!checker_user_name_is_valid(user) || strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE) {
 		done(arg, -EACCES, NULL);
 		return NULL;
 	}

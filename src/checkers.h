@@ -5,6 +5,8 @@
 #ifndef FTPD_CHECKERS_H
 #define FTPD_CHECKERS_H
 
+#include <sys/types.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +20,26 @@ struct checker_request;
 /* Longest login name a checker accepts; longer ones fail without a lookup. */
 #define CHECKER_USER_MAX 64
 
+/* Most supplementary groups a system account brings along; more are refused. */
+#define CHECKER_GROUPS_MAX 64
+
+/*
+ * A system account (system_users): the identity its session process takes
+ * after login, so that the kernel checks every file operation.
+ */
+struct system_account {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[CHECKER_GROUPS_MAX];	/* supplementary groups, gid among them */
+	int group_count;
+};
+
 /* Who the credentials proved the user to be: what the realm builds a shell for. */
 struct avatar_id {
 	char *name;		/* login name; "anonymous" for guests */
-	char *home;		/* home given by the password file, or NULL */
+	char *home;		/* home given by the password file or the account, or NULL */
 	int anonymous;
+	struct system_account *account;	/* system_users logins only, else NULL */
 };
 
 /*
@@ -60,6 +77,32 @@ struct checker *checker_anonymous_new(const struct config *config);
  */
 struct checker *checker_passwd_new(const struct config *config, struct worker_pool *workers);
 
+/*
+ * System accounts through PAM (service "ftpd") in a worker thread: the id
+ * carries the account's home and identity. Accounts whose login shell is not
+ * in /etc/shells (nologin, false) and uid 0 are refused. NULL on failure.
+ */
+struct checker *checker_system_new(const struct config *config, struct worker_pool *workers);
+
+/*
+ * Names no checker looks up: empty, longer than CHECKER_USER_MAX, or with
+ * control characters, ':' (the passwd field separator) or '/'.
+ */
+static inline int
+checker_user_name_is_valid(const char *name)
+{
+	const unsigned char *cursor;
+	size_t length = 0;
+
+	for (cursor = (const unsigned char *)name; *cursor != '\0'; cursor++) {
+		if (*cursor < 0x20 || *cursor == 0x7f || *cursor == ':' || *cursor == '/')
+			return 0;
+		if (++length > CHECKER_USER_MAX)
+			return 0;
+	}
+	return length > 0;
+}
+
 /* 0 with *id allocated, or -ENOMEM. home may be NULL. */
 static inline int
 avatar_id_new(const char *name, const char *home, int anonymous, struct avatar_id **id)
@@ -89,6 +132,7 @@ avatar_id_free(struct avatar_id *id)
 		return;
 	free(id->name);
 	free(id->home);
+	free(id->account);
 	free(id);
 }
 

@@ -12,6 +12,7 @@
 #include "portal.h"
 #include "server.h"
 #include "session.h"
+#include "session_process.h"
 #include "settings.h"
 
 void
@@ -19,6 +20,11 @@ command_user(struct session *session, const char *argument)
 {
 	const struct config *config = session->config;
 
+	if (session->identity_fixed) {
+		/* This process runs with one account's uid; another login needs a new connection. */
+		session_reply(session, REPLY_CANNOT_CHANGE_USER);
+		return;
+	}
 	if (!session_tls_allows_login(session, argument))
 		return;
 	if (session->state == SESSION_AUTHED)
@@ -57,15 +63,13 @@ login_finished(void *arg, int error, struct avatar *avatar)
 	struct timeval delay;
 
 	session->login_request = NULL;
+	if (error == 0 && avatar->shell == NULL) {
+		/* system_users: the session goes on in a process of the user's own. */
+		session_process_start(session, avatar);
+		return;
+	}
 	if (error == 0) {
-		log_info("%s: login ok: %s%s", session->peer_text, avatar->name,
-		    avatar->anonymous ? " (anonymous)" : "");
-		session->avatar = avatar;
-		session->state = SESSION_AUTHED;
-		session->login_failures = 0;
-		path_free(&session->working_directory);
-		session_reply(session, avatar->anonymous ? REPLY_GUEST_LOGGED_IN : REPLY_USER_LOGGED_IN);
-		session_resume(session);
+		session_logged_in(session, avatar);
 		return;
 	}
 	log_info("%s: login failed: %s (%s)", session->peer_text, session->user,

@@ -34,7 +34,7 @@ enum key_type {
 	KEY_MILLISECONDS,	/* unsigned, minimum..maximum, optional "ms" suffix */
 	KEY_STRING,		/* char *, any text without control characters */
 	KEY_PATH,		/* char *, a file name */
-	KEY_ENUM,		/* enum tls_mode (the one enumerated setting): index in choices */
+	KEY_ENUM,		/* an enum (unsigned-compatible): its index in choices */
 	KEY_ADDRESS,		/* char *, a numeric IPv4 address */
 	KEY_PORT_RANGE,		/* two unsigned: "MIN-MAX", each minimum..maximum */
 	KEY_LISTEN,		/* the listen array: "ADDRESS:PORT", repeatable */
@@ -61,6 +61,9 @@ static const char *const tls_mode_names[] = {
 	[TLS_IMPLICIT] = "implicit",
 	NULL,
 };
+
+/* In the order of enum log_level. */
+static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 
 #define FIELD(name) offsetof(struct config, name)
 
@@ -188,6 +191,10 @@ static const struct config_key config_keys[] = {
 	{ .name = "proxy_protocol", .type = KEY_BOOL, .offset = FIELD(proxy_protocol),
 	  .default_value = "no",
 	  .description = "expect a PROXY protocol header on each connection" },
+	{ .name = "log_level", .type = KEY_ENUM, .offset = FIELD(log_level),
+	  .choices = log_level_names, .default_value = "info",
+	  .description = "least important messages logged: error, warning, info "
+	      "(sessions, logins, transfers), debug (also every command and error reply)" },
 	{ .name = "log", .type = KEY_STRING, .offset = FIELD(log),
 	  .valid = log_destination_valid,
 	  .valid_expectation = "stderr, syslog or syslog:FACILITY with FACILITY one of "
@@ -573,7 +580,7 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 	case KEY_ENUM:
 		for (i = 0; key->choices[i] != NULL; i++) {
 			if (strcasecmp(value, key->choices[i]) == 0) {
-				*(enum tls_mode *)field = (enum tls_mode)i;
+				*(unsigned *)field = (unsigned)i;
 				return 0;
 			}
 		}
@@ -816,6 +823,17 @@ config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 			    config->passwd_file, strerror(errno));
 		close(fd);
 	}
+	if (config->system_users && config->passwd_file != NULL)
+		return report(error, NULL, -EINVAL,
+		    "system_users and passwd_file exclude each other (choose one source of users)");
+	if (config->system_users && config->anonymous && config->user == NULL)
+		return report(error, NULL, -EINVAL,
+		    "system_users with anonymous = yes needs user (the account guest "
+		    "sessions run as)");
+	if (config->system_users && config->chroot != NULL)
+		return report(error, NULL, -EINVAL,
+		    "system_users cannot be combined with chroot (PAM and the account "
+		    "database live outside it; each user is confined to their home)");
 	if (config->home_root == NULL)
 		return report(error, NULL, -EINVAL, "home_root must be set");
 	if (config->shell == NULL)
@@ -894,9 +912,11 @@ config_print(const struct config *config, FILE *out)
 			print_text(out, key->name, *(const char *const *)field);
 			break;
 		case KEY_ENUM:
-			mode = (unsigned)*(const enum tls_mode *)field;
+			mode = *(const unsigned *)field;
+			for (i = 0; key->choices[i] != NULL && i < mode; i++)
+				continue;
 			fprintf(out, "%s = %s\n", key->name,
-			    mode <= TLS_IMPLICIT ? key->choices[mode] : "invalid");
+			    key->choices[i] != NULL ? key->choices[i] : "invalid");
 			break;
 		case KEY_PORT_RANGE:
 			if (*(const unsigned *)field == 0 &&

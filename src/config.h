@@ -56,6 +56,7 @@ struct config {
 	unsigned workers;
 	int proxy_protocol;
 	char *log;			/* "stderr", "syslog", "syslog:FACILITY" */
+	unsigned log_level;		/* enum log_level */
 	char *xferlog;
 	char *pid_file;			/* daemon mode; NULL: none */
 	unsigned shutdown_grace;	/* seconds transfers may finish after SIGTERM */

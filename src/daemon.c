@@ -2,6 +2,7 @@
  * daemon: the process-level steps of a service: detach, pid file, privilege drop.
  * Privileges go last, after every port is bound and every key and log file is open.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -115,8 +116,18 @@ daemon_drop_privileges(const struct config *config)
 	uid_t uid;
 	gid_t gid;
 
+	if (config->system_users && geteuid() != 0) {
+		log_error("system_users needs ftpd to be started as root");
+		return -EPERM;
+	}
 	if (geteuid() != 0 || config->user == NULL)
 		return 0;
+	if (config->system_users) {
+		/* PAM needs root, and so does becoming each user after login. */
+		log_info("system_users: the listening process stays root; each logged-in "
+		    "session runs in a process of its own as its user");
+		return 0;
+	}
 	errno = 0;
 	account = getpwnam(config->user);
 	if (account == NULL) {
@@ -146,5 +157,33 @@ daemon_drop_privileges(const struct config *config)
 	log_info("running as %s (uid %ld)%s%s", config->user, (long)uid,
 	    config->chroot != NULL ? ", chrooted to " : "",
 	    config->chroot != NULL ? config->chroot : "");
+	return 0;
+}
+
+int
+daemon_become(const char *name, uid_t uid, gid_t gid, const gid_t *groups, int group_count)
+{
+	if (uid == 0) {
+		log_error("user %s: refusing to run a session as root", name);
+		return -EPERM;
+	}
+	if (setgroups((size_t)group_count, groups) != 0 || setresgid(gid, gid, gid) != 0) {
+		log_error("user %s: cannot take its groups: %s", name, strerror(errno));
+		return -errno;
+	}
+	if (setresuid(uid, uid, uid) != 0) {
+		log_error("user %s: cannot switch to it: %s", name, strerror(errno));
+		return -errno;
+	}
+	if (setuid(0) == 0 || seteuid(0) == 0 || setgid(0) == 0) {
+		log_error("user %s: root privileges could be regained; stopping", name);
+		return -EPERM;
+	}
+	/*
+	 * The kernel already makes a process that changed uid undumpable; say
+	 * so anyway: the user's other processes must not ptrace this one (it
+	 * holds the TLS key).
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	return 0;
 }

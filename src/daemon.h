@@ -5,6 +5,8 @@
 #ifndef FTPD_DAEMON_H
 #define FTPD_DAEMON_H
 
+#include <sys/types.h>
+
 #include "config.h"
 
 /*
@@ -36,5 +38,12 @@ void daemon_remove_pid_file(const char *path);
  * message logged (an unknown user is an error, never a silent stay-root).
  */
 int daemon_drop_privileges(const struct config *config);
+
+/*
+ * For good, in a session process: the given supplementary groups, gid and
+ * uid (never 0), with no way back. 0 or -errno (logged).
+ */
+int daemon_become(const char *name, uid_t uid, gid_t gid, const gid_t *groups,
+    int group_count);
 
 #endif

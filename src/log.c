@@ -50,10 +50,12 @@ static const int level_priorities[] = {
 };
 
 /*
- * Set by log_open before any worker thread or process exists, read-only after:
+ * Set by log_open before any worker thread or process exists, read-only after
+ * (but for the level, which a reload may change: accessed atomically):
  * until then, messages go to stderr so early errors are never lost.
  */
 static int log_to_syslog;
+static int log_facility;
 static enum log_level log_threshold = LOG_LEVEL_INFO;
 
 /* 0 and the facility (-1 for stderr), or -EINVAL. */
@@ -106,9 +108,32 @@ log_open(const char *destination, enum log_level level)
 		closelog();
 	log_threshold = level;
 	log_to_syslog = facility >= 0;
+	log_facility = facility;
 	if (log_to_syslog)
 		openlog("ftpd", LOG_PID | LOG_NDELAY, facility);
 	return 0;
+}
+
+void
+log_set_level(enum log_level level)
+{
+	if ((unsigned)level <= LOG_LEVEL_DEBUG)
+		__atomic_store_n(&log_threshold, level, __ATOMIC_RELAXED);
+}
+
+int
+log_enabled(enum log_level level)
+{
+	return level <= __atomic_load_n(&log_threshold, __ATOMIC_RELAXED);
+}
+
+void
+log_reopen_after_fork(void)
+{
+	if (!log_to_syslog)
+		return;
+	closelog();
+	openlog("ftpd", LOG_PID | LOG_NDELAY, log_facility);
 }
 
 void
@@ -190,7 +215,7 @@ log_message(enum log_level level, const char *format, va_list arguments)
 	int length;
 	int saved_errno = errno;
 
-	if (level > log_threshold)
+	if (!log_enabled(level))
 		return;
 	if (format == NULL)
 		format = "(null)";

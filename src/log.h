@@ -12,6 +12,15 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_D
 /* destination: "stderr", "syslog" or "syslog:FACILITY" (e.g. syslog:ftp). 0 or -EINVAL. */
 int log_open(const char *destination, enum log_level level);
 void log_close(void);
+/* A reload's log_level. */
+void log_set_level(enum log_level level);
+/* Whether messages of level are written (to skip preparing them otherwise). */
+int log_enabled(enum log_level level);
+/*
+ * In a child process whose descriptors were closed after fork: connects to
+ * syslog afresh (the old socket's number may belong to something else now).
+ */
+void log_reopen_after_fork(void);
 
 void log_error(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void log_warning(const char *format, ...) __attribute__((format(printf, 1, 2)));

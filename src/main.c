@@ -140,6 +140,7 @@ reload_on_signal(evutil_socket_t signal_number, short what, void *arg)
 	struct running *running = arg;
 	char error[CONFIG_ERROR_SIZE];
 	struct config config;
+	unsigned level;
 
 	log_info("signal %d: reloading the configuration", (int)signal_number);
 	if (load_config(&config, running->options, error) != 0) {
@@ -147,7 +148,9 @@ reload_on_signal(evutil_socket_t signal_number, short what, void *arg)
 		config_free(&config);
 		return;
 	}
-	server_reload(running->server, &config);
+	level = config.log_level;
+	if (server_reload(running->server, &config) == 0)
+		log_set_level(level);
 	config_free(&config);
 }
 
@@ -313,7 +316,7 @@ main(int argc, char **argv)
 	}
 	/* In inetd mode stdout is the client: log to syslog unless told otherwise. */
 	if (log_open(options.foreground && !options.inetd ? "stderr" : config.log,
-	    LOG_LEVEL_INFO) != 0) {
+	    (enum log_level)config.log_level) != 0) {
 		fprintf(stderr, "ftpd: bad log destination '%s'\n", config.log);
 		config_free(&config);
 		return 1;

@@ -15,6 +15,7 @@ struct portal {
 	const struct config *config;
 	struct checker *anonymous_checker;
 	struct checker *passwd_checker;	/* NULL without passwd_file */
+	struct checker *system_checker;	/* NULL without system_users */
 	struct realm *realm;
 	/* Logins in flight, so portal_free can cancel what sessions left behind. */
 	struct portal_request *requests;
@@ -55,11 +56,14 @@ portal_new(const struct config *config, struct worker_pool *workers, struct ftpd
 		if (portal->passwd_checker == NULL)
 			goto fail;
 	}
+	if (config->system_users) {
+		portal->system_checker = checker_system_new(config, workers);
+		if (portal->system_checker == NULL)
+			goto fail;
+	}
 	portal->realm = realm_new(config, host);
 	if (portal->realm == NULL)
 		goto fail;
-	if (config->system_users)
-		log_warning("system_users is not supported yet: such logins will fail");
 	return portal;
 fail:
 	log_error("portal: cannot set up logins");
@@ -89,6 +93,8 @@ portal_free(struct portal *portal)
 		portal->anonymous_checker->ops->free(portal->anonymous_checker);
 	if (portal->passwd_checker != NULL)
 		portal->passwd_checker->ops->free(portal->passwd_checker);
+	if (portal->system_checker != NULL)
+		portal->system_checker->ops->free(portal->system_checker);
 	realm_free(portal->realm);
 	free(portal);
 }
@@ -129,6 +135,8 @@ portal_login(struct portal *portal, const char *user, const char *password,
 	/* Guests only ever meet the anonymous checker, like Twisted's Anonymous credentials. */
 	if (portal_is_anonymous_user(user))
 		checker = portal->anonymous_checker;
+	else if (portal->system_checker != NULL)
+		checker = portal->system_checker;
 	else
 		checker = portal->passwd_checker;
 	if (checker == NULL) {
@@ -169,6 +177,12 @@ portal_cancel(struct portal_request *request)
 	free(request);
 }
 
+int
+portal_open_shell(struct portal *portal, struct avatar *avatar, struct ftpd_host *host)
+{
+	return realm_open_shell(portal->realm, avatar, host);
+}
+
 void
 avatar_logout(struct avatar *avatar)
 {
@@ -177,5 +191,7 @@ avatar_logout(struct avatar *avatar)
 	if (avatar->shell != NULL)
 		avatar->shell->ops->destroy(avatar->shell);
 	free(avatar->name);
+	free(avatar->home);
+	free(avatar->account);
 	free(avatar);
 }

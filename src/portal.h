@@ -14,11 +14,15 @@ struct portal;
 struct portal_request;
 struct worker_pool;
 
+struct system_account;
+
 /* What a successful login yields: the user's shell and who they are. */
 struct avatar {
-	struct ftpd_shell *shell;
+	struct ftpd_shell *shell;	/* NULL until portal_open_shell, with system_users */
 	char *name;		/* login name; "anonymous" for guests */
 	int anonymous;
+	char *home;		/* the directory the shell serves */
+	struct system_account *account;	/* system_users logins: whom to become; else NULL */
 };
 
 /*
@@ -46,6 +50,13 @@ struct portal_request *portal_login(struct portal *portal, const char *user,
 
 /* The session went away: done() will not be called. */
 void portal_cancel(struct portal_request *request);
+
+/*
+ * With system_users the portal hands out avatars without a shell: the
+ * session's own process opens it once it runs as the user, with its own
+ * host. 0 or the shell's -errno.
+ */
+int portal_open_shell(struct portal *portal, struct avatar *avatar, struct ftpd_host *host);
 
 /* Ends the session's use of the shell and frees the avatar. */
 void avatar_logout(struct avatar *avatar);

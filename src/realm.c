@@ -90,41 +90,18 @@ realm_home_directory(const struct realm *realm, const struct avatar_id *id,
 }
 
 int
-realm_request_avatar(struct realm *realm, const struct avatar_id *id,
-    struct avatar **avatar)
+realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_host *host)
 {
 	const struct ftpd_shell_module *module;
 	struct ftpd_shell_config shell_config;
 	struct ftpd_shell *shell = NULL;
-	struct avatar *created;
-	char root[PATH_MAX];
 	int error;
 
-	if (!id->anonymous && realm->config->system_users) {
-		log_error("login %s: system_users is not supported yet", id->name);
-		return -ENOSYS;
-	}
-	error = realm_home_directory(realm, id, root, sizeof(root));
-	if (error != 0) {
-		log_error("login %s: no usable home directory: %s", id->name, strerror(-error));
-		return error;
-	}
-
-	created = calloc(1, sizeof(*created));
-	if (created == NULL)
-		return -ENOMEM;
-	created->anonymous = id->anonymous;
-	created->name = strdup(id->name);
-	if (created->name == NULL) {
-		free(created);
-		return -ENOMEM;
-	}
-
 	memset(&shell_config, 0, sizeof(shell_config));
-	shell_config.root = root;
-	shell_config.user = id->name;
-	shell_config.host = realm->host;
-	if (id->anonymous) {
+	shell_config.root = avatar->home;
+	shell_config.user = avatar->name;
+	shell_config.host = host;
+	if (avatar->anonymous) {
 		module = realm->anonymous_module;
 		shell_config.read_only = 1;
 	} else {
@@ -136,13 +113,46 @@ realm_request_avatar(struct realm *realm, const struct avatar_id *id,
 	if (error != 0 || shell == NULL) {
 		if (error == 0)
 			error = -EIO;
-		log_error("login %s: shell %s on %s: %s", id->name, module->name, root,
-		    strerror(-error));
-		free(created->name);
-		free(created);
+		log_error("login %s: shell %s on %s: %s", avatar->name, module->name,
+		    avatar->home, strerror(-error));
 		return error;
 	}
-	created->shell = shell;
+	avatar->shell = shell;
+	return 0;
+}
+
+int
+realm_request_avatar(struct realm *realm, struct avatar_id *id, struct avatar **avatar)
+{
+	struct avatar *created;
+	char root[PATH_MAX];
+	int error;
+
+	error = realm_home_directory(realm, id, root, sizeof(root));
+	if (error != 0) {
+		log_error("login %s: no usable home directory: %s", id->name, strerror(-error));
+		return error;
+	}
+	created = calloc(1, sizeof(*created));
+	if (created == NULL)
+		return -ENOMEM;
+	created->anonymous = id->anonymous;
+	created->name = strdup(id->name);
+	created->home = strdup(root);
+	if (created->name == NULL || created->home == NULL) {
+		avatar_logout(created);
+		return -ENOMEM;
+	}
+	created->account = id->account;
+	id->account = NULL;
+	/* The root process opens nothing for a user: the session's own process will. */
+	if (!realm->config->system_users) {
+		error = realm_open_shell(realm, created, realm->host);
+		if (error != 0) {
+			avatar_logout(created);
+			return error;
+		}
+	}
 	*avatar = created;
 	return 0;
 }

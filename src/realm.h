@@ -31,10 +31,14 @@ int realm_home_directory(const struct realm *realm, const struct avatar_id *id,
     char *buffer, size_t size);
 
 /*
- * Builds the shell for id: 0 with *avatar set (free it with avatar_logout),
- * -ENOSYS for system_users (not supported yet), or the shell's -errno.
+ * Builds the avatar for id, taking over id->account: 0 with *avatar set (free
+ * it with avatar_logout), or -errno. With system_users the shell is left for
+ * realm_open_shell in the session's own process; otherwise it is opened here.
  */
-int realm_request_avatar(struct realm *realm, const struct avatar_id *id,
+int realm_request_avatar(struct realm *realm, struct avatar_id *id,
     struct avatar **avatar);
+
+/* Opens avatar's shell on its home, offering the shell host. 0 or -errno (logged). */
+int realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_host *host);
 
 #endif

@@ -3,9 +3,11 @@
  * Over-limit clients get "421 Too many users" and are closed without a session.
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +35,14 @@ struct client_count {
 	unsigned char address[16];
 	size_t address_length;
 	unsigned sessions;
+};
+
+/* A logged-in session that went on in a process of its own. */
+struct session_process_record {
+	pid_t pid;
+	struct sockaddr_storage peer;		/* counted in client_counts until it exits */
+	char peer_text[64];
+	LIST_ENTRY(session_process_record) link;
 };
 
 static const char too_many_users[] =
@@ -94,47 +104,113 @@ sessions_from(struct server *server, const struct sockaddr *peer)
 	return *slot == NULL ? 0 : (*slot)->sessions;
 }
 
-void
-server_remember_session(struct server *server, struct session *session)
+/* NULL when out of memory: that client goes uncounted (the limit is best effort). */
+static struct client_count *
+client_count_add(struct server *server, const struct sockaddr *peer)
 {
 	unsigned char address[16];
 	size_t length;
-	struct client_count **slot;
+	struct client_count **slot = client_count_slot(server, peer, address, &length);
 
-	LIST_INSERT_HEAD(&server->sessions, session, link);
-	server->session_count++;
-	slot = client_count_slot(server, (const struct sockaddr *)&session->peer, address, &length);
 	if (*slot == NULL) {
 		*slot = calloc(1, sizeof(**slot));
 		if (*slot == NULL)
-			return;		/* uncounted: the limit is best effort under OOM */
+			return NULL;
 		memcpy((*slot)->address, address, length);
 		(*slot)->address_length = length;
 	}
 	(*slot)->sessions++;
-	session->client_count = *slot;
+	return *slot;
+}
+
+static void
+client_count_remove(struct server *server, const struct sockaddr *peer)
+{
+	unsigned char address[16];
+	size_t length;
+	struct client_count **slot = client_count_slot(server, peer, address, &length);
+
+	if (*slot != NULL && --(*slot)->sessions == 0) {
+		struct client_count *gone = *slot;
+
+		*slot = gone->next;
+		free(gone);
+	}
+}
+
+/* Nobody is served any more, here or in a session process. */
+static int
+server_idle(const struct server *server)
+{
+	return server->session_count == 0 && server->process_count == 0;
+}
+
+void
+server_remember_session(struct server *server, struct session *session)
+{
+	LIST_INSERT_HEAD(&server->sessions, session, link);
+	server->session_count++;
+	session->client_count = client_count_add(server, (const struct sockaddr *)&session->peer);
 }
 
 void
 server_forget_session(struct server *server, struct session *session)
 {
-	unsigned char address[16];
-	size_t length;
-	struct client_count **slot;
-
 	LIST_REMOVE(session, link);
 	server->session_count--;
-	if (session->client_count != NULL) {
-		slot = client_count_slot(server, (const struct sockaddr *)&session->peer,
-		    address, &length);
-		if (*slot != NULL && --(*slot)->sessions == 0) {
-			struct client_count *gone = *slot;
+	if (session->client_count != NULL)
+		client_count_remove(server, (const struct sockaddr *)&session->peer);
+	if (server->exit_when_idle && server_idle(server))
+		event_base_loopexit(server->base, NULL);
+}
 
-			*slot = gone->next;
-			free(gone);
-		}
+void
+server_session_moved(struct server *server, struct session *session, pid_t pid)
+{
+	struct session_process_record *record;
+
+	record = calloc(1, sizeof(*record));
+	if (record == NULL) {
+		/* Unrecorded: its exit is reaped all the same, only the limits miss it. */
+		log_warning("%s: session process %ld is not counted: out of memory",
+		    session->peer_text, (long)pid);
+		return;
 	}
-	if (server->exit_when_idle && server->session_count == 0)
+	record->pid = pid;
+	memcpy(&record->peer, &session->peer, sizeof(record->peer));
+	memcpy(record->peer_text, session->peer_text, sizeof(record->peer_text));
+	LIST_INSERT_HEAD(&server->processes, record, link);
+	server->process_count++;
+	client_count_add(server, (const struct sockaddr *)&record->peer);
+}
+
+/* SIGCHLD: session processes that ended no longer count. */
+static void
+children_exited(evutil_socket_t signal_number, short what, void *arg)
+{
+	struct server *server = arg;
+	struct session_process_record *record;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		LIST_FOREACH(record, &server->processes, link)
+			if (record->pid == pid)
+				break;
+		if (WIFSIGNALED(status))
+			log_warning("session process %ld killed by signal %d", (long)pid,
+			    WTERMSIG(status));
+		else if (WEXITSTATUS(status) != 0)
+			log_warning("session process %ld exited with status %d", (long)pid,
+			    WEXITSTATUS(status));
+		if (record == NULL)
+			continue;
+		LIST_REMOVE(record, link);
+		server->process_count--;
+		client_count_remove(server, (const struct sockaddr *)&record->peer);
+		free(record);
+	}
+	if (server->exit_when_idle && server_idle(server))
 		event_base_loopexit(server->base, NULL);
 }
 
@@ -154,7 +230,8 @@ over_limits(struct server *server, const struct sockaddr *peer)
 {
 	const struct config *config = server->config;
 
-	if (config->max_clients != 0 && server->session_count >= config->max_clients)
+	if (config->max_clients != 0 &&
+	    server->session_count + server->process_count >= config->max_clients)
 		return 1;
 	if (config->max_clients_per_ip != 0 &&
 	    sessions_from(server, peer) >= config->max_clients_per_ip)
@@ -247,7 +324,17 @@ server_new(struct event_base *base, struct config *config)
 	server->base = base;
 	server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	LIST_INIT(&server->sessions);
+	LIST_INIT(&server->processes);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
+	if (config->system_users) {
+		server->child_exited = evsignal_new(base, SIGCHLD, children_exited, server);
+		if (server->child_exited == NULL || evsignal_add(server->child_exited, NULL) != 0) {
+			log_error("cannot watch session processes: out of memory");
+			config_free(config);
+			server_free(server);
+			return NULL;
+		}
+	}
 	/* Opened once, before privileges go; a reload does not move it. */
 	if (config->xferlog != NULL) {
 		server->xferlog = xferlog_open(config->xferlog);
@@ -290,6 +377,11 @@ server_reload(struct server *server, struct config *config)
 	for (i = 0; i < config->listen_count && i < server->config->listen_count; i++)
 		if (strcmp(config->listen[i].text, server->config->listen[i].text) != 0)
 			log_warning("reload: listen addresses change only with a restart");
+	if (config->system_users != server->config->system_users) {
+		log_error("reload: system_users changes only with a restart; keeping the "
+		    "running configuration");
+		return -EINVAL;
+	}
 	settings = settings_new(config, server->workers, server->host, error, sizeof(error));
 	if (settings == NULL) {
 		log_error("reload: %s; keeping the running configuration", error);
@@ -373,7 +465,8 @@ grace_over(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *server = arg;
 
-	log_info("shutdown grace period over: closing %u session(s)", server->session_count);
+	log_info("shutdown grace period over: closing %u session(s)",
+	    server->session_count + server->process_count);
 	event_base_loopexit(server->base, NULL);
 }
 
@@ -381,6 +474,7 @@ void
 server_shutdown(struct server *server)
 {
 	struct timeval grace = { (time_t)server->config->shutdown_grace, 0 };
+	struct session_process_record *record;
 	struct session *session, *next;
 	unsigned i;
 
@@ -392,12 +486,15 @@ server_shutdown(struct server *server)
 		next = LIST_NEXT(session, link);
 		session_shutdown(session);
 	}
-	if (server->session_count == 0) {
+	/* Each session process winds down the same way, within the same grace. */
+	LIST_FOREACH(record, &server->processes, link)
+		kill(record->pid, SIGTERM);
+	if (server_idle(server)) {
 		event_base_loopexit(server->base, NULL);
 		return;
 	}
 	log_info("waiting up to %u s for %u session(s) to finish",
-	    server->config->shutdown_grace, server->session_count);
+	    server->config->shutdown_grace, server->session_count + server->process_count);
 	server->grace_timer = evtimer_new(server->base, grace_over, server);
 	if (server->grace_timer == NULL || evtimer_add(server->grace_timer, &grace) != 0)
 		event_base_loopexit(server->base, NULL);
@@ -443,6 +540,17 @@ server_free(struct server *server)
 		event_free(server->grace_timer);
 	if (server->spare_fd >= 0)
 		close(server->spare_fd);
+	if (server->child_exited != NULL)
+		event_free(server->child_exited);
+	for (i = 0; i < 2; i++)
+		if (server->stop_signals[i] != NULL)
+			event_free(server->stop_signals[i]);
+	while (!LIST_EMPTY(&server->processes)) {
+		struct session_process_record *record = LIST_FIRST(&server->processes);
+
+		LIST_REMOVE(record, link);
+		free(record);
+	}
 	for (i = 0; i < SERVER_CLIENT_BUCKETS; i++)
 		while (server->client_counts[i] != NULL) {
 			struct client_count *next = server->client_counts[i]->next;
@@ -451,4 +559,58 @@ server_free(struct server *server)
 			server->client_counts[i] = next;
 		}
 	free(server);
+}
+
+static void
+session_process_stop(evutil_socket_t signal_number, short what, void *arg)
+{
+	struct server *server = arg;
+
+	if (server->grace_timer != NULL) {
+		event_base_loopexit(server->base, NULL);
+		return;
+	}
+	log_info("signal %d: stopping the session", (int)signal_number);
+	server_shutdown(server);
+}
+
+struct server *
+server_new_for_session_process(struct event_base *base, struct settings *settings,
+    struct xferlog *xferlog)
+{
+	static const int stop_signals[2] = { SIGTERM, SIGINT };
+	struct server *server = calloc(1, sizeof(*server));
+	unsigned i;
+
+	if (server == NULL) {
+		log_error("session process: out of memory");
+		return NULL;
+	}
+	server->base = base;
+	server->spare_fd = -1;
+	LIST_INIT(&server->sessions);
+	LIST_INIT(&server->processes);
+	server->settings = settings;
+	server->config = &settings->config;
+	server->xferlog = xferlog;
+	/* The session is all this process is for. */
+	server->exit_when_idle = 1;
+	server->workers = worker_pool_new(base, SERVER_AUTH_THREADS);
+	if (server->workers != NULL)
+		server->host = host_new(base, server->workers);
+	for (i = 0; i < 2; i++) {
+		server->stop_signals[i] = evsignal_new(base, stop_signals[i], session_process_stop,
+		    server);
+		if (server->stop_signals[i] == NULL ||
+		    evsignal_add(server->stop_signals[i], NULL) != 0)
+			break;
+	}
+	if (server->host == NULL || i < 2) {
+		log_error("session process: cannot set up: out of memory");
+		server_free(server);
+		return NULL;
+	}
+	/* A reload concerns the listening process; this session keeps its configuration. */
+	signal(SIGHUP, SIG_IGN);
+	return server;
 }

@@ -7,6 +7,7 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -19,6 +20,7 @@ struct worker_pool;
 struct ftpd_host;
 struct settings;
 struct client_count;
+struct session_process_record;
 
 #define SERVER_CLIENT_BUCKETS 256
 
@@ -41,6 +43,12 @@ struct server {
 	struct client_count *client_counts[SERVER_CLIENT_BUCKETS];
 	int exit_when_idle;			/* inetd mode: stop after the last session */
 	struct event *grace_timer;		/* shutting down: the deadline */
+
+	/* system_users: logged-in sessions live in processes of their own. */
+	LIST_HEAD(, session_process_record) processes;
+	unsigned process_count;
+	struct event *child_exited;		/* SIGCHLD */
+	struct event *stop_signals[2];		/* in a session process: SIGTERM, SIGINT */
 };
 
 /* Takes over config's contents (left empty). NULL on failure (logged). */
@@ -71,6 +79,21 @@ int server_adopt(struct server *server, int fd);
  * config->shutdown_grace seconds.
  */
 void server_shutdown(struct server *server);
+
+/*
+ * In the listening process: session now lives in process pid, which still
+ * counts against max_clients and max_clients_per_ip until it exits.
+ */
+void server_session_moved(struct server *server, struct session *session, pid_t pid);
+
+/*
+ * In a session process: a server for the one session it serves, on base,
+ * with the configuration generation settings and the xferlog (both taken
+ * over from the listening process's copy). Stops on SIGTERM/SIGINT like the
+ * daemon, after the session ends. NULL on failure (logged).
+ */
+struct server *server_new_for_session_process(struct event_base *base,
+    struct settings *settings, struct xferlog *xferlog);
 
 /* Closes listeners and every session; frees. */
 void server_free(struct server *server);

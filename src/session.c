@@ -63,10 +63,12 @@ deferred_close_fired(evutil_socket_t fd, short what, void *arg)
 
 /*
  * Puts a bufferevent on the control socket: plain, or (ssl set) TLS with the
- * handshake still to come. NULL on failure (the fd stays open).
+ * handshake still to come, or already done (ssl_state). NULL on failure (the
+ * fd stays open).
  */
 static struct bufferevent *
-control_bufferevent(struct session *session, int fd, SSL *ssl)
+control_bufferevent(struct session *session, int fd, SSL *ssl,
+    enum bufferevent_ssl_state ssl_state)
 {
 	const struct config *config = session->config;
 	struct timeval idle = { (time_t)config->idle_timeout, 0 };
@@ -76,7 +78,7 @@ control_bufferevent(struct session *session, int fd, SSL *ssl)
 		control = bufferevent_socket_new(session->server->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	else
 		control = bufferevent_openssl_socket_new(session->server->base, fd, ssl,
-		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		    ssl_state, BEV_OPT_CLOSE_ON_FREE);
 	if (control == NULL)
 		return NULL;
 	if (ssl != NULL)
@@ -130,7 +132,8 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 		session->tls = ssl;
 	}
 	if (!implicit_tls || ssl != NULL)
-		session->control = control_bufferevent(session, fd, ssl);
+		session->control = control_bufferevent(session, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING);
 	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
 	if (session->control == NULL || session->deferred_close == NULL) {
 		if (session->control == NULL) {
@@ -147,16 +150,14 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 	return session;
 }
 
-void
-session_free(struct session *session)
+static void
+session_destroy(struct session *session)
 {
 	if (session->transfer != NULL)
 		transfer_free(session->transfer);
 	dtp_free(session->dtp);
 	free(session->deferred_line);
 	free(session->transfer_log.path);
-	log_info("%s: disconnected (%llu bytes in, %llu bytes out)", session->peer_text,
-	    (unsigned long long)session->bytes_in, (unsigned long long)session->bytes_out);
 	if (session->login_request != NULL)
 		portal_cancel(session->login_request);
 	if (session->avatar != NULL)
@@ -174,6 +175,73 @@ session_free(struct session *session)
 	server_forget_session(session->server, session);
 	settings_release(session->settings);
 	free(session);
+}
+
+void
+session_free(struct session *session)
+{
+	log_info("%s: disconnected (%llu bytes in, %llu bytes out)", session->peer_text,
+	    (unsigned long long)session->bytes_in, (unsigned long long)session->bytes_out);
+	session_destroy(session);
+}
+
+void
+session_free_moved(struct session *session)
+{
+	/* Freed as if shut down already, so OpenSSL keeps the session resumable in the child. */
+	if (session->tls != NULL)
+		SSL_set_shutdown(session->tls, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	session_destroy(session);
+}
+
+int
+session_control_fd(const struct session *session)
+{
+	return session->control != NULL ? (int)bufferevent_getfd(session->control) : -1;
+}
+
+int
+session_move_to(struct session *session, struct server *server, struct evbuffer *input)
+{
+	int fd = session_control_fd(session);
+	struct evbuffer *destination;
+	int error;
+
+	/*
+	 * The old bufferevent stays allocated and untouched: freeing it would
+	 * close the socket and free the SSL object that the new one uses.
+	 */
+	session->control = NULL;
+	session->login_failure_timer = NULL;
+	session->server = server;
+	server_remember_session(server, session);
+	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
+	if (session->deferred_close == NULL)
+		return -ENOMEM;
+	session->control = control_bufferevent(session, fd, session->tls, BUFFEREVENT_SSL_OPEN);
+	if (session->control == NULL)
+		return -ENOMEM;
+	destination = bufferevent_get_input(session->control);
+	if (evbuffer_add_buffer(destination, input) == 0)
+		return 0;
+	/* A socket bufferevent keeps its input frozen but for its own reads: thaw it once. */
+	evbuffer_unfreeze(destination, 0);
+	error = evbuffer_add_buffer(destination, input);
+	evbuffer_freeze(destination, 0);
+	return error != 0 ? -ENOMEM : 0;
+}
+
+void
+session_logged_in(struct session *session, struct avatar *avatar)
+{
+	log_info("%s: login ok: %s%s", session->peer_text, avatar->name,
+	    avatar->anonymous ? " (anonymous)" : "");
+	session->avatar = avatar;
+	session->state = SESSION_AUTHED;
+	session->login_failures = 0;
+	path_free(&session->working_directory);
+	session_reply(session, avatar->anonymous ? REPLY_GUEST_LOGGED_IN : REPLY_USER_LOGGED_IN);
+	session_resume(session);
 }
 
 /*
@@ -204,6 +272,26 @@ session_output(struct session *session)
 	return bufferevent_get_output(session->control);
 }
 
+/* A command error gets a debug line: the reply as the client saw it. */
+static void
+log_error_reply(struct session *session, enum reply_id id, va_list arguments)
+{
+	struct evbuffer *text = evbuffer_new();
+	char line[256];
+	ev_ssize_t length;
+
+	if (text == NULL)
+		return;
+	reply_write_va(text, id, arguments);
+	length = evbuffer_copyout(text, line, sizeof(line) - 1);
+	evbuffer_free(text);
+	if (length <= 0)
+		return;
+	line[length] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	log_debug("%s: %s", session->peer_text, line);
+}
+
 void
 session_reply(struct session *session, enum reply_id id, ...)
 {
@@ -211,6 +299,11 @@ session_reply(struct session *session, enum reply_id id, ...)
 
 	if (session->control == NULL)
 		return;
+	if (reply_code(id) >= 400 && log_enabled(LOG_LEVEL_DEBUG)) {
+		va_start(arguments, id);
+		log_error_reply(session, id, arguments);
+		va_end(arguments);
+	}
 	va_start(arguments, id);
 	reply_write_va(session_output(session), id, arguments);
 	va_end(arguments);
@@ -394,7 +487,7 @@ dispatch_line(struct session *session, char *line, size_t length)
 		session_reply(session, REPLY_UNKNOWN_COMMAND, shown);
 		return;
 	}
-	log_debug("%s: %s %s", session->peer_text, command->name,
+	log_debug("%s: %s%s%s", session->peer_text, command->name, argument == NULL ? "" : " ",
 	    argument == NULL ? "" : (command->flags & COMMAND_HIDE_ARGUMENT) ? "<hidden>" : argument);
 
 	if (session->transfer != NULL && !(command->flags & COMMAND_DURING_TRANSFER)) {
@@ -490,7 +583,7 @@ start_control_tls(struct session *session)
 	bufferevent_disable(plain, EV_READ | EV_WRITE);
 	bufferevent_setfd(plain, -1);
 	bufferevent_free(plain);
-	session->control = control_bufferevent(session, fd, ssl);
+	session->control = control_bufferevent(session, fd, ssl, BUFFEREVENT_SSL_ACCEPTING);
 	if (session->control == NULL) {
 		SSL_free(ssl);
 		close(fd);

@@ -47,6 +47,7 @@ struct session {
 	unsigned state;			/* one enum session_state bit */
 	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */
 	struct avatar *avatar;		/* set while logged in */
+	int identity_fixed;		/* a session process: no USER for someone else */
 	struct path working_directory;
 	struct path rename_from;
 	int binary;			/* TYPE I (1) or A (0) */
@@ -144,6 +145,24 @@ int session_resolve_argument(struct session *session, const char *argument);
  */
 int session_begin_path_operation(struct session *session, const char *argument,
     struct ftpd_path *view);
+
+/* The portal answered yes (and the shell is open): 230, then the next command. */
+void session_logged_in(struct session *session, struct avatar *avatar);
+
+/*
+ * Session processes (session_process.c). In the listening process, after the
+ * fork: frees the session without a word to the client or the TLS peer,
+ * whose connection the child now owns.
+ */
+void session_free_moved(struct session *session);
+/* Its control connection's socket. */
+int session_control_fd(const struct session *session);
+/*
+ * In the child: takes the control connection off the listening process's
+ * event loop (abandoned, never run again) onto server's, with the input not
+ * yet read. 0 or -ENOMEM.
+ */
+int session_move_to(struct session *session, struct server *server, struct evbuffer *input);
 
 /* Leaves the logged-in state: shell logout, working directory reset. */
 void session_logout(struct session *session);

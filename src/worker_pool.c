@@ -25,6 +25,13 @@ struct worker_job {
 	int cancelled;
 };
 
+/* Something to run on the loop while no worker runs a job (a fork). */
+struct exclusive_call {
+	struct exclusive_call *next;
+	worker_done_fn call;
+	void *arg;
+};
+
 /* A singly linked FIFO: jobs are started and completed in submission order. */
 struct job_queue {
 	struct worker_job *head;
@@ -38,6 +45,10 @@ struct worker_pool {
 	struct job_queue pending;	/* submitted, not yet taken by a thread */
 	struct job_queue completed;	/* work returned, done() not yet run */
 	int stopping;
+	unsigned running;			/* jobs inside work() right now */
+	/* Exclusive calls waiting, and one running: workers start nothing meanwhile. */
+	struct exclusive_call *exclusive_head, **exclusive_tail;
+	int exclusive_active;
 	/* At most one byte sits in the pipe: set when written, cleared when drained. */
 	int wakeup_written;
 	int wakeup_pipe[2];
@@ -97,7 +108,8 @@ worker_thread(void *context)
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
-		while (!pool->stopping && pool->pending.head == NULL)
+		while (!pool->stopping && (pool->pending.head == NULL ||
+		    pool->exclusive_head != NULL || pool->exclusive_active))
 			pthread_cond_wait(&pool->work_available, &pool->lock);
 		/* Jobs not started yet are completed as cancelled by worker_pool_free. */
 		if (pool->stopping)
@@ -105,12 +117,14 @@ worker_thread(void *context)
 		job = job_queue_pop(&pool->pending);
 		/* A job cancelled before it started has nobody left to want its result. */
 		skip = job->cancelled;
+		pool->running++;
 		pthread_mutex_unlock(&pool->lock);
 
 		if (!skip)
 			job->work(job->arg);
 
 		pthread_mutex_lock(&pool->lock);
+		pool->running--;
 		job_queue_push(&pool->completed, job);
 		wake_loop_locked(pool);
 	}
@@ -132,10 +146,24 @@ run_done_callbacks(struct worker_job *job, int force_cancelled)
 }
 
 static void
+run_exclusive_calls(struct exclusive_call *call, int cancelled)
+{
+	struct exclusive_call *next;
+
+	while (call != NULL) {
+		next = call->next;
+		call->call(call->arg, cancelled);
+		free(call);
+		call = next;
+	}
+}
+
+static void
 wakeup_ready(evutil_socket_t fd, short events, void *context)
 {
 	struct worker_pool *pool = context;
 	struct worker_job *completed;
+	struct exclusive_call *exclusive = NULL;
 	char drain[64];
 
 	(void)events;
@@ -146,7 +174,22 @@ wakeup_ready(evutil_socket_t fd, short events, void *context)
 	completed = pool->completed.head;
 	pool->completed.head = pool->completed.tail = NULL;
 	pool->wakeup_written = 0;
+	if (pool->exclusive_head != NULL && pool->running == 0) {
+		exclusive = pool->exclusive_head;
+		pool->exclusive_head = NULL;
+		pool->exclusive_tail = &pool->exclusive_head;
+		pool->exclusive_active = 1;
+	}
 	pthread_mutex_unlock(&pool->lock);
+
+	if (exclusive != NULL) {
+		/* Every worker waits on the condition variable, holding nothing. */
+		run_exclusive_calls(exclusive, 0);
+		pthread_mutex_lock(&pool->lock);
+		pool->exclusive_active = 0;
+		pthread_cond_broadcast(&pool->work_available);
+		pthread_mutex_unlock(&pool->lock);
+	}
 
 	/*
 	 * Detached from the pool, so a done() may submit new jobs or cancel
@@ -200,6 +243,7 @@ worker_pool_new(struct event_base *base, unsigned threads)
 	if (pool == NULL)
 		return NULL;
 	pool->base = base;
+	pool->exclusive_tail = &pool->exclusive_head;
 	pool->wakeup_pipe[0] = pool->wakeup_pipe[1] = -1;
 	pool->threads = calloc(threads, sizeof(*pool->threads));
 	if (pool->threads == NULL)
@@ -266,6 +310,31 @@ worker_pool_submit(struct worker_pool *pool, worker_work_fn work, worker_done_fn
 	return job;
 }
 
+int
+worker_pool_run_exclusive(struct worker_pool *pool, worker_done_fn call, void *arg)
+{
+	struct exclusive_call *exclusive;
+
+	exclusive = calloc(1, sizeof(*exclusive));
+	if (exclusive == NULL)
+		return -ENOMEM;
+	exclusive->call = call;
+	exclusive->arg = arg;
+	pthread_mutex_lock(&pool->lock);
+	if (pool->stopping) {
+		pthread_mutex_unlock(&pool->lock);
+		free(exclusive);
+		return -ECANCELED;
+	}
+	*pool->exclusive_tail = exclusive;
+	pool->exclusive_tail = &exclusive->next;
+	/* With workers busy, the last one to finish wakes the loop. */
+	if (pool->running == 0)
+		wake_loop_locked(pool);
+	pthread_mutex_unlock(&pool->lock);
+	return 0;
+}
+
 void
 worker_job_cancel(struct worker_job *job)
 {
@@ -280,10 +349,15 @@ void
 worker_pool_free(struct worker_pool *pool)
 {
 	struct worker_job *completed, *pending;
+	struct exclusive_call *exclusive;
 
 	if (pool == NULL)
 		return;
 	stop_threads(pool);
+	exclusive = pool->exclusive_head;
+	pool->exclusive_head = NULL;
+	pool->exclusive_tail = &pool->exclusive_head;
+	run_exclusive_calls(exclusive, 1);
 
 	/* No thread is left, so the lists are ours without the lock. */
 	completed = pool->completed.head;

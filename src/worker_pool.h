@@ -33,6 +33,14 @@ struct worker_job *worker_pool_submit(struct worker_pool *pool, worker_work_fn w
 void worker_job_cancel(struct worker_job *job);
 
 /*
+ * Runs call(arg, 0) on the loop thread at a moment when no worker runs a job,
+ * and starts no job until it returned: then no worker holds any lock, which
+ * makes it the place to fork. call(arg, 1) instead when the pool is freed
+ * first. 0, -ENOMEM or -ECANCELED (the pool is stopping).
+ */
+int worker_pool_run_exclusive(struct worker_pool *pool, worker_done_fn call, void *arg);
+
+/*
  * Waits for running work, runs the done callbacks of finished work as usual
  * and of work that never started as cancelled, frees.
  */

@@ -17,6 +17,12 @@ struct xferlog {
 	int fd;
 };
 
+int
+xferlog_fd(const struct xferlog *log)
+{
+	return log != NULL ? log->fd : -1;
+}
+
 struct xferlog *
 xferlog_open(const char *path)
 {

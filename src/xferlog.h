@@ -25,6 +25,8 @@ struct xferlog_entry {
 /* Opens path for appending (created 0640). NULL with errno set. */
 struct xferlog *xferlog_open(const char *path);
 void xferlog_close(struct xferlog *log);
+/* The descriptor, which a session process keeps when it closes the rest; -1 for NULL. */
+int xferlog_fd(const struct xferlog *log);
 
 /* Appends one line, in one write(2) so concurrent writers never interleave. */
 void xferlog_write(struct xferlog *log, const struct xferlog_entry *entry);

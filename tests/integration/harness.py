@@ -832,6 +832,21 @@ def serving_pid(client_sock, timeout=5.0):
         time.sleep(0.02)
 
 
+def reap(server, timeout):
+    """Waits for a server that should exit on its own; returns its exit status or
+    None. The server counts as stopped (and is checked for sanitizer reports)."""
+    try:
+        status = server.process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
+    server.stopped = True
+    server._stderr_file.close()
+    text = server.stderr_text()
+    for marker in SANITIZER_MARKERS:
+        check(marker not in text, "ftpd stderr contains %r" % marker)
+    return status
+
+
 def process_status(pid):
     """/proc/PID/status as a dict of field -> text."""
     fields = {}

@@ -166,3 +166,37 @@ def test_disconnect_log_counts_bytes():
                    "a disconnect line for a session closed without QUIT")
         check_equal(disconnect_lines(server)[already + 1:], [("100", "0")],
                     "byte counts of a session that ended without QUIT")
+
+
+def test_session_events_and_log_levels():
+    """info: connect, login ok/failed with the client address, disconnect;
+    debug adds every command (PASS hidden) and every error reply."""
+    for level in ("info", "debug"):
+        server, _home_root = user_server(options={"log_level": level})
+        with server:
+            with server.connect() as control:
+                control.expect("USER alice", 331)
+                control.expect("PASS wrong-secret", 530)
+                control.login("alice", "secret")
+                control.expect("SIZE no-such-file", 550)
+                control.expect("QUIT", 221)
+                control.is_closed()
+            wait_until(lambda: "disconnected" in server.stderr_text().split("login ok")[-1], 5,
+                       "the disconnect line")
+            text = server.stderr_text()
+        for needed in ("127.0.0.1: connected", "127.0.0.1: login failed: alice",
+                       "127.0.0.1: login ok: alice", "127.0.0.1: disconnected"):
+            check(needed in text, "log_level %s: no %r in %r" % (level, needed, text))
+        check("wrong-secret" not in text and "PASS secret" not in text,
+              "log_level %s: a password reached the log" % level)
+        debug_lines = [line for line in text.splitlines() if ": debug: " in line]
+        error_reply = "127.0.0.1: 550 /no-such-file"
+        if level == "info":
+            check_equal(debug_lines, [], "debug lines at log_level info")
+        else:
+            check(any(error_reply in line for line in debug_lines),
+                  "no debug line for the 550 reply: %r" % debug_lines)
+            check(any("127.0.0.1: PASS <hidden>" in line for line in debug_lines),
+                  "no debug line for PASS: %r" % debug_lines)
+            check(any("127.0.0.1: SIZE no-such-file" in line for line in debug_lines),
+                  "no debug line for SIZE: %r" % debug_lines)

@@ -9,10 +9,10 @@ import socket
 import subprocess
 import time
 
-from harness import (SANITIZER_MARKERS, Control, Server, anonymous_server, at_finish, check,
+from harness import (Control, Server, anonymous_server, at_finish, check,
                      check_equal, download, expect_preliminary, free_port, ftpd_command,
                      ftpd_path, open_passive, populate_tree, process_status, read_all,
-                     run_ftpd, shared_temp_dir, skip, system_user, temp_dir, upload,
+                     reap, run_ftpd, shared_temp_dir, skip, system_user, temp_dir, upload,
                      wait_until, write_file, write_passwd_file)
 
 MEGABYTE = 1 << 20
@@ -167,21 +167,6 @@ def big_file_server(size, options=None):
         for _ in range(size // MEGABYTE):
             f.write(block)
     return server, root
-
-
-def reap(server, timeout):
-    """Waits for a server that should exit on its own; returns its exit status or
-    None. The server counts as stopped (and is checked for sanitizer reports)."""
-    try:
-        status = server.process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
-    server.stopped = True
-    server._stderr_file.close()
-    text = server.stderr_text()
-    for marker in SANITIZER_MARKERS:
-        check(marker not in text, "ftpd stderr contains %r" % marker)
-    return status
 
 
 def connection_refused(port):

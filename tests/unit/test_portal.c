@@ -489,11 +489,30 @@ START_TEST(test_missing_home_is_an_error_not_a_refusal)
 }
 END_TEST
 
-START_TEST(test_system_users_not_supported_yet)
+START_TEST(test_system_users_go_to_pam_not_the_passwd_file)
 {
 	fixture.config->system_users = 1;
 	start_portal();
-	ck_assert_int_eq(login("alice", "alice-secret").error, -ENOSYS);
+	/* alice is in the passwd file only: with system_users, PAM decides, and it has no such account. */
+	ck_assert_int_eq(login("alice", "alice-secret").error, -EACCES);
+}
+END_TEST
+
+START_TEST(test_system_users_shells_open_in_the_session_process)
+{
+	struct login_result result;
+
+	fixture.config->system_users = 1;
+	start_portal();
+	result = login("anonymous", "guest@");
+	ck_assert_int_eq(result.error, 0);
+	/* The root process opens nothing for a user. */
+	ck_assert_ptr_null(result.avatar->shell);
+	ck_assert_str_eq(result.avatar->home, fixture.anonymous_root);
+	ck_assert_ptr_null(result.avatar->account);
+	ck_assert_int_eq(portal_open_shell(fixture.portal, result.avatar, NULL), 0);
+	assert_shell_root(result.avatar->shell, fixture.anonymous_root);
+	avatar_logout(result.avatar);
 }
 END_TEST
 
@@ -727,11 +746,11 @@ END_TEST
 
 START_TEST(test_realm_home_directories)
 {
-	struct avatar_id guest = { "anonymous", NULL, 1 };
-	struct avatar_id own_home = { "bob", "/srv/bob", 0 };
-	struct avatar_id plain = { "alice", NULL, 0 };
-	struct avatar_id parent = { "..", NULL, 0 };
-	struct avatar_id dot = { ".", NULL, 0 };
+	struct avatar_id guest = { "anonymous", NULL, 1, NULL };
+	struct avatar_id own_home = { "bob", "/srv/bob", 0, NULL };
+	struct avatar_id plain = { "alice", NULL, 0, NULL };
+	struct avatar_id parent = { "..", NULL, 0, NULL };
+	struct avatar_id dot = { ".", NULL, 0, NULL };
 	struct realm *realm;
 	char home[PATH_MAX], expected[PATH_MAX], tiny[8];
 
@@ -779,6 +798,11 @@ struct pool_test {
 	int work_total;			/* atomic */
 	int resubmitted;
 	struct worker_pool *pool;
+	int in_work;			/* atomic: jobs inside work() now */
+	int exclusive_calls;
+	int exclusive_cancelled;
+	int in_work_seen;		/* in_work when the exclusive call ran */
+	int work_total_seen;
 };
 
 static struct pool_test pool_test;
@@ -795,8 +819,22 @@ pool_job_work(void *arg)
 static void
 pool_job_slow_work(void *arg)
 {
+	__atomic_add_fetch(&pool_test.in_work, 1, __ATOMIC_SEQ_CST);
 	usleep(20 * 1000);
 	pool_job_work(arg);
+	__atomic_sub_fetch(&pool_test.in_work, 1, __ATOMIC_SEQ_CST);
+}
+
+static void
+exclusive_call(void *arg, int cancelled)
+{
+	pool_test.exclusive_calls++;
+	pool_test.exclusive_cancelled = cancelled;
+	pool_test.in_work_seen = __atomic_load_n(&pool_test.in_work, __ATOMIC_SEQ_CST);
+	pool_test.work_total_seen = __atomic_load_n(&pool_test.work_total, __ATOMIC_SEQ_CST);
+	if (!cancelled)
+		usleep(30 * 1000);	/* no job may start meanwhile */
+	pool_test.in_work_seen += __atomic_load_n(&pool_test.in_work, __ATOMIC_SEQ_CST);
 }
 
 static void
@@ -895,6 +933,58 @@ START_TEST(test_pool_free_cancels_pending_jobs)
 }
 END_TEST
 
+START_TEST(test_pool_exclusive_runs_while_no_job_runs)
+{
+	const size_t count = 8;
+	size_t i;
+
+	memset(&pool_test, 0, sizeof(pool_test));
+	for (i = 0; i < count; i++)
+		ck_assert_ptr_nonnull(worker_pool_submit(fixture.workers, pool_job_slow_work,
+		    pool_job_done, &pool_test.jobs[i]));
+	usleep(5 * 1000);	/* both threads are inside a job */
+	ck_assert_int_eq(worker_pool_run_exclusive(fixture.workers, exclusive_call, NULL), 0);
+	while (pool_test.done_total < (int)count)
+		ck_assert_int_ge(event_base_loop(fixture.base, EVLOOP_ONCE), 0);
+
+	ck_assert_int_eq(pool_test.exclusive_calls, 1);
+	ck_assert_int_eq(pool_test.exclusive_cancelled, 0);
+	/* No job was inside work() when it started, nor while it ran. */
+	ck_assert_int_eq(pool_test.in_work_seen, 0);
+	/* It waited for the running jobs, and jobs went on after it. */
+	ck_assert_int_ge(pool_test.work_total_seen, 2);
+	ck_assert_int_lt(pool_test.work_total_seen, (int)count);
+	ck_assert_int_eq(pool_test.work_total, (int)count);
+}
+END_TEST
+
+START_TEST(test_pool_exclusive_on_an_idle_pool)
+{
+	memset(&pool_test, 0, sizeof(pool_test));
+	ck_assert_int_eq(worker_pool_run_exclusive(fixture.workers, exclusive_call, NULL), 0);
+	while (pool_test.exclusive_calls < 1)
+		ck_assert_int_ge(event_base_loop(fixture.base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(pool_test.exclusive_cancelled, 0);
+	/* The pool works as before afterwards. */
+	ck_assert_ptr_nonnull(worker_pool_submit(fixture.workers, pool_job_work, pool_job_done,
+	    &pool_test.jobs[0]));
+	while (pool_test.done_total < 1)
+		ck_assert_int_ge(event_base_loop(fixture.base, EVLOOP_ONCE), 0);
+	ck_assert_int_eq(pool_test.jobs[0].work_ran, 1);
+}
+END_TEST
+
+START_TEST(test_pool_free_cancels_exclusive_calls)
+{
+	memset(&pool_test, 0, sizeof(pool_test));
+	ck_assert_int_eq(worker_pool_run_exclusive(fixture.workers, exclusive_call, NULL), 0);
+	worker_pool_free(fixture.workers);
+	fixture.workers = NULL;
+	ck_assert_int_eq(pool_test.exclusive_calls, 1);
+	ck_assert_int_eq(pool_test.exclusive_cancelled, 1);
+}
+END_TEST
+
 START_TEST(test_pool_zero_threads_means_one)
 {
 	struct worker_pool *pool;
@@ -944,7 +1034,8 @@ portal_suite(void)
 	tcase_add_test(passwd, test_missing_passwd_file_refuses);
 	tcase_add_test(passwd, test_without_passwd_file_only_guests);
 	tcase_add_test(passwd, test_missing_home_is_an_error_not_a_refusal);
-	tcase_add_test(passwd, test_system_users_not_supported_yet);
+	tcase_add_test(passwd, test_system_users_go_to_pam_not_the_passwd_file);
+	tcase_add_test(passwd, test_system_users_shells_open_in_the_session_process);
 
 	tcase_add_loop_test(guests, test_anonymous_allowed, 0,
 	    sizeof(guest_names) / sizeof(guest_names[0]));
@@ -967,5 +1058,8 @@ portal_suite(void)
 	tcase_add_test(pool, test_pool_done_may_submit);
 	tcase_add_test(pool, test_pool_free_cancels_pending_jobs);
 	tcase_add_test(pool, test_pool_zero_threads_means_one);
+	tcase_add_test(pool, test_pool_exclusive_runs_while_no_job_runs);
+	tcase_add_test(pool, test_pool_exclusive_on_an_idle_pool);
+	tcase_add_test(pool, test_pool_free_cancels_exclusive_calls);
 	return suite;
 }

@@ -18,6 +18,7 @@ main(void)
 		config_suite,
 		shell_suite,
 		portal_suite,
+		checker_system_suite,
 		session_suite,
 		listing_suite,
 		ascii_suite,
