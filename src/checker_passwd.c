@@ -4,13 +4,14 @@
  */
 #include <crypt.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "checker_worker.h"
 #include "checkers.h"
 #include "log.h"
-#include "worker_pool.h"
 
 /* Longest line of the password file; a longer one is skipped as malformed. */
 #define PASSWD_LINE_MAX 4096
@@ -18,30 +19,17 @@
 /* Stands in when the file has no entry to borrow a setting from. */
 #define PASSWD_DEFAULT_SCHEME "$y$"
 
-struct checker_passwd {
-	struct checker base;
-	struct worker_pool *workers;
-	char *path;
+/* What a check reads besides the credentials; every check gets its own copy. */
+struct passwd_settings {
+	char path[PATH_MAX];
 	/* A setting of the default scheme, so a file without entries still costs one crypt. */
 	char fallback_setting[CRYPT_GENSALT_OUTPUT_SIZE];
 };
 
-/* One login being checked; everything the worker needs is copied in. */
-struct checker_request {
-	struct worker_job *job;
-	checker_done_fn done;
-	void *arg;
-	int owner_cancelled;	/* loop thread only */
-
-	/* Inputs, read by the worker. */
-	char *path;
-	char user[CHECKER_USER_MAX + 1];
-	char password[CRYPT_MAX_PASSPHRASE_SIZE];
-	char fallback_setting[CRYPT_GENSALT_OUTPUT_SIZE];
-
-	/* Results, written by the worker before done() runs. */
-	int error;
-	struct avatar_id *id;
+struct checker_passwd {
+	struct checker base;
+	struct worker_pool *workers;
+	struct passwd_settings settings;
 };
 
 /* The parts of one line, pointing into the line buffer. */
@@ -190,9 +178,9 @@ find_user(const char *path, const char *user, char hash[CRYPT_OUTPUT_SIZE],
 
 /* Worker thread: the blocking part of a login. */
 static void
-passwd_check_work(void *context)
+passwd_check_work(struct checker_work *work, const void *checker_settings)
 {
-	struct checker_request *request = context;
+	const struct passwd_settings *settings = checker_settings;
 	char hash[CRYPT_OUTPUT_SIZE], dummy[CRYPT_OUTPUT_SIZE];
 	struct crypt_data *crypt_state;
 	const char *setting, *computed;
@@ -200,13 +188,13 @@ passwd_check_work(void *context)
 	int found, match = 0;
 
 	hash[0] = dummy[0] = '\0';
-	found = find_user(request->path, request->user, hash, &home, dummy);
+	found = find_user(settings->path, work->user, hash, &home, dummy);
 	if (found < 0) {
-		request->error = -EACCES;
+		work->error = -EACCES;
 		goto out;
 	}
 	if (dummy[0] == '\0')
-		strcpy(dummy, request->fallback_setting);
+		strcpy(dummy, settings->fallback_setting);
 	/*
 	 * Exactly one crypt per attempt, against the user's hash or a stand-in
 	 * of the same cost, so an unknown or locked name takes as long as a
@@ -217,56 +205,22 @@ passwd_check_work(void *context)
 	/* 32 KiB of state, some of it derived from the password: heap, zeroed before free. */
 	crypt_state = calloc(1, sizeof(*crypt_state));
 	if (crypt_state == NULL) {
-		request->error = -ENOMEM;
+		work->error = -ENOMEM;
 		goto out;
 	}
-	computed = crypt_rn(request->password, setting, crypt_state, sizeof(*crypt_state));
+	computed = crypt_rn(work->password, setting, crypt_state, sizeof(*crypt_state));
 	if (found && setting == hash && computed != NULL && strlen(computed) == strlen(hash))
 		match = constant_time_equal(computed, hash, strlen(hash));
 	explicit_bzero(crypt_state, sizeof(*crypt_state));
 	free(crypt_state);
 
 	if (match)
-		request->error = avatar_id_new(request->user, home, 0, &request->id);
+		work->error = avatar_id_new(work->user, home, 0, &work->id);
 	else
-		request->error = -EACCES;
+		work->error = -EACCES;
 out:
-	explicit_bzero(request->password, sizeof(request->password));
 	explicit_bzero(hash, sizeof(hash));
 	free(home);
-}
-
-static void
-passwd_request_free(struct checker_request *request)
-{
-	explicit_bzero(request->password, sizeof(request->password));
-	avatar_id_free(request->id);
-	free(request->path);
-	free(request);
-}
-
-/* Loop thread: the worker finished, or the pool is shutting down. */
-static void
-passwd_check_done(void *context, int cancelled)
-{
-	struct checker_request *request = context;
-	checker_done_fn done = request->done;
-	void *arg = request->arg;
-	struct avatar_id *id = request->id;
-	int error = request->error;
-
-	if (request->owner_cancelled) {
-		passwd_request_free(request);
-		return;
-	}
-	if (cancelled) {
-		/* The pool is going away, not our caller, who still waits for an answer. */
-		error = -ECANCELED;
-		id = NULL;
-	} else
-		request->id = NULL;	/* handed to done() */
-	passwd_request_free(request);
-	done(arg, error, id);
 }
 
 static struct checker_request *
@@ -274,57 +228,20 @@ passwd_check(struct checker *checker, const char *user, const char *password,
     checker_done_fn done, void *arg)
 {
 	struct checker_passwd *passwd = (struct checker_passwd *)checker;
-	struct checker_request *request;
 
-	/* Such names cannot be in the file; answering now leaks nothing about it. */
-	if (!checker_user_name_is_valid(user) || strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE) {
-		done(arg, -EACCES, NULL);
-		return NULL;
-	}
-	request = calloc(1, sizeof(*request));
-	if (request == NULL || (request->path = strdup(passwd->path)) == NULL) {
-		free(request);
-		done(arg, -ENOMEM, NULL);
-		return NULL;
-	}
-	request->done = done;
-	request->arg = arg;
-	strcpy(request->user, user);
-	strcpy(request->password, password);
-	strcpy(request->fallback_setting, passwd->fallback_setting);
-
-	request->job = worker_pool_submit(passwd->workers, passwd_check_work,
-	    passwd_check_done, request);
-	if (request->job == NULL) {
-		passwd_request_free(request);
-		done(arg, -ENOMEM, NULL);
-		return NULL;
-	}
-	return request;
-}
-
-static void
-passwd_cancel(struct checker_request *request)
-{
-	/* The request is freed by passwd_check_done, which the pool still runs once. */
-	request->owner_cancelled = 1;
-	worker_job_cancel(request->job);
+	return checker_worker_submit(passwd->workers, user, password, &passwd->settings,
+	    sizeof(passwd->settings), passwd_check_work, done, arg);
 }
 
 static void
 passwd_free(struct checker *checker)
 {
-	struct checker_passwd *passwd = (struct checker_passwd *)checker;
-
-	if (passwd == NULL)
-		return;
-	free(passwd->path);
-	free(passwd);
+	free(checker);
 }
 
 static const struct checker_ops passwd_ops = {
 	.check = passwd_check,
-	.cancel = passwd_cancel,
+	.cancel = checker_worker_cancel,
 	.free = passwd_free,
 };
 
@@ -335,18 +252,18 @@ checker_passwd_new(const struct config *config, struct worker_pool *workers)
 
 	if (config->passwd_file == NULL)
 		return NULL;
+	if (strlen(config->passwd_file) >= sizeof(passwd->settings.path)) {
+		log_error("passwd_file %s: %s", config->passwd_file, strerror(ENAMETOOLONG));
+		return NULL;
+	}
 	passwd = calloc(1, sizeof(*passwd));
 	if (passwd == NULL)
 		return NULL;
 	passwd->base.ops = &passwd_ops;
 	passwd->workers = workers;
-	passwd->path = strdup(config->passwd_file);
-	if (passwd->path == NULL) {
-		free(passwd);
-		return NULL;
-	}
-	if (crypt_gensalt_rn(PASSWD_DEFAULT_SCHEME, 0, NULL, 0, passwd->fallback_setting,
-	    sizeof(passwd->fallback_setting)) == NULL) {
+	strcpy(passwd->settings.path, config->passwd_file);
+	if (crypt_gensalt_rn(PASSWD_DEFAULT_SCHEME, 0, NULL, 0,
+	    passwd->settings.fallback_setting, sizeof(passwd->settings.fallback_setting)) == NULL) {
 		log_error("passwd_file: crypt_gensalt_rn(%s) failed", PASSWD_DEFAULT_SCHEME);
 		passwd_free(&passwd->base);
 		return NULL;

@@ -14,9 +14,9 @@
 
 #include <security/pam_appl.h>
 
+#include "checker_worker.h"
 #include "checkers.h"
 #include "log.h"
-#include "worker_pool.h"
 
 /* The PAM service, so /etc/pam.d/ftpd decides how system users authenticate. */
 #define SYSTEM_PAM_SERVICE "ftpd"
@@ -43,21 +43,9 @@ struct checker_system {
 	struct worker_pool *workers;
 };
 
-/* One login being checked; everything the worker needs is copied in. */
-struct checker_request {
-	struct worker_job *job;
-	checker_done_fn done;
-	void *arg;
-	int owner_cancelled;	/* loop thread only */
-
-	/* Inputs, read by the worker. */
-	const char *shells_path;
-	char user[CHECKER_USER_MAX + 1];
-	char password[CRYPT_MAX_PASSPHRASE_SIZE];
-
-	/* Results, written by the worker before done() runs. */
-	int error;
-	struct avatar_id *id;
+/* What a check reads besides the credentials; every check gets its own copy. */
+struct system_settings {
+	const char *shells_path;	/* outlives checks: see checker_system_set_shells_file */
 };
 
 void checker_system_set_shells_file(const char *path);
@@ -94,7 +82,7 @@ static int
 system_conversation(int count, const struct pam_message **messages,
     struct pam_response **responses_out, void *context)
 {
-	struct checker_request *request = context;
+	struct checker_work *work = context;
 	struct pam_response *responses;
 	int i;
 
@@ -109,7 +97,7 @@ system_conversation(int count, const struct pam_message **messages,
 		switch (messages[i]->msg_style) {
 		case PAM_PROMPT_ECHO_OFF:
 		case PAM_PROMPT_ECHO_ON:
-			responses[i].resp = strdup(request->password);
+			responses[i].resp = strdup(work->password);
 			if (responses[i].resp == NULL) {
 				free_responses(responses, count);
 				return PAM_BUF_ERR;
@@ -138,13 +126,13 @@ system_no_fail_delay(int status, unsigned microseconds, void *context)
 
 /* 0 when PAM accepts the password and the account, else -EACCES or -ENOMEM. */
 static int
-system_pam_check(struct checker_request *request)
+system_pam_check(struct checker_work *work)
 {
-	const struct pam_conv conversation = { system_conversation, request };
+	const struct pam_conv conversation = { system_conversation, work };
 	pam_handle_t *handle = NULL;
 	int status;
 
-	status = pam_start(SYSTEM_PAM_SERVICE, request->user, &conversation, &handle);
+	status = pam_start(SYSTEM_PAM_SERVICE, work->user, &conversation, &handle);
 	if (status == PAM_SUCCESS)
 		status = pam_set_item(handle, PAM_TTY, "ftp");
 	if (status == PAM_SUCCESS)
@@ -155,10 +143,10 @@ system_pam_check(struct checker_request *request)
 	if (status == PAM_SUCCESS)
 		status = pam_acct_mgmt(handle, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
 	if (status != PAM_SUCCESS)
-		log_info("login %s: PAM: %s", request->user, pam_strerror(handle, status));
+		log_info("login %s: PAM: %s", work->user, pam_strerror(handle, status));
 	if (handle != NULL)
 		pam_end(handle, status);
-	explicit_bzero(request->password, sizeof(request->password));
+	explicit_bzero(work->password, sizeof(work->password));
 
 	if (status == PAM_SUCCESS)
 		return 0;
@@ -276,10 +264,10 @@ collect_groups(const char *name, struct system_account *account)
 
 /*
  * After PAM: whether the account may use FTP at all, and who it is. Fills
- * request->id, or returns -EACCES or -ENOMEM.
+ * work->id, or returns -EACCES or -ENOMEM.
  */
 static int
-system_account_check(struct checker_request *request)
+system_account_check(struct checker_work *work, const char *shells_file)
 {
 	struct system_account *account;
 	struct passwd storage, *entry;
@@ -287,9 +275,9 @@ system_account_check(struct checker_request *request)
 	char *buffer;
 	int error, listed;
 
-	error = look_up_account(request->user, &storage, &buffer, &entry);
+	error = look_up_account(work->user, &storage, &buffer, &entry);
 	if (error == -ENOENT) {
-		log_info("login %s: PAM accepted it but there is no such account", request->user);
+		log_info("login %s: PAM accepted it but there is no such account", work->user);
 		error = -EACCES;
 		goto out;
 	}
@@ -299,23 +287,23 @@ system_account_check(struct checker_request *request)
 		goto out;
 	}
 	if (entry->pw_uid == 0) {
-		log_info("login %s: uid 0 never logs in over FTP", request->user);
+		log_info("login %s: uid 0 never logs in over FTP", work->user);
 		error = -EACCES;
 		goto out;
 	}
 	/* A relative home would depend on the server's working directory. */
 	if (entry->pw_dir == NULL || entry->pw_dir[0] != '/') {
-		log_info("login %s: home is not an absolute path", request->user);
+		log_info("login %s: home is not an absolute path", work->user);
 		error = -EACCES;
 		goto out;
 	}
 	shell = entry->pw_shell != NULL && entry->pw_shell[0] != '\0' ?
 	    entry->pw_shell : SYSTEM_DEFAULT_SHELL;
-	listed = shell_is_listed(request->shells_path, shell);
+	listed = shell_is_listed(shells_file, shell);
 	if (listed <= 0) {
 		if (listed == 0)
-			log_info("login %s: shell %s is not in %s", request->user, shell,
-			    request->shells_path);
+			log_info("login %s: shell %s is not in %s", work->user, shell,
+			    shells_file);
 		error = -EACCES;
 		goto out;
 	}
@@ -327,14 +315,14 @@ system_account_check(struct checker_request *request)
 	}
 	account->uid = entry->pw_uid;
 	account->gid = entry->pw_gid;
-	error = collect_groups(request->user, account);
+	error = collect_groups(work->user, account);
 	if (error == 0)
-		error = avatar_id_new(request->user, entry->pw_dir, 0, &request->id);
+		error = avatar_id_new(work->user, entry->pw_dir, 0, &work->id);
 	if (error != 0) {
 		free(account);
 		goto out;
 	}
-	request->id->account = account;
+	work->id->account = account;
 out:
 	free(buffer);
 	return error;
@@ -363,57 +351,24 @@ spend_one_hash(const char *password)
 
 /* Worker thread: the blocking part of a login. */
 static void
-system_check_work(void *context)
+system_check_work(struct checker_work *work, const void *checker_settings)
 {
-	struct checker_request *request = context;
+	const struct system_settings *settings = checker_settings;
 	struct passwd storage, *entry;
 	char *buffer;
 	int found;
 
-	found = look_up_account(request->user, &storage, &buffer, &entry);
+	found = look_up_account(work->user, &storage, &buffer, &entry);
 	free(buffer);
 	if (found == -ENOENT) {
-		log_info("login %s: no such account", request->user);
-		spend_one_hash(request->password);
-		explicit_bzero(request->password, sizeof(request->password));
-		request->error = -EACCES;
+		log_info("login %s: no such account", work->user);
+		spend_one_hash(work->password);
+		work->error = -EACCES;
 		return;
 	}
-	request->error = system_pam_check(request);
-	if (request->error == 0)
-		request->error = system_account_check(request);
-}
-
-static void
-system_request_free(struct checker_request *request)
-{
-	explicit_bzero(request->password, sizeof(request->password));
-	avatar_id_free(request->id);
-	free(request);
-}
-
-/* Loop thread: the worker finished, or the pool is shutting down. */
-static void
-system_check_done(void *context, int cancelled)
-{
-	struct checker_request *request = context;
-	checker_done_fn done = request->done;
-	void *arg = request->arg;
-	struct avatar_id *id = request->id;
-	int error = request->error;
-
-	if (request->owner_cancelled) {
-		system_request_free(request);
-		return;
-	}
-	if (cancelled) {
-		/* The pool is going away, not our caller, who still waits for an answer. */
-		error = -ECANCELED;
-		id = NULL;
-	} else
-		request->id = NULL;	/* handed to done() */
-	system_request_free(request);
-	done(arg, error, id);
+	work->error = system_pam_check(work);
+	if (work->error == 0)
+		work->error = system_account_check(work, settings->shells_path);
 }
 
 static struct checker_request *
@@ -421,40 +376,10 @@ system_check(struct checker *checker, const char *user, const char *password,
     checker_done_fn done, void *arg)
 {
 	struct checker_system *system = (struct checker_system *)checker;
-	struct checker_request *request;
+	const struct system_settings settings = { .shells_path = shells_path };
 
-	/* No account has such a name, and no PAM module should see it. */
-	if (!checker_user_name_is_valid(user) || strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE) {
-		done(arg, -EACCES, NULL);
-		return NULL;
-	}
-	request = calloc(1, sizeof(*request));
-	if (request == NULL) {
-		done(arg, -ENOMEM, NULL);
-		return NULL;
-	}
-	request->done = done;
-	request->arg = arg;
-	request->shells_path = shells_path;
-	strcpy(request->user, user);
-	strcpy(request->password, password);
-
-	request->job = worker_pool_submit(system->workers, system_check_work,
-	    system_check_done, request);
-	if (request->job == NULL) {
-		system_request_free(request);
-		done(arg, -ENOMEM, NULL);
-		return NULL;
-	}
-	return request;
-}
-
-static void
-system_cancel(struct checker_request *request)
-{
-	/* The request is freed by system_check_done, which the pool still runs once. */
-	request->owner_cancelled = 1;
-	worker_job_cancel(request->job);
+	return checker_worker_submit(system->workers, user, password, &settings,
+	    sizeof(settings), system_check_work, done, arg);
 }
 
 static void
@@ -465,7 +390,7 @@ system_free(struct checker *checker)
 
 static const struct checker_ops system_ops = {
 	.check = system_check,
-	.cancel = system_cancel,
+	.cancel = checker_worker_cancel,
 	.free = system_free,
 };
 

@@ -1,6 +1,6 @@
 /*
  * checkers: credentials in, avatar id out, completing asynchronously (Twisted's
- * ICredentialsChecker): the anonymous checker and the passwd_file checker.
+ * ICredentialsChecker): guests, the passwd_file users and system accounts (PAM).
  */
 #ifndef FTPD_CHECKERS_H
 #define FTPD_CHECKERS_H

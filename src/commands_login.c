@@ -63,6 +63,11 @@ login_finished(void *arg, int error, struct avatar *avatar)
 	struct timeval delay;
 
 	session->login_request = NULL;
+	if (error == 0 && session->closing) {
+		/* The server is stopping (421 sent): the login comes too late. */
+		avatar_logout(avatar);
+		return;
+	}
 	if (error == 0 && avatar->shell == NULL) {
 		/* system_users: the session goes on in a process of the user's own. */
 		session_process_start(session, avatar);

@@ -4,6 +4,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -21,6 +22,8 @@
 
 /* Longer lines are refused rather than silently cut. */
 #define CONFIG_LINE_MAX 4096
+/* How deep include may nest: deeper is taken for a loop. */
+#define CONFIG_INCLUDE_DEPTH_MAX 8
 /* How much of a bad value an error message quotes. */
 #define QUOTED_VALUE_SIZE 96
 
@@ -695,10 +698,44 @@ unquote(char *value)
 	return value;
 }
 
+static int load_file(struct config *config, const char *path, const char *listen_source,
+    unsigned depth, char *error);
+
+/*
+ * include = PATH: another file read at this point, as if its lines stood
+ * here. A relative PATH is taken from the including file's directory.
+ */
+static int
+include_file(struct config *config, const char *value, const char *listen_source,
+    const struct place *place, unsigned depth, char *error)
+{
+	char path[PATH_MAX], quoted[QUOTED_VALUE_SIZE];
+	const char *slash = strrchr(place->source, '/');
+	int length;
+
+	if (value[0] == '\0' || has_control_characters(value))
+		return report(error, place, -EINVAL, "include needs a file name");
+	if (depth >= CONFIG_INCLUDE_DEPTH_MAX)
+		return report(error, place, -ELOOP,
+		    "include '%s': nested more than %d deep (does a file include itself?)",
+		    quote_value(quoted, value), CONFIG_INCLUDE_DEPTH_MAX);
+	if (value[0] == '/' || slash == NULL)
+		length = snprintf(path, sizeof(path), "%s", value);
+	else
+		length = snprintf(path, sizeof(path), "%.*s/%s",
+		    (int)(slash - place->source), place->source, value);
+	if (length < 0 || (size_t)length >= sizeof(path))
+		return report(error, place, -ENAMETOOLONG, "include: path too long");
+	/* Said here, so the message names the line that asked for the file. */
+	if (access(path, R_OK) != 0)
+		return report(error, place, -errno, "include '%s': %s", path, strerror(errno));
+	return load_file(config, path, listen_source, depth + 1, error);
+}
+
 /* One "key = value" line (or comment, or blank): 0 or -errno. */
 static int
 parse_line(struct config *config, char *line, const char *listen_source,
-    const struct place *place, char *error)
+    const struct place *place, unsigned depth, char *error)
 {
 	char *text, *equals, *key, *value, quoted[QUOTED_VALUE_SIZE];
 
@@ -713,11 +750,15 @@ parse_line(struct config *config, char *line, const char *listen_source,
 	value = unquote(trim(equals + 1));
 	if (key[0] == '\0')
 		return report(error, place, -EINVAL, "missing key before '='");
+	if (strcmp(key, "include") == 0)
+		return include_file(config, value, listen_source, place, depth, error);
 	return set_by_name(config, key, value, listen_source, place, error);
 }
 
-int
-config_load_file(struct config *config, const char *path, char error[CONFIG_ERROR_SIZE])
+/* Reads path; listen lines count as coming from listen_source (the top file). */
+static int
+load_file(struct config *config, const char *path, const char *listen_source, unsigned depth,
+    char *error)
 {
 	char line[CONFIG_LINE_MAX + 2];
 	struct place place = { path, 0 };
@@ -725,11 +766,8 @@ config_load_file(struct config *config, const char *path, char error[CONFIG_ERRO
 	FILE *file;
 	int c, result = 0, saw_nul;
 
-	if ((file = fopen(path, "r")) == NULL)
+	if ((file = fopen(path, "re")) == NULL)
 		return report(error, &place, -errno, "%s", strerror(errno));
-	/* Whatever set listen before, this file's first listen replaces it. */
-	free(config->listen_source);
-	config->listen_source = NULL;
 
 	for (;;) {
 		length = 0;
@@ -759,13 +797,22 @@ config_load_file(struct config *config, const char *path, char error[CONFIG_ERRO
 			break;
 		}
 		line[length] = '\0';
-		if ((result = parse_line(config, line, path, &place, error)) < 0)
+		if ((result = parse_line(config, line, listen_source, &place, depth, error)) < 0)
 			break;
 		if (c == EOF)
 			break;
 	}
 	fclose(file);
 	return result;
+}
+
+int
+config_load_file(struct config *config, const char *path, char error[CONFIG_ERROR_SIZE])
+{
+	/* Whatever set listen before, this file's first listen replaces it. */
+	free(config->listen_source);
+	config->listen_source = NULL;
+	return load_file(config, path, path, 0, error);
 }
 
 int
@@ -787,7 +834,7 @@ config_apply_override(struct config *config, const char *assignment,
 	if (trim(line)[0] == '#')
 		return report(error, &place, -EINVAL, "unknown key '%s'",
 		    quote_value(quoted, trim(line)));
-	return parse_line(config, line, OVERRIDE_SOURCE, &place, error);
+	return parse_line(config, line, OVERRIDE_SOURCE, &place, 0, error);
 }
 
 int
@@ -823,6 +870,12 @@ config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 			    config->passwd_file, strerror(errno));
 		close(fd);
 	}
+	if (config->proxy_protocol)
+		return report(error, NULL, -ENOTSUP, "proxy_protocol is not supported yet "
+		    "(a PROXY header would be read as an FTP command)");
+	if (config->workers != 1)
+		return report(error, NULL, -ENOTSUP, "workers is not supported yet "
+		    "(ftpd serves every connection from one process; set it to 1)");
 	if (config->system_users && config->passwd_file != NULL)
 		return report(error, NULL, -EINVAL,
 		    "system_users and passwd_file exclude each other (choose one source of users)");

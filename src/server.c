@@ -182,6 +182,9 @@ server_session_moved(struct server *server, struct session *session, pid_t pid)
 	LIST_INSERT_HEAD(&server->processes, record, link);
 	server->process_count++;
 	client_count_add(server, (const struct sockaddr *)&record->peer);
+	/* A login that finished while the server was stopping ends with the rest. */
+	if (server->shutting_down)
+		kill(pid, SIGTERM);
 }
 
 /* SIGCHLD: session processes that ended no longer count. */
@@ -482,6 +485,7 @@ server_shutdown(struct server *server)
 		evconnlistener_free(server->listeners[i]);
 	server->listener_count = 0;
 	server->exit_when_idle = 1;
+	server->shutting_down = 1;
 	for (session = LIST_FIRST(&server->sessions); session != NULL; session = next) {
 		next = LIST_NEXT(session, link);
 		session_shutdown(session);
@@ -595,7 +599,8 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 	server->xferlog = xferlog;
 	/* The session is all this process is for. */
 	server->exit_when_idle = 1;
-	server->workers = worker_pool_new(base, SERVER_AUTH_THREADS);
+	/* One session's uploads to make durable: one thread is plenty. */
+	server->workers = worker_pool_new(base, 1);
 	if (server->workers != NULL)
 		server->host = host_new(base, server->workers);
 	for (i = 0; i < 2; i++) {

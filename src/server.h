@@ -42,6 +42,7 @@ struct server {
 	unsigned session_count;
 	struct client_count *client_counts[SERVER_CLIENT_BUCKETS];
 	int exit_when_idle;			/* inetd mode: stop after the last session */
+	int shutting_down;			/* SIGTERM came: nothing new starts */
 	struct event *grace_timer;		/* shutting down: the deadline */
 
 	/* system_users: logged-in sessions live in processes of their own. */

@@ -71,6 +71,25 @@ def test_config_errors_name_file_and_line():
         check_equal(result.stdout, "", "%s: ftpd -t stdout" % what)
 
 
+def test_include_applies_other_files_and_names_their_lines():
+    """include = FILE reads another file where it stands (relative to the
+    including file); an error in it names that file and its line."""
+    path = config_file(["anonymous_root = ROOT", "banner = from main", "include = extra.conf",
+                        "idle_timeout = 77"])
+    extra = os.path.join(os.path.dirname(path), "extra.conf")
+    write_file(extra, "banner = from extra\nmax_clients = 9\n")
+    result = run_ftpd(["-t", "-c", path])
+    check_equal(result.returncode, 0, "ftpd -t with an include (stderr %r)" % result.stderr)
+    settings = printed_settings(result.stdout)
+    check_equal((settings["banner"], settings["max_clients"], settings["idle_timeout"]),
+                (["from extra"], ["9"], ["77"]), "banner, max_clients, idle_timeout")
+    write_file(extra, "# extra\nmax_clients = many\n")
+    result = run_ftpd(["-t", "-c", path])
+    check_equal(result.returncode, 1, "ftpd -t with an error in the included file")
+    check("%s:2" % extra in result.stderr and "max_clients" in result.stderr,
+          "stderr does not name %s:2: %r" % (extra, result.stderr))
+
+
 def test_config_error_stops_a_real_start_too():
     """Without -t, the same error ends ftpd at once, before it listens."""
     path = config_file(["anonymous_root = ROOT", "no_such_key = 1"])

@@ -13,10 +13,10 @@ import socket
 import subprocess
 import time
 
-from harness import (Launched, Server, at_finish, check, check_equal, download, free_port,
-                     ftpd_command, open_passive, populate_tree, process_gone, process_status,
-                     protect_data, reap, run_ftpd, serving_pid, shared_temp_dir, skip, temp_dir,
-                     tls_control, tls_download, tls_options, tls_upload, upload,
+from harness import (Launched, Server, at_finish, check, check_equal, client_context, download,
+                     free_port, ftpd_command, open_passive, populate_tree, process_gone,
+                     process_status, protect_data, reap, run_ftpd, serving_pid, shared_temp_dir,
+                     skip, temp_dir, tls_control, tls_download, tls_options, tls_upload, upload,
                      wait_for_listening, wait_until, write_file)
 
 PAM_SERVICE = "/etc/pam.d/ftpd"
@@ -87,7 +87,8 @@ def test_system_user_session_runs_as_the_account():
     name, account, home = create_account()
     write_file(os.path.join(home, "notes.txt"), "mine\n")
     os.chown(os.path.join(home, "notes.txt"), account.pw_uid, account.pw_gid)
-    with system_server() as server:
+    xferlog = os.path.join(temp_dir("ftpd-xferlog-"), "xferlog")
+    with system_server({"xferlog": xferlog}) as server:
         with server.connect() as control:
             control.login(name, PASSWORD)
             pid = session_process(control.sock)
@@ -113,6 +114,14 @@ def test_system_user_session_runs_as_the_account():
                         "owner of the new directory")
             control.expect("QUIT", 221)
         wait_until(lambda: process_gone(pid), 5, "session process %d exits after QUIT" % pid)
+    # The session process, no longer root, still writes the transfer log root opened.
+    with open(xferlog) as f:
+        lines = f.read().splitlines()
+    check_equal([(line.split()[-10], line.split()[-7], line.split()[-6]) for line in lines],
+                [("/notes.txt", "o", "r"), ("/upload.bin", "i", "r")],
+                "file, direction and access mode of the xferlog lines")
+    check(all(line.split()[-5] == name for line in lines), "user of the xferlog lines: %r"
+          % lines)
     text = server.stderr_text()
     check("login ok: %s" % name in text, "no login line for %s: %r" % (name, server.stderr_tail()))
     check(PASSWORD not in text, "the password reached the log")
@@ -214,22 +223,28 @@ def test_missing_home_is_refused():
 
 def test_system_user_over_tls():
     """An FTPS session moves to its process mid-TLS: the control connection
-    goes on, and data connections still resume the control session."""
+    goes on, and data connections still resume the control session (TLS 1.3
+    tickets, and TLS 1.2 session ids from the server's cache)."""
+    import ssl
+
     name, account, home = create_account()
     options = tls_options("explicit", {"system_users": "yes", "anonymous": "no"})
     with Server(options) as server:
-        control = tls_control(server)
-        control.login(name, PASSWORD)
-        protect_data(control)
-        pid = session_process(control.sock)
-        check(pid != server.process.pid, "the listening process serves the TLS session")
-        payload = os.urandom(300000)
-        tls_upload(control, "STOR secure.bin", payload)
-        info = os.stat(os.path.join(home, "secure.bin"))
-        check_equal(info.st_uid, account.pw_uid, "owner of the file uploaded over TLS")
-        check_equal(tls_download(control, "RETR secure.bin"), payload, "RETR over TLS")
-        control.expect("QUIT", 221)
-        control.close()
+        for version in (ssl.TLSVersion.TLSv1_3, ssl.TLSVersion.TLSv1_2):
+            control = tls_control(server, client_context(maximum_version=version))
+            control.login(name, PASSWORD)
+            protect_data(control)
+            pid = session_process(control.sock)
+            check(pid != server.process.pid, "the listening process serves the TLS session")
+            payload = os.urandom(300000)
+            tls_upload(control, "STOR secure.bin", payload)
+            info = os.stat(os.path.join(home, "secure.bin"))
+            check_equal(info.st_uid, account.pw_uid, "owner of the file uploaded over %s"
+                        % version.name)
+            check_equal(tls_download(control, "RETR secure.bin"), payload,
+                        "RETR over %s" % version.name)
+            control.expect("QUIT", 221)
+            control.close()
 
 
 def test_lftp_and_curl_as_system_user():

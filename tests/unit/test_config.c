@@ -499,6 +499,73 @@ START_TEST(test_bad_file)
 }
 END_TEST
 
+/* write_scratch_file of a string; the path is copied to a buffer of its own. */
+static const char *
+write_text(const char *name, const char *content)
+{
+	static char paths[4][256];
+	static unsigned next;
+	char *copy = paths[next++ % 4];
+
+	snprintf(copy, sizeof(paths[0]), "%s", write_scratch_file(name, content,
+	    strlen(content)));
+	return copy;
+}
+
+START_TEST(test_include_reads_another_file_in_place)
+{
+	struct config config;
+	char error[CONFIG_ERROR_SIZE] = "";
+	const char *path;
+
+	make_scratch();
+	write_text("extra.conf", "banner = from extra\nlisten = 127.0.0.1:2001\n");
+	path = write_text("main.conf", "banner = from main\nlisten = 127.0.0.1:2000\n"
+	    "include = extra.conf\nmax_clients = 7\n");
+	ck_assert_int_eq(config_init(&config), 0);
+	ck_assert_msg(config_load_file(&config, path, error) == 0, "%s", error);
+	/* Its lines stand where the include is: later lines win, listen accumulates. */
+	ck_assert_str_eq(config.banner, "from extra");
+	ck_assert_uint_eq(config.max_clients, 7);
+	ck_assert_uint_eq(config.listen_count, 2);
+	ck_assert_str_eq(config.listen[1].text, "127.0.0.1:2001");
+	config_free(&config);
+	remove_scratch();
+}
+END_TEST
+
+START_TEST(test_include_errors_name_the_right_file)
+{
+	struct config config;
+	char error[CONFIG_ERROR_SIZE] = "", expected[CONFIG_ERROR_SIZE];
+	const char *path, *extra;
+
+	make_scratch();
+	extra = write_text("extra.conf", "\nfoo = bar\n");
+	path = write_text("main.conf", "include = extra.conf\n");
+	ck_assert_int_eq(config_init(&config), 0);
+	ck_assert_int_eq(config_load_file(&config, path, error), -EINVAL);
+	snprintf(expected, sizeof(expected), "%s:2: unknown key 'foo'", extra);
+	ck_assert_msg(strncmp(error, expected, strlen(expected)) == 0, "error '%s'", error);
+	config_free(&config);
+
+	path = write_text("missing.conf", "anonymous = no\ninclude = nowhere.conf\n");
+	ck_assert_int_eq(config_init(&config), 0);
+	ck_assert_int_eq(config_load_file(&config, path, error), -ENOENT);
+	snprintf(expected, sizeof(expected), "%s:2: include '%s': No such file", path,
+	    scratch_path("nowhere.conf"));
+	ck_assert_msg(strncmp(error, expected, strlen(expected)) == 0, "error '%s'", error);
+	config_free(&config);
+
+	path = write_text("loop.conf", "include = loop.conf\n");
+	ck_assert_int_eq(config_init(&config), 0);
+	ck_assert_int_eq(config_load_file(&config, path, error), -ELOOP);
+	ck_assert_msg(strstr(error, "nested more than 8 deep") != NULL, "error '%s'", error);
+	config_free(&config);
+	remove_scratch();
+}
+END_TEST
+
 START_TEST(test_overlong_line)
 {
 	char content[5000 + 32];
@@ -742,6 +809,28 @@ START_TEST(test_validate)
 	set_or_fail(&config, "tls_cert", file);
 	set_or_fail(&config, "tls_key", file);
 	ck_assert_msg(config_validate(&config, error) == 0, "%s", error);
+
+	/* Keys reserved for later are refused rather than silently ignored. */
+	set_or_fail(&config, "proxy_protocol", "yes");
+	assert_validate_fails(&config, -ENOTSUP, "proxy_protocol");
+	set_or_fail(&config, "proxy_protocol", "no");
+	set_or_fail(&config, "workers", "4");
+	assert_validate_fails(&config, -ENOTSUP, "workers");
+	set_or_fail(&config, "workers", "1");
+
+	/* system_users excludes passwd_file and chroot, and guests need a user to run as. */
+	set_or_fail(&config, "system_users", "yes");
+	assert_validate_fails(&config, -EINVAL, "exclude each other");
+	set_or_fail(&config, "passwd_file", "none");
+	set_or_fail(&config, "chroot", "/var/empty");
+	assert_validate_fails(&config, -EINVAL, "chroot");
+	set_or_fail(&config, "chroot", "none");
+	set_or_fail(&config, "user", "none");
+	assert_validate_fails(&config, -EINVAL, "needs user");
+	set_or_fail(&config, "user", "nobody");
+	ck_assert_msg(config_validate(&config, error) == 0, "%s", error);
+	set_or_fail(&config, "system_users", "no");
+	set_or_fail(&config, "passwd_file", file);
 
 	/* Fields set directly, bypassing the parser, are still checked. */
 	config.pasv_port_min = 3000;
@@ -1014,6 +1103,8 @@ config_suite(void)
 	tcase_add_loop_test(tcase, test_bad_file, 0,
 	    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
 	tcase_add_test(tcase, test_overlong_line);
+	tcase_add_test(tcase, test_include_reads_another_file_in_place);
+	tcase_add_test(tcase, test_include_errors_name_the_right_file);
 	tcase_add_test(tcase, test_unreadable_file);
 	suite_add_tcase(suite, tcase);
 
