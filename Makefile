@@ -7,7 +7,8 @@
 #   make check      unit tests (Check) and integration tests (real clients)
 #   make check VARIANT=asan   the same, built with ASan and UBSan
 #   make install    sbin/ftpd, man pages, ftpd.conf.example, systemd units,
-#                   include/ftpd/shell.h, /etc/pam.d/ftpd unless there is one
+#                   include/ftpd/shell.h, /etc/pam.d/ftpd and
+#                   /etc/logrotate.d/ftpd unless they exist
 #                   (prefix and DESTDIR honoured)
 #   make dist       ftpd-VERSION.tar.gz; make distcheck builds and tests it
 #   make bench      ftpd against vsftpd (as root; not part of check);
@@ -115,8 +116,9 @@ check: test-deps
 
 # Installed units and the example config name the installed paths.
 unitdir ?= $(prefix)/lib/systemd/system
-# PAM reads only /etc/pam.d, whatever the prefix; an existing file is kept.
+# PAM and logrotate read only /etc, whatever the prefix; existing files are kept.
 pamdir ?= /etc/pam.d
+logrotatedir ?= /etc/logrotate.d
 INSTALL_PATHS = sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/etc|$(sysconfdir)|g' \
 	-e 's|/usr/local/include|$(includedir)|g'
 MAN_PAGES = $(wildcard man/*.[1-9])
@@ -124,9 +126,11 @@ MAN_PAGES = $(wildcard man/*.[1-9])
 install: $(FTPD)
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(includedir)/ftpd \
 		$(DESTDIR)$(unitdir) $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man5 \
-		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(pamdir)
+		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(pamdir) $(DESTDIR)$(logrotatedir)
 	$(INSTALL) -m 755 $(FTPD) $(DESTDIR)$(sbindir)/ftpd
 	test -e $(DESTDIR)$(pamdir)/ftpd || $(INSTALL) -m 644 conf/pam.d/ftpd $(DESTDIR)$(pamdir)/ftpd
+	test -e $(DESTDIR)$(logrotatedir)/ftpd || \
+		$(INSTALL) -m 644 conf/logrotate.d/ftpd $(DESTDIR)$(logrotatedir)/ftpd
 	$(INSTALL) -m 644 include/ftpd/shell.h $(DESTDIR)$(includedir)/ftpd/shell.h
 	$(INSTALL_PATHS) conf/ftpd.conf > $(DESTDIR)$(sysconfdir)/ftpd.conf.example
 	for unit in conf/systemd/*; do \
@@ -137,7 +141,7 @@ install: $(FTPD)
 		$(INSTALL_PATHS) $$page > $(DESTDIR)$(mandir)/man$$section/$${page##*/} || exit 1; \
 	done
 
-# The PAM file stays, like a config file an administrator may have edited.
+# The PAM and logrotate files stay, like config files an administrator may have edited.
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/ftpd $(DESTDIR)$(includedir)/ftpd/shell.h \
 		$(DESTDIR)$(sysconfdir)/ftpd.conf.example

@@ -2,6 +2,8 @@
  * main: the command line (see ftpd(8)), configuration loading, and the event loop.
  * Everything else lives in the parts main wires together.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <malloc.h>
 #include <pwd.h>
@@ -274,11 +276,23 @@ out:
 	return status;
 }
 
+/* Whether descriptor 2 is the connection on descriptor 0 (inetd dups it onto 0, 1 and 2). */
+static int
+stderr_is_the_client(void)
+{
+	struct stat in, err;
+
+	if (fstat(STDIN_FILENO, &in) != 0 || fstat(STDERR_FILENO, &err) != 0)
+		return 0;
+	return S_ISSOCK(in.st_mode) && in.st_dev == err.st_dev && in.st_ino == err.st_ino;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options options;
 	char error[CONFIG_ERROR_SIZE];
+	const char *destination;
 	struct config config;
 	int status;
 
@@ -315,8 +329,12 @@ main(int argc, char **argv)
 		return 0;
 	}
 	/* In inetd mode stdout is the client: log to syslog unless told otherwise. */
-	if (log_open(options.foreground && !options.inetd ? "stderr" : config.log,
-	    (enum log_level)config.log_level) != 0) {
+	destination = options.foreground && !options.inetd ? "stderr" : config.log;
+	if (options.inetd && strcmp(destination, "stderr") == 0 && stderr_is_the_client()) {
+		/* inetd gives the connection as stderr too: log lines would go to the client. */
+		destination = "syslog";
+	}
+	if (log_open(destination, (enum log_level)config.log_level) != 0) {
 		fprintf(stderr, "ftpd: bad log destination '%s'\n", config.log);
 		config_free(&config);
 		return 1;

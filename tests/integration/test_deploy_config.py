@@ -201,7 +201,7 @@ def test_make_install_layout():
     files = installed_files(destination)
     expected = ["usr/sbin/ftpd", "usr/include/ftpd/shell.h",
                 "usr/lib/systemd/system/ftpd.service", "usr/lib/systemd/system/ftpd.socket",
-                "etc/pam.d/ftpd"]
+                "etc/pam.d/ftpd", "etc/logrotate.d/ftpd"]
     pages = sorted(name for name in os.listdir(os.path.join(SOURCE_ROOT, "man"))
                    if re.search(r"\.[1-9]$", name)) if os.path.isdir(
                        os.path.join(SOURCE_ROOT, "man")) else []

@@ -63,6 +63,39 @@ def need_socat():
         skip("socat is not installed and cannot be installed")
 
 
+def need_openbsd_inetd():
+    """The inetd binary of Debian's openbsd-inetd. Unless one is installed, the
+    package is unpacked (not installed: no daemon starts, /etc is not touched)
+    under build/test-tools, once."""
+    installed = "/usr/sbin/inetd"
+    if os.path.exists(installed) and os.path.exists("/usr/share/doc/openbsd-inetd"):
+        return installed
+    here = os.path.dirname(os.path.abspath(__file__))
+    unpacked = os.path.join(here, "..", "..", "build", "test-tools", "openbsd-inetd")
+    binary = os.path.join(unpacked, "usr", "sbin", "inetd")
+    if not os.path.exists(binary):
+        if shutil.which("apt-get") is None or os.geteuid() != 0:
+            skip("openbsd-inetd is not installed and cannot be fetched here")
+        download = temp_dir("ftpd-inetd-deb-")
+        result = subprocess.run(["apt-get", "download", "openbsd-inetd"], cwd=download,
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=300)
+        packages = [name for name in os.listdir(download) if name.endswith(".deb")]
+        if result.returncode != 0 or not packages:
+            skip("apt-get download openbsd-inetd failed: %s" % result.stderr.strip()[-200:])
+        os.makedirs(unpacked, exist_ok=True)
+        subprocess.run(["dpkg", "-x", os.path.join(download, packages[0]), unpacked], check=True)
+    libraries = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    if "not found" in libraries:
+        # Its libraries are plain libraries: installing them starts nothing.
+        subprocess.run(["apt-get", "install", "-y", "libwrap0", "libbsd0"],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+        if "not found" in subprocess.run(["ldd", binary], capture_output=True,
+                                         text=True).stdout:
+            skip("openbsd-inetd's libraries are missing: %s" % libraries)
+    return binary
+
+
 def need_socket_activate():
     if shutil.which(SYSTEMD_SOCKET_ACTIVATE) is None:
         skip("systemd-socket-activate (Debian package systemd) is not installed")
@@ -100,6 +133,37 @@ def test_inetd_mode_under_socat():
         wait_until(lambda: process_gone(pid), 5, "ftpd -i process %d exits after QUIT" % pid)
     check(seen[0] != seen[1], "both sessions were served by process %d" % seen[0])
     check_equal(launcher.process.poll(), None, "socat still running")
+
+
+def test_inetd_mode_under_openbsd_inetd():
+    """The real inetd (Debian's openbsd-inetd, in the foreground with -d) runs
+    the conf/inetd.conf line's command for each connection. It also hands the
+    connection over as stderr: log = stderr must not send log lines to the
+    client."""
+    inetd = need_openbsd_inetd()
+    root, config = share()
+    port = free_port()
+    command = " ".join(ftpd_command(config, {"log": "stderr"}, args=["-i"])[1:])
+    inetd_conf = write_file(os.path.join(temp_dir("ftpd-inetd-"), "inetd.conf"),
+                            "127.0.0.1:%d stream tcp nowait root %s ftpd %s\n"
+                            % (port, ftpd_path(), command))
+    launcher = Launched([inetd, "-d", inetd_conf])
+    wait_for_listening(port, launcher.process)
+    seen = []
+    for _ in range(2):
+        client = ftp_session(port)
+        pid = serving_pid(client.sock)
+        check(pid != launcher.pid, "inetd itself serves the session")
+        check_equal(executable_of(pid), ftpd_path(), "program serving the session")
+        inode = server_inode(client)
+        for fd in (0, 1, 2):
+            check_equal(os.readlink("/proc/%d/fd/%d" % (pid, fd)), "socket:[%d]" % inode,
+                        "fd %d of ftpd -i under inetd" % fd)
+        full_session(client, root)
+        client.close()
+        wait_until(lambda: process_gone(pid), 5, "ftpd -i %d exits after its session" % pid)
+        seen.append(pid)
+    check(seen[0] != seen[1], "both sessions were served by process %d" % seen[0])
 
 
 def test_inetd_mode_two_sessions_at_once():

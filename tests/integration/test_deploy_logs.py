@@ -3,10 +3,12 @@ wu-ftpd xferlog(5) format and the disconnect line with byte counts."""
 
 import os
 import re
+import shutil
+import subprocess
 import time
 
 from harness import (anonymous_server, check, check_equal, download, expect_preliminary,
-                     open_passive, temp_dir, upload, user_server, wait_until, write_file)
+                     open_passive, skip, temp_dir, upload, user_server, wait_until, write_file)
 
 MEGABYTE = 1 << 20
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -200,3 +202,38 @@ def test_session_events_and_log_levels():
                   "no debug line for PASS: %r" % debug_lines)
             check(any("127.0.0.1: SIZE no-such-file" in line for line in debug_lines),
                   "no debug line for SIZE: %r" % debug_lines)
+
+
+def test_xferlog_survives_logrotate():
+    """The shipped conf/logrotate.d/ftpd, run by the real logrotate: the old
+    lines move to xferlog.1, and ftpd's next lines start the emptied xferlog
+    (it keeps the file open, so the rules copy and truncate)."""
+    if shutil.which("logrotate") is None:
+        skip("logrotate is not installed (Debian package logrotate)")
+    base = temp_dir("ftpd-rotate-")
+    log = os.path.join(base, "xferlog")
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "..", "conf", "logrotate.d", "ftpd")) as f:
+        rules = f.read()
+    check("/var/log/xferlog {" in rules, "conf/logrotate.d/ftpd names /var/log/xferlog")
+    rules_path = write_file(os.path.join(base, "logrotate.conf"),
+                            rules.replace("/var/log/xferlog", log))
+    server, home_root = user_server(options={"xferlog": log})
+    write_file(os.path.join(home_root, "alice", "a.txt"), "a\n")
+    with server, server.connect() as control:
+        control.login("alice", "secret")
+        download(control, "RETR a.txt")
+        download(control, "RETR a.txt")
+        xferlog_lines(log, 2)
+        result = subprocess.run(["logrotate", "--force", "--state", os.path.join(base, "state"),
+                                 rules_path], capture_output=True, text=True, timeout=30)
+        check_equal(result.returncode, 0, "logrotate exit status (%s)" % result.stderr)
+        upload(control, "STOR after.txt", b"after rotation\n")
+        after = xferlog_lines(log, 1)
+    check("after.txt" in after[0], "the line after rotation: %r" % after)
+    parse_xferlog_line(after[0])
+    with open(log + ".1") as f:
+        rotated = f.readlines()
+    check_equal(len(rotated), 2, "lines in the rotated xferlog.1")
+    for line in rotated:
+        check("a.txt" in parse_xferlog_line(line)["filename"], "rotated line %r" % line)
