@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <security/pam_appl.h>
@@ -329,22 +330,64 @@ out:
 }
 
 /*
+ * How long PAM takes for an existing account, learned from real checks
+ * (microseconds, a moving average; 0 until the first one). Shared by the
+ * worker threads, hence atomic.
+ */
+static long typical_pam_microseconds;
+
+/* The most hashes an unknown name may cost, whatever the average says. */
+#define UNKNOWN_NAME_HASHES_MAX 16
+
+static long
+microseconds_since(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - start->tv_sec) * 1000000 +
+	    (now.tv_nsec - start->tv_nsec) / 1000;
+}
+
+static void
+learn_pam_time(long microseconds)
+{
+	long typical = __atomic_load_n(&typical_pam_microseconds, __ATOMIC_RELAXED);
+
+	/* Races between threads lose a sample at worst. */
+	typical = typical == 0 ? microseconds : (typical * 7 + microseconds) / 8;
+	__atomic_store_n(&typical_pam_microseconds, typical, __ATOMIC_RELAXED);
+}
+
+/*
  * pam_unix answers for an unknown name at once, but spends a password hash
- * on a real one: spend one here too, so timing does not tell which names
- * are accounts.
+ * and more on a real one: spend hashes here for as long as PAM typically
+ * takes on a real account, so timing does not tell which names are accounts.
  */
 static void
-spend_one_hash(const char *password)
+spend_like_pam(const char *password)
 {
 	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	long target = __atomic_load_n(&typical_pam_microseconds, __ATOMIC_RELAXED);
 	struct crypt_data *state;
+	struct timespec start;
+	long elapsed;
+	int hashes = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	state = calloc(1, sizeof(*state));
 	if (state == NULL)
 		return;
 	if (crypt_gensalt_rn(SYSTEM_DEFAULT_HASH_SCHEME, 0, NULL, 0, setting,
-	    sizeof(setting)) != NULL)
-		crypt_rn(password, setting, state, sizeof(*state));
+	    sizeof(setting)) != NULL) {
+		/* Stop where one more hash would overshoot more than stopping falls short. */
+		do {
+			crypt_rn(password, setting, state, sizeof(*state));
+			elapsed = microseconds_since(&start);
+			hashes++;
+		} while (hashes < UNKNOWN_NAME_HASHES_MAX &&
+		    elapsed + elapsed / hashes / 2 < target);
+	}
 	explicit_bzero(state, sizeof(*state));
 	free(state);
 }
@@ -355,6 +398,7 @@ system_check_work(struct checker_work *work, const void *checker_settings)
 {
 	const struct system_settings *settings = checker_settings;
 	struct passwd storage, *entry;
+	struct timespec start;
 	char *buffer;
 	int found;
 
@@ -362,11 +406,13 @@ system_check_work(struct checker_work *work, const void *checker_settings)
 	free(buffer);
 	if (found == -ENOENT) {
 		log_info("login %s: no such account", work->user);
-		spend_one_hash(work->password);
+		spend_like_pam(work->password);
 		work->error = -EACCES;
 		return;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &start);
 	work->error = system_pam_check(work);
+	learn_pam_time(microseconds_since(&start));
 	if (work->error == 0)
 		work->error = system_account_check(work, settings->shells_path);
 }

@@ -348,3 +348,30 @@ def test_config_errors():
         result = run_ftpd(argv)
         check_equal(result.returncode, 1, "ftpd -t with system_users and %r" % options)
         check(words in result.stderr, "ftpd -t message for %r: %r" % (options, result.stderr))
+
+
+def test_unknown_names_cost_what_real_ones_do():
+    """pam_unix refuses an unknown name at once but hashes for a real one;
+    ftpd spends as long on an unknown name, so the time of a 530 does not
+    tell which names are accounts. Medians of alternating attempts, with a
+    generous margin: this is about a 20x difference, not about speed."""
+    import statistics
+
+    name, _account, _home = create_account()
+    with system_server({"max_login_failures": "100"}) as server, server.connect() as control:
+        def refusal_time(user):
+            control.expect("USER %s" % user, 331)
+            started = time.monotonic()
+            check_equal(control.command("PASS wrong").code, 530, "PASS wrong for %s" % user)
+            return time.monotonic() - started
+        refusal_time(name)  # teaches ftpd how long PAM takes for a real account
+        known, unknown = [], []
+        for _ in range(9):
+            known.append(refusal_time(name))
+            unknown.append(refusal_time("nosuch%d" % os.getpid()))
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    if known_median < 0.005:
+        skip("password hashing here takes %.1f ms: too fast to compare" % (known_median * 1000))
+    check(unknown_median >= 0.6 * known_median,
+          "a 530 for an unknown name took %.1f ms, for a real account %.1f ms"
+          % (unknown_median * 1000, known_median * 1000))
