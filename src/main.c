@@ -276,6 +276,20 @@ out:
 	return status;
 }
 
+/*
+ * ftpd -t with system_users: what would make logins fail or behave unlike
+ * the administrator expects, said on stderr (the configuration itself is fine).
+ */
+static void
+warn_about_system_users(void)
+{
+	if (geteuid() != 0)
+		fprintf(stderr, "ftpd: warning: system_users needs ftpd to be started as root\n");
+	if (access("/etc/pam.d/ftpd", F_OK) != 0 && access("/usr/lib/pam.d/ftpd", F_OK) != 0)
+		fprintf(stderr, "ftpd: warning: no PAM service ftpd (/etc/pam.d/ftpd): PAM "
+		    "uses its \"other\" service instead (make install provides one)\n");
+}
+
 /* Whether descriptor 2 is the connection on descriptor 0 (inetd dups it onto 0, 1 and 2). */
 static int
 stderr_is_the_client(void)
@@ -324,6 +338,8 @@ main(int argc, char **argv)
 			config_free(&config);
 			return 1;
 		}
+		if (config.system_users)
+			warn_about_system_users();
 		config_print(&config, stdout);
 		config_free(&config);
 		return 0;

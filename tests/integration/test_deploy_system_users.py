@@ -375,3 +375,19 @@ def test_unknown_names_cost_what_real_ones_do():
     check(unknown_median >= 0.6 * known_median,
           "a 530 for an unknown name took %.1f ms, for a real account %.1f ms"
           % (unknown_median * 1000, known_median * 1000))
+
+
+def test_check_warns_without_the_pam_service():
+    """ftpd -t accepts system_users, but says when PAM would fall back to its
+    "other" service because /etc/pam.d/ftpd is missing."""
+    need_root_tools()
+    argv = ["-t", "-c", "/dev/null", "-o", "system_users=yes", "-o", "anonymous=no"]
+    if not os.path.exists(PAM_SERVICE):
+        result = run_ftpd(argv)
+        check_equal(result.returncode, 0, "ftpd -t without %s (stderr %r)"
+                    % (PAM_SERVICE, result.stderr))
+        check("no PAM service ftpd" in result.stderr, "no warning about the missing PAM "
+              "service: %r" % result.stderr)
+    install_pam_service()
+    result = run_ftpd(argv)
+    check_equal((result.returncode, result.stderr), (0, ""), "ftpd -t with %s" % PAM_SERVICE)
