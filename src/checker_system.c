@@ -40,7 +40,6 @@ static const char *shells_path = "/etc/shells";
 
 struct checker_system {
 	struct checker base;
-	const struct config *config;
 	struct worker_pool *workers;
 };
 
@@ -451,7 +450,6 @@ checker_system_new(const struct config *config, struct worker_pool *workers)
 		return NULL;
 	}
 	system->base.ops = &system_ops;
-	system->config = config;
 	system->workers = workers;
 	return &system->base;
 }

@@ -570,7 +570,8 @@ session_process_stop(evutil_socket_t signal_number, short what, void *arg)
 {
 	struct server *server = arg;
 
-	if (server->grace_timer != NULL) {
+	/* A second signal: stop now, as the daemon does. */
+	if (server->shutting_down) {
 		event_base_loopexit(server->base, NULL);
 		return;
 	}
