@@ -48,9 +48,9 @@ ALL_LIBS = $(EVENT_LIBS) $(SSL_LIBS) $(CRYPT_LIBS) $(PAM_LIBS) $(LIBS_CONFIGURED
 ALL_LDFLAGS = $(LDFLAGS_CONFIGURED) $(VARIANT_LDFLAGS) $(LDFLAGS)
 
 # Everything but main.c goes into a static library that the unit tests link.
-LIB_SOURCES  := $(filter-out src/main.c,$(wildcard src/*.c)) $(wildcard shells/*.c)
+LIB_SOURCES  := $(filter-out src/main.c,$(shell find src shells -name '*.c' | LC_ALL=C sort))
 LIB_OBJECTS  := $(LIB_SOURCES:%.c=$(BUILD)/%.o)
-UNIT_SOURCES := $(wildcard tests/unit/*.c)
+UNIT_SOURCES := $(shell find tests/unit -name '*.c' | LC_ALL=C sort)
 UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o)
 
 FTPD      := $(BUILD)/ftpd
@@ -82,7 +82,7 @@ $(BUILD)/%.o: %.c config.mk
 $(BUILD)/tests/unit/%.o: tests/unit/%.c config.mk
 	@mkdir -p $(dir $@)
 	$(say) "  CC      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBFTPD): $(LIB_OBJECTS)
 	@rm -f $@

@@ -15,12 +15,12 @@
 
 #include <event2/event.h>
 
-#include "config.h"
-#include "log.h"
-#include "daemon.h"
-#include "server.h"
-#include "systemd.h"
-#include "tls.h"
+#include "config/config.h"
+#include "log/log.h"
+#include "server/daemon.h"
+#include "server/server.h"
+#include "server/systemd.h"
+#include "tls/tls.h"
 
 #ifndef FTPD_VERSION
 #define FTPD_VERSION "unknown"

@@ -4,7 +4,7 @@
  */
 #include <stdlib.h>
 
-#include "log.h"
+#include "log/log.h"
 #include "suites.h"
 
 int

@@ -1,0 +1,991 @@
+/*
+ * config: every setting ftpd has, its default, and the parser for ftpd.conf and -o overrides.
+ * One table of keys drives parsing, defaults, error messages and config_print.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "log/log.h"
+
+/* Longer lines are refused rather than silently cut. */
+#define CONFIG_LINE_MAX 4096
+/* How deep include may nest: deeper is taken for a loop. */
+#define CONFIG_INCLUDE_DEPTH_MAX 8
+/* How much of a bad value an error message quotes. */
+#define QUOTED_VALUE_SIZE 96
+
+/* The source name of the -o overrides, which count as one source for "listen". */
+#define OVERRIDE_SOURCE "-o"
+#define DEFAULT_SOURCE "default"
+
+enum key_type {
+	KEY_BOOL,		/* int: yes/no/true/false/on/off/1/0 */
+	KEY_UNSIGNED,		/* unsigned, minimum..maximum */
+	KEY_MILLISECONDS,	/* unsigned, minimum..maximum, optional "ms" suffix */
+	KEY_STRING,		/* char *, any text without control characters */
+	KEY_PATH,		/* char *, a file name */
+	KEY_ENUM,		/* an enum (unsigned-compatible): its index in choices */
+	KEY_ADDRESS,		/* char *, a numeric IPv4 address */
+	KEY_PORT_RANGE,		/* two unsigned: "MIN-MAX", each minimum..maximum */
+	KEY_LISTEN,		/* the listen array: "ADDRESS:PORT", repeatable */
+};
+
+struct config_key {
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	size_t second_offset;		/* KEY_PORT_RANGE: the upper end */
+	unsigned minimum, maximum;
+	int optional;			/* "none" (or empty) unsets it */
+	const char *const *choices;	/* KEY_ENUM, NULL-terminated */
+	int (*valid)(const char *value);	/* extra check of a KEY_STRING */
+	const char *valid_expectation;	/* what valid() accepts, for errors */
+	const char *default_value;	/* parsed like a value from a file */
+	const char *description;
+};
+
+static const char *const tls_mode_names[] = {
+	[TLS_OFF] = "off",
+	[TLS_EXPLICIT] = "explicit",
+	[TLS_REQUIRED] = "required",
+	[TLS_IMPLICIT] = "implicit",
+	NULL,
+};
+
+/* In the order of enum log_level. */
+static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
+
+#define FIELD(name) offsetof(struct config, name)
+
+static int parse_listen_address(const char *value, struct listen_address *out);
+
+static int
+valid_tls_protocol(const char *value)
+{
+	return strcmp(value, "TLSv1.2") == 0 || strcmp(value, "TLSv1.3") == 0;
+}
+
+static int
+valid_tls_anonymous(const char *value)
+{
+	return strcmp(value, "required") == 0 || strcmp(value, "optional") == 0;
+}
+
+static int
+valid_listen_address(const char *value)
+{
+	struct listen_address address;
+
+	return parse_listen_address(value, &address) == 0;
+}
+
+int
+config_parse_listen_address(const char *value, struct listen_address *out)
+{
+	return parse_listen_address(value, out) == 0 ? 0 : -EINVAL;
+}
+
+static const struct config_key config_keys[] = {
+	{ .name = "listen", .type = KEY_LISTEN, .optional = 1,
+	  .default_value = "127.0.0.1:2121",
+	  .description = "address and port to accept connections on (repeatable; "
+	      "[::]:21 for IPv6, *:21 for every IPv4 address)" },
+	{ .name = "anonymous", .type = KEY_BOOL, .offset = FIELD(anonymous),
+	  .default_value = "yes",
+	  .description = "allow anonymous (user anonymous or ftp) read-only logins" },
+	{ .name = "anonymous_root", .type = KEY_PATH, .offset = FIELD(anonymous_root),
+	  .default_value = "/srv/ftp",
+	  .description = "directory anonymous users see as /" },
+	{ .name = "passwd_file", .type = KEY_PATH, .offset = FIELD(passwd_file),
+	  .optional = 1, .default_value = "none",
+	  .description = "file of name:crypt-hash[:home] lines for password logins" },
+	{ .name = "home_root", .type = KEY_PATH, .offset = FIELD(home_root),
+	  .default_value = "/home",
+	  .description = "parent of the homes of passwd_file users without their own" },
+	{ .name = "system_users", .type = KEY_BOOL, .offset = FIELD(system_users),
+	  .default_value = "no",
+	  .description = "let system accounts log in to their home directories" },
+	{ .name = "shell", .type = KEY_STRING, .offset = FIELD(shell),
+	  .default_value = "fs",
+	  .description = "shell for logged-in users: fs, anon, or the path of a shell module (.so)" },
+	{ .name = "shell_options", .type = KEY_STRING, .offset = FIELD(shell_options),
+	  .optional = 1, .default_value = "none",
+	  .description = "text handed to the shell module" },
+	{ .name = "pasv_ports", .type = KEY_PORT_RANGE, .offset = FIELD(pasv_port_min),
+	  .second_offset = FIELD(pasv_port_max), .minimum = 1024, .maximum = 65535,
+	  .optional = 1, .default_value = "none",
+	  .description = "ports for passive data connections, MIN-MAX (none: kernel-chosen)" },
+	{ .name = "pasv_address", .type = KEY_ADDRESS, .offset = FIELD(pasv_address),
+	  .optional = 1, .default_value = "none",
+	  .description = "IPv4 address PASV announces (none: the control connection's)" },
+	{ .name = "max_clients", .type = KEY_UNSIGNED, .offset = FIELD(max_clients),
+	  .minimum = 0, .maximum = 100000, .default_value = "512",
+	  .description = "most simultaneous connections (0: unlimited)" },
+	{ .name = "max_clients_per_ip", .type = KEY_UNSIGNED,
+	  .offset = FIELD(max_clients_per_ip), .minimum = 0, .maximum = 100000,
+	  .default_value = "32",
+	  .description = "most simultaneous connections from one address (0: unlimited)" },
+	{ .name = "idle_timeout", .type = KEY_UNSIGNED, .offset = FIELD(idle_timeout),
+	  .minimum = 1, .maximum = 86400, .default_value = "600",
+	  .description = "seconds a control connection may sit idle" },
+	{ .name = "data_timeout", .type = KEY_UNSIGNED, .offset = FIELD(data_timeout),
+	  .minimum = 1, .maximum = 3600, .default_value = "30",
+	  .description = "seconds to wait for a data connection or for data on it" },
+	{ .name = "max_login_failures", .type = KEY_UNSIGNED,
+	  .offset = FIELD(max_login_failures), .minimum = 1, .maximum = 100,
+	  .default_value = "3",
+	  .description = "failed logins before the connection is closed" },
+	{ .name = "login_failure_delay", .type = KEY_MILLISECONDS,
+	  .offset = FIELD(login_failure_delay_ms), .minimum = 0, .maximum = 60000,
+	  .default_value = "1000",
+	  .description = "milliseconds before answering a failed login" },
+	{ .name = "tls_cert", .type = KEY_PATH, .offset = FIELD(tls_cert), .optional = 1,
+	  .default_value = "none",
+	  .description = "PEM certificate (chain) for TLS" },
+	{ .name = "tls_key", .type = KEY_PATH, .offset = FIELD(tls_key), .optional = 1,
+	  .default_value = "none",
+	  .description = "PEM private key of tls_cert" },
+	{ .name = "tls", .type = KEY_ENUM, .offset = FIELD(tls), .choices = tls_mode_names,
+	  .default_value = "off",
+	  .description = "off, explicit (AUTH TLS allowed), required (TLS before login), "
+	      "implicit (TLS from the first byte)" },
+	{ .name = "tls_ciphers", .type = KEY_STRING, .offset = FIELD(tls_ciphers),
+	  .optional = 1, .default_value = "none",
+	  .description = "OpenSSL cipher list for TLS 1.2 (none: OpenSSL's secure defaults)" },
+	{ .name = "tls_min_protocol", .type = KEY_STRING, .offset = FIELD(tls_min_protocol),
+	  .valid = valid_tls_protocol, .valid_expectation = "TLSv1.2 or TLSv1.3",
+	  .default_value = "TLSv1.2",
+	  .description = "oldest TLS version accepted" },
+	{ .name = "tls_anonymous", .type = KEY_STRING, .offset = FIELD(tls_anonymous),
+	  .valid = valid_tls_anonymous, .valid_expectation = "required or optional",
+	  .default_value = "required",
+	  .description = "with tls = required: optional lets anonymous users skip TLS" },
+	{ .name = "tls_require_reuse", .type = KEY_BOOL, .offset = FIELD(tls_require_reuse),
+	  .default_value = "yes",
+	  .description = "data connections must resume the control connection's TLS session" },
+	{ .name = "listen_implicit", .type = KEY_STRING, .offset = FIELD(listen_implicit),
+	  .optional = 1, .valid = valid_listen_address,
+	  .valid_expectation = "ADDRESS:PORT, such as 0.0.0.0:990 or [::]:990",
+	  .default_value = "none",
+	  .description = "address for implicit FTPS (TLS from the first byte), with tls on" },
+	{ .name = "user", .type = KEY_STRING, .offset = FIELD(user), .optional = 1,
+	  .default_value = "ftpd",
+	  .description = "when started as root, the user to switch to after binding "
+	      "(none: stay root, not recommended)" },
+	{ .name = "chroot", .type = KEY_PATH, .offset = FIELD(chroot), .optional = 1,
+	  .default_value = "none",
+	  .description = "directory to chroot into after start-up (none: stay)" },
+	{ .name = "workers", .type = KEY_UNSIGNED, .offset = FIELD(workers),
+	  .minimum = 1, .maximum = 64, .default_value = "1",
+	  .description = "processes accepting connections" },
+	{ .name = "proxy_protocol", .type = KEY_BOOL, .offset = FIELD(proxy_protocol),
+	  .default_value = "no",
+	  .description = "expect a PROXY protocol header on each connection" },
+	{ .name = "log_level", .type = KEY_ENUM, .offset = FIELD(log_level),
+	  .choices = log_level_names, .default_value = "info",
+	  .description = "least important messages logged: error, warning, info "
+	      "(sessions, logins, transfers), debug (also every command and error reply)" },
+	{ .name = "log", .type = KEY_STRING, .offset = FIELD(log),
+	  .valid = log_destination_valid,
+	  .valid_expectation = "stderr, syslog or syslog:FACILITY with FACILITY one of "
+	      "ftp, daemon, auth, authpriv, local0 to local7",
+	  .default_value = "syslog",
+	  .description = "where messages go: stderr, syslog or syslog:FACILITY" },
+	{ .name = "xferlog", .type = KEY_PATH, .offset = FIELD(xferlog), .optional = 1,
+	  .default_value = "none",
+	  .description = "file to append a line per transfer to (none: no transfer log)" },
+	{ .name = "pid_file", .type = KEY_PATH, .offset = FIELD(pid_file), .optional = 1,
+	  .default_value = "none",
+	  .description = "file to write the daemon's process id to (none: no pid file)" },
+	{ .name = "shutdown_grace", .type = KEY_UNSIGNED, .offset = FIELD(shutdown_grace),
+	  .minimum = 0, .maximum = 86400, .default_value = "30",
+	  .description = "seconds running transfers may take to finish after SIGTERM" },
+	{ .name = "banner", .type = KEY_STRING, .offset = FIELD(banner),
+	  .default_value = "ftpd ready.",
+	  .description = "text of the 220 greeting" },
+};
+
+#define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
+
+/* Where a message comes from: "PATH:LINE", "-o key=value", ... */
+struct place {
+	const char *source;	/* names the place in messages */
+	unsigned line;		/* 0: no line */
+};
+
+static int
+report(char *error, const struct place *place, int result, const char *format, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Writes "SOURCE:LINE: message" (or "SOURCE: message") to error; returns result. */
+static int
+report(char *error, const struct place *place, int result, const char *format, ...)
+{
+	va_list arguments;
+	int prefix;
+
+	if (error == NULL)
+		return result;
+	if (place == NULL || place->source == NULL)
+		prefix = 0;
+	else if (place->line > 0)
+		prefix = snprintf(error, CONFIG_ERROR_SIZE, "%s:%u: ", place->source, place->line);
+	else
+		prefix = snprintf(error, CONFIG_ERROR_SIZE, "%s: ", place->source);
+	if (prefix < 0)
+		prefix = 0;
+	if (prefix >= CONFIG_ERROR_SIZE - 1)
+		return result;
+	va_start(arguments, format);
+	vsnprintf(error + prefix, CONFIG_ERROR_SIZE - (size_t)prefix, format, arguments);
+	va_end(arguments);
+	return result;
+}
+
+/* A value as an error message quotes it: escaped, and cut if long. */
+static const char *
+quote_value(char out[QUOTED_VALUE_SIZE], const char *value)
+{
+	if (log_escape(out, QUOTED_VALUE_SIZE - 3, value) >= QUOTED_VALUE_SIZE - 3)
+		strcat(out, "...");
+	return out;
+}
+
+static void *
+field_of(struct config *config, const struct config_key *key)
+{
+	return (char *)config + key->offset;
+}
+
+static const void *
+const_field_of(const struct config *config, const struct config_key *key)
+{
+	return (const char *)config + key->offset;
+}
+
+static const struct config_key *
+find_key(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_KEY_COUNT; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/* Decimal digits only (no sign, no spaces), at most maximum: 0, or -ERANGE/-EINVAL. */
+static int
+parse_whole_number(const char *text, size_t length, unsigned maximum, unsigned *out)
+{
+	unsigned long long value = 0;
+	size_t i;
+
+	if (length == 0)
+		return -EINVAL;
+	for (i = 0; i < length; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -EINVAL;
+		value = value * 10 + (unsigned)(text[i] - '0');
+		if (value > maximum)
+			return -ERANGE;
+	}
+	*out = (unsigned)value;
+	return 0;
+}
+
+static int
+parse_bool(const char *text, int *out)
+{
+	static const char *const true_words[] = { "yes", "true", "on", "1" };
+	static const char *const false_words[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(true_words) / sizeof(true_words[0]); i++) {
+		if (strcasecmp(text, true_words[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcasecmp(text, false_words[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Tabs are fine in text; other control characters could break replies and logs. */
+static int
+has_control_characters(const char *text)
+{
+	const unsigned char *byte;
+
+	for (byte = (const unsigned char *)text; *byte != '\0'; byte++)
+		if ((*byte < 0x20 && *byte != '\t') || *byte == 0x7f)
+			return 1;
+	return 0;
+}
+
+static int
+is_none(const char *value)
+{
+	return value[0] == '\0' || strcmp(value, "none") == 0;
+}
+
+/*
+ * "ADDRESS:PORT" with a numeric address: "1.2.3.4:21", "*:21", "[::1]:21",
+ * "[fe80::1%eth0]:21". 0 or -EINVAL.
+ */
+static int
+parse_listen_address(const char *value, struct listen_address *out)
+{
+	char host[sizeof(out->text)];
+	const char *port_text, *close_bracket;
+	size_t host_length;
+	unsigned port;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(value) >= sizeof(out->text))
+		return -EINVAL;
+	if (value[0] == '[') {
+		close_bracket = strchr(value, ']');
+		if (close_bracket == NULL || close_bracket[1] != ':')
+			return -EINVAL;
+		host_length = (size_t)(close_bracket - value - 1);
+		memcpy(host, value + 1, host_length);
+		host[host_length] = '\0';
+		port_text = close_bracket + 2;
+	} else {
+		port_text = strrchr(value, ':');
+		if (port_text == NULL)
+			return -EINVAL;
+		host_length = (size_t)(port_text - value);
+		memcpy(host, value, host_length);
+		host[host_length] = '\0';
+		port_text++;
+	}
+	if (parse_whole_number(port_text, strlen(port_text), 65535, &port) < 0 || port == 0)
+		return -EINVAL;
+
+	if (value[0] == '[') {
+		struct addrinfo hints, *result;
+
+		/* getaddrinfo, unlike inet_pton, understands a scope ("%eth0"). */
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_family = AF_INET6;
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_NUMERICHOST;
+		if (host_length == 0 || getaddrinfo(host, NULL, &hints, &result) != 0)
+			return -EINVAL;
+		if (result->ai_addrlen > sizeof(out->address)) {
+			freeaddrinfo(result);
+			return -EINVAL;
+		}
+		memcpy(&out->address, result->ai_addr, result->ai_addrlen);
+		out->length = result->ai_addrlen;
+		freeaddrinfo(result);
+		((struct sockaddr_in6 *)&out->address)->sin6_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in *ipv4 = (struct sockaddr_in *)&out->address;
+
+		ipv4->sin_family = AF_INET;
+		ipv4->sin_port = htons((uint16_t)port);
+		if (strcmp(host, "*") == 0)
+			ipv4->sin_addr.s_addr = htonl(INADDR_ANY);
+		/* inet_pton, not inet_aton: "127.1" or "0x7f.0.0.1" are typos here. */
+		else if (inet_pton(AF_INET, host, &ipv4->sin_addr) != 1)
+			return -EINVAL;
+		out->length = sizeof(*ipv4);
+	}
+	strcpy(out->text, value);
+	return 0;
+}
+
+static int
+same_listen_address(const struct listen_address *a, const struct listen_address *b)
+{
+	return a->length == b->length && memcmp(&a->address, &b->address, a->length) == 0;
+}
+
+/* What a value of this key must look like, for "bad value" errors. */
+static void
+describe_expectation(const struct config_key *key, char *out, size_t size)
+{
+	const char *none = key->optional ? ", or none" : "";
+	size_t used, i;
+
+	switch (key->type) {
+	case KEY_BOOL:
+		snprintf(out, size, "yes or no");
+		break;
+	case KEY_UNSIGNED:
+		snprintf(out, size, "a whole number from %u to %u", key->minimum, key->maximum);
+		break;
+	case KEY_MILLISECONDS:
+		snprintf(out, size, "a whole number of milliseconds from %u to %u",
+		    key->minimum, key->maximum);
+		break;
+	case KEY_STRING:
+		if (key->valid_expectation != NULL)
+			snprintf(out, size, "%s%s", key->valid_expectation, none);
+		else
+			snprintf(out, size, "text without control characters%s",
+			    key->optional ? ", or none" : ", not empty or none");
+		break;
+	case KEY_PATH:
+		snprintf(out, size, "a path without control characters%s",
+		    key->optional ? ", or none" : ", not empty or none");
+		break;
+	case KEY_ENUM:
+		used = (size_t)snprintf(out, size, "one of");
+		for (i = 0; key->choices[i] != NULL && used < size; i++)
+			used += (size_t)snprintf(out + used, size - used, "%s %s",
+			    i == 0 ? "" : ",", key->choices[i]);
+		break;
+	case KEY_ADDRESS:
+		snprintf(out, size, "a numeric IPv4 address%s", none);
+		break;
+	case KEY_PORT_RANGE:
+		snprintf(out, size, "MIN-MAX with ports from %u to %u and MIN <= MAX%s",
+		    key->minimum, key->maximum, none);
+		break;
+	case KEY_LISTEN:
+		snprintf(out, size, "ADDRESS:PORT with a numeric address, such as "
+		    "0.0.0.0:21, *:21, [::]:21 or [::1]:2121, and a port from 1 to 65535%s",
+		    none);
+		break;
+	}
+}
+
+static int
+bad_value(const struct config_key *key, const char *value, const struct place *place,
+    char *error)
+{
+	char quoted[QUOTED_VALUE_SIZE], expectation[256];
+
+	describe_expectation(key, expectation, sizeof(expectation));
+	return report(error, place, -EINVAL, "bad value for %s: '%s' (expected %s)",
+	    key->name, quote_value(quoted, value), expectation);
+}
+
+static int
+set_string(char **field, const char *value)
+{
+	char *copy = NULL;
+
+	if (value != NULL && (copy = strdup(value)) == NULL)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int
+set_listen(struct config *config, const char *value, const char *listen_source,
+    const struct config_key *key, const struct place *place, char *error)
+{
+	struct listen_address address;
+	int first_from_source;
+	unsigned i;
+
+	first_from_source = config->listen_source == NULL ||
+	    strcmp(config->listen_source, listen_source) != 0;
+	if (is_none(value)) {
+		if (first_from_source && set_string(&config->listen_source, listen_source) < 0)
+			return report(error, place, -ENOMEM, "out of memory");
+		config->listen_count = 0;
+		return 0;
+	}
+	if (parse_listen_address(value, &address) < 0)
+		return bad_value(key, value, place, error);
+	if (!first_from_source) {
+		if (config->listen_count >= CONFIG_MAX_LISTEN)
+			return report(error, place, -EINVAL,
+			    "too many listen addresses (at most %d)", CONFIG_MAX_LISTEN);
+		for (i = 0; i < config->listen_count; i++)
+			if (same_listen_address(&config->listen[i], &address))
+				return report(error, place, -EINVAL,
+				    "listen address %s given twice", address.text);
+	} else {
+		if (set_string(&config->listen_source, listen_source) < 0)
+			return report(error, place, -ENOMEM, "out of memory");
+		config->listen_count = 0;
+	}
+	config->listen[config->listen_count++] = address;
+	return 0;
+}
+
+/* Parses value for key and stores it; on error nothing changes. */
+static int
+set_key(struct config *config, const struct config_key *key, const char *value,
+    const char *listen_source, const struct place *place, char *error)
+{
+	void *field = field_of(config, key);
+	unsigned number, upper;
+	const char *dash, *digits_end;
+	int flag;
+	size_t i;
+
+	if (key->type == KEY_LISTEN)
+		return set_listen(config, value, listen_source, key, place, error);
+	if (has_control_characters(value))
+		return report(error, place, -EINVAL,
+		    "bad value for %s: control characters are not allowed", key->name);
+
+	switch (key->type) {
+	case KEY_BOOL:
+		if (parse_bool(value, &flag) < 0)
+			return bad_value(key, value, place, error);
+		*(int *)field = flag;
+		return 0;
+	case KEY_UNSIGNED:
+	case KEY_MILLISECONDS:
+		digits_end = value + strlen(value);
+		if (key->type == KEY_MILLISECONDS && digits_end - value > 2 &&
+		    strcmp(digits_end - 2, "ms") == 0)
+			digits_end -= 2;
+		if (parse_whole_number(value, (size_t)(digits_end - value), key->maximum,
+		    &number) < 0 || number < key->minimum)
+			return bad_value(key, value, place, error);
+		*(unsigned *)field = number;
+		return 0;
+	case KEY_STRING:
+	case KEY_PATH:
+	case KEY_ADDRESS:
+		if (is_none(value)) {
+			if (!key->optional)
+				return bad_value(key, value, place, error);
+			value = NULL;
+		} else if (key->valid != NULL && !key->valid(value))
+			return bad_value(key, value, place, error);
+		else if (key->type == KEY_ADDRESS) {
+			struct in_addr address;
+
+			if (inet_pton(AF_INET, value, &address) != 1)
+				return bad_value(key, value, place, error);
+		}
+		if (set_string((char **)field, value) < 0)
+			return report(error, place, -ENOMEM, "out of memory");
+		return 0;
+	case KEY_ENUM:
+		for (i = 0; key->choices[i] != NULL; i++) {
+			if (strcasecmp(value, key->choices[i]) == 0) {
+				*(unsigned *)field = (unsigned)i;
+				return 0;
+			}
+		}
+		return bad_value(key, value, place, error);
+	case KEY_PORT_RANGE:
+		if (is_none(value) && key->optional) {
+			number = upper = 0;
+		} else {
+			dash = strchr(value, '-');
+			if (dash == NULL ||
+			    parse_whole_number(value, (size_t)(dash - value), key->maximum,
+			    &number) < 0 ||
+			    parse_whole_number(dash + 1, strlen(dash + 1), key->maximum,
+			    &upper) < 0 ||
+			    number < key->minimum || upper < number)
+				return bad_value(key, value, place, error);
+		}
+		*(unsigned *)field = number;
+		*(unsigned *)((char *)config + key->second_offset) = upper;
+		return 0;
+	case KEY_LISTEN:
+		break;
+	}
+	return report(error, place, -EINVAL, "internal error: key %s has no type", key->name);
+}
+
+static int
+set_by_name(struct config *config, const char *name, const char *value,
+    const char *listen_source, const struct place *place, char *error)
+{
+	const struct config_key *key;
+	char quoted[QUOTED_VALUE_SIZE];
+
+	if (name == NULL || value == NULL)
+		return report(error, place, -EINVAL, "missing key or value");
+	if ((key = find_key(name)) == NULL)
+		return report(error, place, -EINVAL, "unknown key '%s'",
+		    quote_value(quoted, name));
+	return set_key(config, key, value, listen_source, place, error);
+}
+
+int
+config_init(struct config *config)
+{
+	char error[CONFIG_ERROR_SIZE];
+	struct place place = { "built-in default", 0 };
+	size_t i;
+
+	memset(config, 0, sizeof(*config));
+	for (i = 0; i < CONFIG_KEY_COUNT; i++) {
+		if (set_key(config, &config_keys[i], config_keys[i].default_value,
+		    DEFAULT_SOURCE, &place, error) < 0) {
+			config_free(config);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void
+config_free(struct config *config)
+{
+	size_t i;
+
+	for (i = 0; i < CONFIG_KEY_COUNT; i++) {
+		switch (config_keys[i].type) {
+		case KEY_STRING:
+		case KEY_PATH:
+		case KEY_ADDRESS:
+			free(*(char **)field_of(config, &config_keys[i]));
+			*(char **)field_of(config, &config_keys[i]) = NULL;
+			break;
+		default:
+			break;
+		}
+	}
+	free(config->listen_source);
+	config->listen_source = NULL;
+	config->listen_count = 0;
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
+}
+
+/* Trims blanks at both ends in place; returns the new start. */
+static char *
+trim(char *text)
+{
+	size_t length;
+
+	while (is_blank(*text))
+		text++;
+	length = strlen(text);
+	while (length > 0 && is_blank(text[length - 1]))
+		text[--length] = '\0';
+	return text;
+}
+
+/* A value in double quotes keeps the blanks at its ends. */
+static char *
+unquote(char *value)
+{
+	size_t length = strlen(value);
+
+	if (length >= 2 && value[0] == '"' && value[length - 1] == '"') {
+		value[length - 1] = '\0';
+		return value + 1;
+	}
+	return value;
+}
+
+static int load_file(struct config *config, const char *path, const char *listen_source,
+    unsigned depth, char *error);
+
+/*
+ * include = PATH: another file read at this point, as if its lines stood
+ * here. A relative PATH is taken from the including file's directory.
+ */
+static int
+include_file(struct config *config, const char *value, const char *listen_source,
+    const struct place *place, unsigned depth, char *error)
+{
+	char path[PATH_MAX], quoted[QUOTED_VALUE_SIZE];
+	const char *slash = strrchr(place->source, '/');
+	int length;
+
+	if (value[0] == '\0' || has_control_characters(value))
+		return report(error, place, -EINVAL, "include needs a file name");
+	if (depth >= CONFIG_INCLUDE_DEPTH_MAX)
+		return report(error, place, -ELOOP,
+		    "include '%s': nested more than %d deep (does a file include itself?)",
+		    quote_value(quoted, value), CONFIG_INCLUDE_DEPTH_MAX);
+	if (value[0] == '/' || slash == NULL)
+		length = snprintf(path, sizeof(path), "%s", value);
+	else
+		length = snprintf(path, sizeof(path), "%.*s/%s",
+		    (int)(slash - place->source), place->source, value);
+	if (length < 0 || (size_t)length >= sizeof(path))
+		return report(error, place, -ENAMETOOLONG, "include: path too long");
+	/* Said here, so the message names the line that asked for the file. */
+	if (access(path, R_OK) != 0)
+		return report(error, place, -errno, "include '%s': %s", path, strerror(errno));
+	return load_file(config, path, listen_source, depth + 1, error);
+}
+
+/* One "key = value" line (or comment, or blank): 0 or -errno. */
+static int
+parse_line(struct config *config, char *line, const char *listen_source,
+    const struct place *place, unsigned depth, char *error)
+{
+	char *text, *equals, *key, *value, quoted[QUOTED_VALUE_SIZE];
+
+	text = trim(line);
+	if (text[0] == '\0' || text[0] == '#')
+		return 0;
+	if ((equals = strchr(text, '=')) == NULL)
+		return report(error, place, -EINVAL, "missing '=' in '%s' (expected key = value)",
+		    quote_value(quoted, text));
+	*equals = '\0';
+	key = trim(text);
+	value = unquote(trim(equals + 1));
+	if (key[0] == '\0')
+		return report(error, place, -EINVAL, "missing key before '='");
+	if (strcmp(key, "include") == 0)
+		return include_file(config, value, listen_source, place, depth, error);
+	return set_by_name(config, key, value, listen_source, place, error);
+}
+
+/* Reads path; listen lines count as coming from listen_source (the top file). */
+static int
+load_file(struct config *config, const char *path, const char *listen_source, unsigned depth,
+    char *error)
+{
+	char line[CONFIG_LINE_MAX + 2];
+	struct place place = { path, 0 };
+	size_t length;
+	FILE *file;
+	int c, result = 0, saw_nul;
+
+	if ((file = fopen(path, "re")) == NULL)
+		return report(error, &place, -errno, "%s", strerror(errno));
+
+	for (;;) {
+		length = 0;
+		saw_nul = 0;
+		place.line++;
+		while ((c = getc(file)) != EOF && c != '\n') {
+			if (c == '\0')
+				saw_nul = 1;
+			if (length < CONFIG_LINE_MAX)
+				line[length] = (char)c;
+			length++;
+		}
+		if (ferror(file)) {
+			place.line = 0;
+			result = report(error, &place, -errno, "%s", strerror(errno));
+			break;
+		}
+		if (c == EOF && length == 0)
+			break;
+		if (length > CONFIG_LINE_MAX) {
+			result = report(error, &place, -EINVAL,
+			    "line longer than %d bytes", CONFIG_LINE_MAX);
+			break;
+		}
+		if (saw_nul) {
+			result = report(error, &place, -EINVAL, "NUL byte in line");
+			break;
+		}
+		line[length] = '\0';
+		if ((result = parse_line(config, line, listen_source, &place, depth, error)) < 0)
+			break;
+		if (c == EOF)
+			break;
+	}
+	fclose(file);
+	return result;
+}
+
+int
+config_load_file(struct config *config, const char *path, char error[CONFIG_ERROR_SIZE])
+{
+	/* Whatever set listen before, this file's first listen replaces it. */
+	free(config->listen_source);
+	config->listen_source = NULL;
+	return load_file(config, path, path, 0, error);
+}
+
+int
+config_apply_override(struct config *config, const char *assignment,
+    char error[CONFIG_ERROR_SIZE])
+{
+	char line[CONFIG_LINE_MAX + 1], source[CONFIG_ERROR_SIZE / 2];
+	char quoted[QUOTED_VALUE_SIZE];
+	struct place place = { source, 0 };
+
+	if (assignment == NULL)
+		assignment = "";
+	snprintf(source, sizeof(source), "-o %s", quote_value(quoted, assignment));
+	if (strlen(assignment) > CONFIG_LINE_MAX)
+		return report(error, &place, -EINVAL, "longer than %d bytes", CONFIG_LINE_MAX);
+	strcpy(line, assignment);
+	if (strchr(line, '=') == NULL)
+		return report(error, &place, -EINVAL, "missing '=' (expected -o key=value)");
+	if (trim(line)[0] == '#')
+		return report(error, &place, -EINVAL, "unknown key '%s'",
+		    quote_value(quoted, trim(line)));
+	return parse_line(config, line, OVERRIDE_SOURCE, &place, 0, error);
+}
+
+int
+config_set(struct config *config, const char *key, const char *value,
+    const char *source, unsigned line, char error[CONFIG_ERROR_SIZE])
+{
+	struct place place = { source != NULL ? source : "config", line };
+
+	return set_by_name(config, key, value, place.source, &place, error);
+}
+
+int
+config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
+{
+	struct stat status;
+	int fd;
+
+	if (config->anonymous) {
+		if (config->anonymous_root == NULL)
+			return report(error, NULL, -EINVAL,
+			    "anonymous = yes needs anonymous_root to be set");
+		if (stat(config->anonymous_root, &status) < 0)
+			return report(error, NULL, -errno,
+			    "anonymous_root '%s': %s (anonymous = yes needs an existing "
+			    "directory)", config->anonymous_root, strerror(errno));
+		if (!S_ISDIR(status.st_mode))
+			return report(error, NULL, -ENOTDIR,
+			    "anonymous_root '%s' is not a directory", config->anonymous_root);
+	}
+	if (config->passwd_file != NULL) {
+		if ((fd = open(config->passwd_file, O_RDONLY | O_CLOEXEC)) < 0)
+			return report(error, NULL, -errno, "passwd_file '%s': %s",
+			    config->passwd_file, strerror(errno));
+		close(fd);
+	}
+	if (config->proxy_protocol)
+		return report(error, NULL, -ENOTSUP, "proxy_protocol is not supported yet "
+		    "(a PROXY header would be read as an FTP command)");
+	if (config->workers != 1)
+		return report(error, NULL, -ENOTSUP, "workers is not supported yet "
+		    "(ftpd serves every connection from one process; set it to 1)");
+	if (config->system_users && config->passwd_file != NULL)
+		return report(error, NULL, -EINVAL,
+		    "system_users and passwd_file exclude each other (choose one source of users)");
+	if (config->system_users && config->anonymous && config->user == NULL)
+		return report(error, NULL, -EINVAL,
+		    "system_users with anonymous = yes needs user (the account guest "
+		    "sessions run as)");
+	if (config->system_users && config->chroot != NULL)
+		return report(error, NULL, -EINVAL,
+		    "system_users cannot be combined with chroot (PAM and the account "
+		    "database live outside it; each user is confined to their home)");
+	if (config->home_root == NULL)
+		return report(error, NULL, -EINVAL, "home_root must be set");
+	if (config->shell == NULL)
+		return report(error, NULL, -EINVAL, "shell must be set");
+	if ((config->tls_cert == NULL) != (config->tls_key == NULL))
+		return report(error, NULL, -EINVAL,
+		    "%s is set but %s is not (set both tls_cert and tls_key, or neither)",
+		    config->tls_cert != NULL ? "tls_cert" : "tls_key",
+		    config->tls_cert != NULL ? "tls_key" : "tls_cert");
+	if ((unsigned)config->tls > TLS_IMPLICIT)
+		return report(error, NULL, -EINVAL, "tls has an unknown mode");
+	if (config->tls == TLS_IMPLICIT && config->listen_implicit == NULL)
+		return report(error, NULL, -EINVAL, "tls = implicit needs listen_implicit");
+	if (config->tls != TLS_OFF && config->tls_cert == NULL)
+		return report(error, NULL, -EINVAL, "tls = %s needs tls_cert and tls_key",
+		    tls_mode_names[config->tls]);
+	if (config->pasv_port_min != 0 || config->pasv_port_max != 0) {
+		if (config->pasv_port_min < 1024 || config->pasv_port_max > 65535 ||
+		    config->pasv_port_min > config->pasv_port_max)
+			return report(error, NULL, -EINVAL,
+			    "pasv_ports %u-%u is not a range within 1024-65535",
+			    config->pasv_port_min, config->pasv_port_max);
+	}
+	if (config->log == NULL || !log_destination_valid(config->log))
+		return report(error, NULL, -EINVAL, "log must be stderr, syslog or "
+		    "syslog:FACILITY");
+	if (config->workers < 1)
+		return report(error, NULL, -EINVAL, "workers must be at least 1");
+	if (config->listen_count == 0)
+		return report(error, NULL, -EDESTADDRREQ,
+		    "no listen address (set listen = ADDRESS:PORT)");
+	return 0;
+}
+
+/* Quotes a value that would otherwise lose blanks or quotes at its ends when read back. */
+static void
+print_text(FILE *out, const char *name, const char *value)
+{
+	size_t length;
+
+	if (value == NULL) {
+		fprintf(out, "%s = none\n", name);
+		return;
+	}
+	length = strlen(value);
+	if (length > 0 && (is_blank(value[0]) || is_blank(value[length - 1]) ||
+	    (value[0] == '"' && value[length - 1] == '"')))
+		fprintf(out, "%s = \"%s\"\n", name, value);
+	else
+		fprintf(out, "%s = %s\n", name, value);
+}
+
+void
+config_print(const struct config *config, FILE *out)
+{
+	const struct config_key *key;
+	const void *field;
+	unsigned mode, i;
+	size_t k;
+
+	for (k = 0; k < CONFIG_KEY_COUNT; k++) {
+		key = &config_keys[k];
+		field = const_field_of(config, key);
+		fprintf(out, "# %s\n", key->description);
+		switch (key->type) {
+		case KEY_BOOL:
+			fprintf(out, "%s = %s\n", key->name, *(const int *)field ? "yes" : "no");
+			break;
+		case KEY_UNSIGNED:
+		case KEY_MILLISECONDS:
+			fprintf(out, "%s = %u\n", key->name, *(const unsigned *)field);
+			break;
+		case KEY_STRING:
+		case KEY_PATH:
+		case KEY_ADDRESS:
+			print_text(out, key->name, *(const char *const *)field);
+			break;
+		case KEY_ENUM:
+			mode = *(const unsigned *)field;
+			for (i = 0; key->choices[i] != NULL && i < mode; i++)
+				continue;
+			fprintf(out, "%s = %s\n", key->name,
+			    key->choices[i] != NULL ? key->choices[i] : "invalid");
+			break;
+		case KEY_PORT_RANGE:
+			if (*(const unsigned *)field == 0 &&
+			    *(const unsigned *)((const char *)config + key->second_offset) == 0)
+				fprintf(out, "%s = none\n", key->name);
+			else
+				fprintf(out, "%s = %u-%u\n", key->name, *(const unsigned *)field,
+				    *(const unsigned *)((const char *)config +
+				    key->second_offset));
+			break;
+		case KEY_LISTEN:
+			if (config->listen_count == 0)
+				fprintf(out, "%s = none\n", key->name);
+			for (i = 0; i < config->listen_count && i < CONFIG_MAX_LISTEN; i++)
+				fprintf(out, "%s = %s\n", key->name, config->listen[i].text);
+			break;
+		}
+	}
+}

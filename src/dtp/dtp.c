@@ -1,0 +1,320 @@
+/*
+ * dtp: establishing data connections, passive or active.
+ * Every connection is checked against the control peer's host (no FTP bounce, no data theft).
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dtp/data_address.h"
+#include "dtp/dtp.h"
+#include "log/log.h"
+
+struct dtp {
+	struct event_base *base;
+	int passive;
+	evutil_socket_t listener;	/* passive, until a connection is accepted */
+	struct event *listen_event;
+	evutil_socket_t connection;	/* accepted or connecting socket */
+	struct event *connect_event;	/* active: the connect completing */
+	struct event *timer;		/* the timeout, and delivery of a ready connection */
+	int ready;			/* connection is established */
+	struct sockaddr_storage remote;	/* passive: the allowed host; active: the target */
+	socklen_t remote_length;
+	struct sockaddr_storage local;	/* passive: where we listen; active: where we bind */
+	socklen_t local_length;
+	dtp_connected_fn done;
+	void *arg;
+};
+
+static void timer_fired(evutil_socket_t fd, short what, void *arg);
+
+static struct dtp *
+dtp_alloc(struct event_base *base, const struct sockaddr *control_local)
+{
+	struct dtp *dtp = calloc(1, sizeof(*dtp));
+
+	if (dtp == NULL)
+		return NULL;
+	dtp->base = base;
+	dtp->listener = -1;
+	dtp->connection = -1;
+	dtp->timer = evtimer_new(base, timer_fired, dtp);
+	if (dtp->timer == NULL) {
+		free(dtp);
+		return NULL;
+	}
+	dtp->local_length = control_local->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	memcpy(&dtp->local, control_local, dtp->local_length);
+	return dtp;
+}
+
+static void
+set_port(struct sockaddr_storage *address, unsigned port)
+{
+	if (address->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)address)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)address)->sin_port = htons((uint16_t)port);
+}
+
+static void
+deliver(struct dtp *dtp, int error)
+{
+	dtp_connected_fn done = dtp->done;
+	evutil_socket_t fd = -1;
+
+	evtimer_del(dtp->timer);
+	if (dtp->connect_event != NULL) {
+		event_free(dtp->connect_event);
+		dtp->connect_event = NULL;
+	}
+	if (error == 0) {
+		fd = dtp->connection;
+		dtp->connection = -1;
+		dtp->ready = 0;
+	}
+	dtp->done = NULL;
+	if (done != NULL)
+		done(dtp->arg, error, fd);
+	else if (fd >= 0)
+		close(fd);
+}
+
+static void
+timer_fired(evutil_socket_t fd, short what, void *arg)
+{
+	struct dtp *dtp = arg;
+
+	deliver(dtp, dtp->ready ? 0 : -ETIMEDOUT);
+}
+
+/* Delivers a ready connection from the loop, never from inside dtp_connect. */
+static void
+deliver_soon(struct dtp *dtp)
+{
+	dtp->ready = 1;
+	if (dtp->done != NULL)
+		event_active(dtp->timer, EV_TIMEOUT, 0);
+}
+
+static void
+close_listener(struct dtp *dtp)
+{
+	if (dtp->listen_event != NULL) {
+		event_free(dtp->listen_event);
+		dtp->listen_event = NULL;
+	}
+	if (dtp->listener >= 0) {
+		close(dtp->listener);
+		dtp->listener = -1;
+	}
+}
+
+static void
+passive_acceptable(evutil_socket_t listener, short what, void *arg)
+{
+	struct dtp *dtp = arg;
+	struct sockaddr_storage peer;
+	socklen_t length = sizeof(peer);
+	evutil_socket_t fd;
+
+	fd = accept4(listener, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!data_address_same_host((struct sockaddr *)&peer, (struct sockaddr *)&dtp->remote)) {
+		char text[INET6_ADDRSTRLEN] = "?";
+
+		if (peer.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, text, sizeof(text));
+		else if (peer.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, text,
+			    sizeof(text));
+		log_warning("refused a passive data connection from %s: not the control connection's host",
+		    text);
+		close(fd);
+		return;
+	}
+	close_listener(dtp);
+	dtp->connection = fd;
+	deliver_soon(dtp);
+}
+
+/* Binds listener to a port of the configured range, from a random start. */
+static int
+bind_passive_port(evutil_socket_t listener, struct dtp *dtp, const struct config *config)
+{
+	unsigned first = config->pasv_port_min, last = config->pasv_port_max;
+	unsigned count, start, i;
+	int one = 1;
+
+	/* Earlier data connections on a port linger in TIME_WAIT; reuse it anyway. */
+	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+
+	if (first == 0) {
+		set_port(&dtp->local, 0);
+		return bind(listener, (struct sockaddr *)&dtp->local, dtp->local_length) == 0 ?
+		    0 : -errno;
+	}
+	count = last - first + 1;
+	start = (unsigned)random() % count;
+	for (i = 0; i < count; i++) {
+		set_port(&dtp->local, first + (start + i) % count);
+		if (bind(listener, (struct sockaddr *)&dtp->local, dtp->local_length) == 0)
+			return 0;
+		if (errno != EADDRINUSE)
+			return -errno;
+	}
+	return -EADDRINUSE;
+}
+
+struct dtp *
+dtp_new_passive(struct event_base *base, const struct config *config,
+    const struct sockaddr *control_local, const struct sockaddr *peer, int *error)
+{
+	struct dtp *dtp = dtp_alloc(base, control_local);
+
+	*error = -ENOMEM;
+	if (dtp == NULL)
+		return NULL;
+	dtp->passive = 1;
+	dtp->remote_length = peer->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	memcpy(&dtp->remote, peer, dtp->remote_length);
+	dtp->listener = socket(control_local->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (dtp->listener < 0) {
+		*error = -errno;
+		goto fail;
+	}
+	*error = bind_passive_port(dtp->listener, dtp, config);
+	if (*error != 0)
+		goto fail;
+	if (listen(dtp->listener, 1) != 0 ||
+	    getsockname(dtp->listener, (struct sockaddr *)&dtp->local, &dtp->local_length) != 0) {
+		*error = -errno;
+		goto fail;
+	}
+	dtp->listen_event = event_new(base, dtp->listener, EV_READ | EV_PERSIST,
+	    passive_acceptable, dtp);
+	if (dtp->listen_event == NULL || event_add(dtp->listen_event, NULL) != 0) {
+		*error = -ENOMEM;
+		goto fail;
+	}
+	*error = 0;
+	return dtp;
+fail:
+	dtp_free(dtp);
+	return NULL;
+}
+
+struct dtp *
+dtp_new_active(struct event_base *base, const struct config *config,
+    const struct sockaddr *control_local, const struct sockaddr *target, socklen_t length)
+{
+	struct dtp *dtp = dtp_alloc(base, control_local);
+
+	if (dtp == NULL)
+		return NULL;
+	if (length > sizeof(dtp->remote))
+		length = sizeof(dtp->remote);
+	memcpy(&dtp->remote, target, length);
+	dtp->remote_length = length;
+	set_port(&dtp->local, 0);
+	return dtp;
+}
+
+const struct sockaddr *
+dtp_listen_address(const struct dtp *dtp)
+{
+	return (const struct sockaddr *)&dtp->local;
+}
+
+static void
+active_connected(evutil_socket_t fd, short what, void *arg)
+{
+	struct dtp *dtp = arg;
+	int error = 0;
+	socklen_t length = sizeof(error);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+		error = errno;
+	if (error != 0) {
+		close(dtp->connection);
+		dtp->connection = -1;
+		deliver(dtp, -error);
+		return;
+	}
+	dtp->ready = 1;
+	deliver(dtp, 0);
+}
+
+/* Starts connecting to the PORT/EPRT target from the control connection's address. */
+static int
+start_active_connect(struct dtp *dtp)
+{
+	evutil_socket_t fd;
+
+	fd = socket(dtp->remote.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	dtp->connection = fd;
+	if (dtp->local.ss_family == dtp->remote.ss_family &&
+	    bind(fd, (struct sockaddr *)&dtp->local, dtp->local_length) != 0)
+		log_debug("active data connection: bind: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&dtp->remote, dtp->remote_length) == 0) {
+		deliver_soon(dtp);
+		return 0;
+	}
+	if (errno != EINPROGRESS)
+		return -errno;
+	dtp->connect_event = event_new(dtp->base, fd, EV_WRITE, active_connected, dtp);
+	if (dtp->connect_event == NULL || event_add(dtp->connect_event, NULL) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void
+dtp_connect(struct dtp *dtp, unsigned timeout_seconds, dtp_connected_fn done, void *arg)
+{
+	struct timeval timeout = { (time_t)timeout_seconds, 0 };
+	int error = 0;
+
+	dtp->done = done;
+	dtp->arg = arg;
+	if (!dtp->passive && dtp->connection < 0)
+		error = start_active_connect(dtp);
+	if (error != 0) {
+		if (dtp->connection >= 0) {
+			close(dtp->connection);
+			dtp->connection = -1;
+		}
+		log_info("active data connection failed: %s", strerror(-error));
+		/* Not ready: the timer reports the failure from the loop at once. */
+		event_active(dtp->timer, EV_TIMEOUT, 0);
+		return;
+	}
+	if (dtp->ready)
+		event_active(dtp->timer, EV_TIMEOUT, 0);
+	else
+		evtimer_add(dtp->timer, &timeout);
+}
+
+void
+dtp_free(struct dtp *dtp)
+{
+	if (dtp == NULL)
+		return;
+	close_listener(dtp);
+	if (dtp->connect_event != NULL)
+		event_free(dtp->connect_event);
+	if (dtp->connection >= 0)
+		close(dtp->connection);
+	event_free(dtp->timer);
+	free(dtp);
+}

@@ -1,0 +1,699 @@
+/*
+ * transfer: one data transfer over a bufferevent.
+ * Downloads are pulled from the file only as the socket drains; uploads go to the file as they arrive.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
+
+#include "dtp/ascii.h"
+#include "dtp/dtp.h"
+#include "log/log.h"
+#include "tls/tls.h"
+#include "dtp/transfer.h"
+
+/* Refill a download when less than this is queued; read this much per step. */
+#define SEND_LOW_WATERMARK (128 * 1024)
+#define SEND_BUDGET (256 * 1024)
+#define READ_CHUNK (64 * 1024)
+/*
+ * Uploads bypass bufferevents: libevent 2.1 reads at most 4 KiB per system
+ * call (EVBUFFER_MAX_READ), far too little for bulk data. They read into
+ * their own buffer instead, and give other sessions a turn after a budget.
+ */
+#define RECEIVE_BUFFER_SIZE (256 * 1024)
+#define RECEIVE_BUDGET (4 * 1024 * 1024)
+/* libevent writes 16 KiB per call by default; let sendfile move far more. */
+#define MAX_SINGLE_WRITE (16 * 1024 * 1024)
+
+enum transfer_kind { SEND_FILE, SEND_SOURCE, RECEIVE_FILE };
+
+struct transfer {
+	struct event_base *base;
+	enum transfer_kind kind;
+	struct transfer_options options;
+	struct dtp *dtp;		/* until connected */
+	struct bufferevent *data;
+
+	struct ftpd_read_file *read_file;
+	struct evbuffer_file_segment *segment;	/* zero-copy send of read_file */
+	uint64_t position;		/* next file offset to read */
+	uint64_t end;			/* file size when opened */
+	struct transfer_source source;
+	struct ftpd_write_file *write_file;
+	struct ascii_state ascii;
+	struct event *ktls_event;	/* kernel-TLS download: the socket is writable */
+	evutil_socket_t upload_fd;	/* an upload's data connection */
+	struct event *upload_event;	/* readable, or stalled */
+	char *upload_buffer;		/* RECEIVE_BUFFER_SIZE bytes */
+	struct evbuffer *converted;	/* TYPE A upload: bytes after conversion */
+
+	int exhausted;			/* a download has queued its last byte */
+	int committing;			/* an upload's finish() is running */
+	uint64_t queued;		/* download bytes handed to the socket buffer */
+	uint64_t received;		/* upload bytes read from the socket */
+	transfer_done_fn done;
+	void *arg;
+};
+
+static struct transfer *
+transfer_new(struct event_base *base, struct dtp *dtp, const struct transfer_options *options,
+    enum transfer_kind kind, transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = calloc(1, sizeof(*transfer));
+
+	if (transfer == NULL)
+		return NULL;
+	transfer->base = base;
+	transfer->kind = kind;
+	transfer->options = *options;
+	transfer->dtp = dtp;
+	transfer->done = done;
+	transfer->arg = arg;
+	transfer->upload_fd = -1;
+	ascii_init(&transfer->ascii);
+	return transfer;
+}
+
+/* Closes everything; an upload not yet committed is discarded (the old file stays). */
+static void
+release(struct transfer *transfer)
+{
+	if (transfer->data != NULL)
+		bufferevent_free(transfer->data);
+	transfer->data = NULL;
+	if (transfer->upload_event != NULL)
+		event_free(transfer->upload_event);
+	transfer->upload_event = NULL;
+	if (transfer->ktls_event != NULL)
+		event_free(transfer->ktls_event);
+	transfer->ktls_event = NULL;
+	if (transfer->upload_fd >= 0)
+		close(transfer->upload_fd);
+	transfer->upload_fd = -1;
+	free(transfer->upload_buffer);
+	transfer->upload_buffer = NULL;
+	dtp_free(transfer->dtp);
+	transfer->dtp = NULL;
+	/* The socket buffer may still reference the segment: free it after the socket. */
+	if (transfer->segment != NULL)
+		evbuffer_file_segment_free(transfer->segment);
+	transfer->segment = NULL;
+	if (transfer->read_file != NULL)
+		transfer->read_file->ops->close(transfer->read_file);
+	transfer->read_file = NULL;
+	if (transfer->source.close != NULL)
+		transfer->source.close(transfer->source.context);
+	transfer->source.close = NULL;
+	if (transfer->write_file != NULL)
+		transfer->write_file->ops->abort(transfer->write_file);
+	transfer->write_file = NULL;
+	if (transfer->converted != NULL)
+		evbuffer_free(transfer->converted);
+	transfer->converted = NULL;
+}
+
+static void
+finish(struct transfer *transfer, enum transfer_status status, int error)
+{
+	transfer_done_fn done = transfer->done;
+	void *arg = transfer->arg;
+	uint64_t bytes = transfer_bytes(transfer);
+
+	release(transfer);
+	free(transfer);
+	if (done != NULL)
+		done(arg, status, error, bytes);
+}
+
+uint64_t
+transfer_bytes(const struct transfer *transfer)
+{
+	if (transfer->kind == RECEIVE_FILE)
+		return transfer->received;
+	/* Without a bufferevent (closed, or kernel TLS) everything queued has gone. */
+	if (transfer->data == NULL || transfer->ktls_event != NULL)
+		return transfer->queued;
+	return transfer->queued - evbuffer_get_length(bufferevent_get_output(transfer->data));
+}
+
+uint64_t
+transfer_expected_bytes(const struct transfer *transfer)
+{
+	if (transfer->kind != SEND_FILE || transfer->options.ascii)
+		return 0;
+	return transfer->end;
+}
+
+/* Reads the next piece of a file that cannot be sent zero-copy. */
+static int
+produce_from_file(struct transfer *transfer, struct evbuffer *out)
+{
+	char chunk[READ_CHUNK];
+	size_t before = evbuffer_get_length(out);
+
+	while (evbuffer_get_length(out) - before < SEND_BUDGET) {
+		struct evbuffer_iovec space;
+		ssize_t got;
+
+		if (transfer->options.ascii) {
+			got = transfer->read_file->ops->read(transfer->read_file, chunk, sizeof(chunk));
+			if (got > 0)
+				ascii_to_network(&transfer->ascii, chunk, (size_t)got, out);
+		} else {
+			/* Straight into the buffer's own memory: no copy, no heap churn. */
+			if (evbuffer_reserve_space(out, READ_CHUNK, &space, 1) < 1)
+				return -ENOMEM;
+			got = transfer->read_file->ops->read(transfer->read_file, space.iov_base,
+			    space.iov_len < READ_CHUNK ? space.iov_len : READ_CHUNK);
+			space.iov_len = got > 0 ? (size_t)got : 0;
+			evbuffer_commit_space(out, &space, 1);
+		}
+		if (got < 0)
+			return (int)got;
+		if (got == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Queues more download bytes; marks the end when there are no more. */
+static int
+refill(struct transfer *transfer)
+{
+	struct evbuffer *out = bufferevent_get_output(transfer->data);
+	size_t before = evbuffer_get_length(out);
+	int more;
+
+	if (transfer->segment != NULL) {
+		/* All of it at once: sendfile(2) moves it as the socket drains. */
+		if (transfer->end > transfer->position &&
+		    evbuffer_add_file_segment(out, transfer->segment, 0,
+		    (ev_off_t)(transfer->end - transfer->position)) != 0)
+			return -ENOMEM;
+		more = 0;
+	} else if (transfer->kind == SEND_FILE)
+		more = produce_from_file(transfer, out);
+	else
+		more = transfer->source.produce(transfer->source.context, out, SEND_BUDGET);
+	if (more < 0)
+		return more;
+	transfer->queued += evbuffer_get_length(out) - before;
+	if (more == 0) {
+		transfer->exhausted = 1;
+		/* From now on be told only when everything has gone out. */
+		bufferevent_setwatermark(transfer->data, EV_WRITE, 0, 0);
+	}
+	return 0;
+}
+
+/* Closes the data connection, telling a TLS peer with close_notify first. */
+static void
+close_data_connection(struct transfer *transfer)
+{
+	if (transfer->ktls_event != NULL)
+		event_free(transfer->ktls_event);
+	transfer->ktls_event = NULL;
+	if (transfer->data != NULL) {
+		if (transfer->options.tls != NULL)
+			tls_send_close_notify(bufferevent_openssl_get_ssl(transfer->data));
+		bufferevent_free(transfer->data);
+		transfer->data = NULL;
+	}
+	if (transfer->upload_event != NULL)
+		event_free(transfer->upload_event);
+	transfer->upload_event = NULL;
+	if (transfer->upload_fd >= 0)
+		close(transfer->upload_fd);
+	transfer->upload_fd = -1;
+}
+
+static void
+download_complete(struct transfer *transfer)
+{
+	close_data_connection(transfer);
+	finish(transfer, TRANSFER_COMPLETE, 0);
+}
+
+static void
+send_more(struct bufferevent *data, void *arg)
+{
+	struct transfer *transfer = arg;
+	int error;
+
+	if (transfer->exhausted) {
+		if (evbuffer_get_length(bufferevent_get_output(data)) == 0)
+			download_complete(transfer);
+		return;
+	}
+	error = refill(transfer);
+	if (error != 0) {
+		log_warning("download failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	if (transfer->exhausted && evbuffer_get_length(bufferevent_get_output(data)) == 0)
+		download_complete(transfer);
+}
+
+/* Writes length bytes to the upload's file; 0 or -errno. */
+static int
+write_all(struct transfer *transfer, const char *bytes, size_t length)
+{
+	while (length > 0) {
+		ssize_t wrote = transfer->write_file->ops->write(transfer->write_file, bytes, length);
+
+		if (wrote < 0)
+			return (int)wrote;
+		if (wrote == 0)
+			return -EIO;
+		bytes += wrote;
+		length -= (size_t)wrote;
+	}
+	return 0;
+}
+
+/* Stores bytes that arrived, converting TYPE A line ends first. */
+static int
+store_received(struct transfer *transfer, const char *bytes, size_t length)
+{
+	int error = 0;
+
+	if (!transfer->options.ascii)
+		return write_all(transfer, bytes, length);
+	ascii_from_network(&transfer->ascii, bytes, length, transfer->converted);
+	while (error == 0 && evbuffer_get_length(transfer->converted) > 0) {
+		size_t piece = evbuffer_get_contiguous_space(transfer->converted);
+
+		error = write_all(transfer,
+		    (const char *)evbuffer_pullup(transfer->converted, (ev_ssize_t)piece), piece);
+		evbuffer_drain(transfer->converted, piece);
+	}
+	return error;
+}
+
+static void
+committed(void *arg, int error)
+{
+	struct transfer *transfer = arg;
+
+	transfer->committing = 0;
+	if (error != 0)
+		log_warning("upload could not be stored: %s", strerror(-error));
+	finish(transfer, error == 0 ? TRANSFER_COMPLETE : TRANSFER_LOCAL_ERROR, error);
+}
+
+/* The client closed its side: the upload is whole. Store it. */
+static void
+commit_upload(struct transfer *transfer)
+{
+	struct ftpd_write_file *file = transfer->write_file;
+	int error = 0;
+
+	if (transfer->options.ascii) {
+		ascii_network_finish(&transfer->ascii, transfer->converted);
+		error = store_received(transfer, NULL, 0);
+	}
+	if (error != 0) {
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	close_data_connection(transfer);
+	transfer->write_file = NULL;	/* finish() now owns it */
+	transfer->committing = 1;
+	file->ops->finish(file, committed, transfer);
+}
+
+static void
+receive_more(evutil_socket_t fd, short what, void *arg)
+{
+	struct transfer *transfer = arg;
+	size_t budget = RECEIVE_BUDGET;
+
+	if (what & EV_TIMEOUT) {
+		log_info("data connection stalled for %u s: upload aborted",
+		    transfer->options.stall_timeout);
+		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+		return;
+	}
+	while (budget > 0) {
+		ssize_t got = read(fd, transfer->upload_buffer, RECEIVE_BUFFER_SIZE);
+		int error;
+
+		if (got == 0) {
+			commit_upload(transfer);
+			return;
+		}
+		if (got < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return;
+			log_info("data connection lost during the upload: %s", strerror(errno));
+			finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+			return;
+		}
+		transfer->received += (uint64_t)got;
+		error = store_received(transfer, transfer->upload_buffer, (size_t)got);
+		if (error != 0) {
+			log_warning("upload failed: %s", strerror(-error));
+			finish(transfer, TRANSFER_LOCAL_ERROR, error);
+			return;
+		}
+		budget = (size_t)got < budget ? budget - (size_t)got : 0;
+	}
+}
+
+/* Reads an upload straight from the socket; its persistent timeout is the stall limit. */
+static int
+start_receiving(struct transfer *transfer, evutil_socket_t fd)
+{
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+
+	transfer->upload_fd = fd;
+	transfer->upload_buffer = malloc(RECEIVE_BUFFER_SIZE);
+	transfer->upload_event = event_new(transfer->base, fd, EV_READ | EV_PERSIST,
+	    receive_more, transfer);
+	if (transfer->upload_buffer == NULL || transfer->upload_event == NULL ||
+	    event_add(transfer->upload_event, &stall) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* TLS uploads arrive through the bufferevent, already decrypted. */
+static void
+receive_decrypted(struct bufferevent *data, void *arg)
+{
+	struct transfer *transfer = arg;
+	struct evbuffer *input = bufferevent_get_input(data);
+	int error = 0;
+
+	while (error == 0 && evbuffer_get_length(input) > 0) {
+		size_t piece = evbuffer_get_contiguous_space(input);
+
+		transfer->received += piece;
+		error = store_received(transfer,
+		    (const char *)evbuffer_pullup(input, (ev_ssize_t)piece), piece);
+		evbuffer_drain(input, piece);
+	}
+	if (error != 0) {
+		log_warning("upload failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+	}
+}
+
+/*
+ * The TLS stream of an upload ended. With or without close_notify the upload
+ * is whole when it ended on a record boundary; bytes of a partial record
+ * left over mean it was cut off.
+ */
+static void
+tls_upload_ended(struct transfer *transfer)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	receive_decrypted(transfer->data, transfer);
+	if (transfer->write_file == NULL)
+		return;		/* storing failed and finished the transfer */
+	if (ssl != NULL && SSL_has_pending(ssl)) {
+		log_info("TLS upload cut off in the middle of a record");
+		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+		return;
+	}
+	commit_upload(transfer);
+}
+
+static void start_sending(struct transfer *transfer);
+
+/*
+ * Kernel TLS: the kernel encrypts, so SSL_sendfile moves the file without
+ * copying it through user space, as plain downloads do.
+ */
+static void
+ktls_send_more(evutil_socket_t fd, short what, void *arg)
+{
+	struct transfer *transfer = arg;
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	if (what & EV_TIMEOUT) {
+		log_info("data connection stalled for %u s: transfer aborted",
+		    transfer->options.stall_timeout);
+		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+		return;
+	}
+	while (transfer->position < transfer->end) {
+		uint64_t left = transfer->end - transfer->position;
+		ossl_ssize_t sent = SSL_sendfile(ssl, transfer->read_file->fd,
+		    (off_t)transfer->position, left < MAX_SINGLE_WRITE ? left : MAX_SINGLE_WRITE, 0);
+
+		if (sent <= 0) {
+			int error = SSL_get_error(ssl, (int)sent);
+
+			if (error == SSL_ERROR_WANT_WRITE)
+				return;
+			log_info("kernel TLS download failed (SSL error %d)", error);
+			finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+			return;
+		}
+		transfer->position += (uint64_t)sent;
+		transfer->queued += (uint64_t)sent;
+	}
+	download_complete(transfer);
+}
+
+/* 1 when the download went over to kernel TLS; 0 to use the usual path. */
+static int
+try_kernel_tls(struct transfer *transfer)
+{
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	if (transfer->kind != SEND_FILE || transfer->options.ascii ||
+	    transfer->read_file->fd < 0 || !BIO_get_ktls_send(SSL_get_wbio(ssl)))
+		return 0;
+	transfer->ktls_event = event_new(transfer->base, bufferevent_getfd(transfer->data),
+	    EV_WRITE | EV_PERSIST, ktls_send_more, transfer);
+	if (transfer->ktls_event == NULL || event_add(transfer->ktls_event, &stall) != 0) {
+		if (transfer->ktls_event != NULL)
+			event_free(transfer->ktls_event);
+		transfer->ktls_event = NULL;
+		return 0;
+	}
+	bufferevent_disable(transfer->data, EV_READ | EV_WRITE);
+	transfer->exhausted = 1;
+	log_debug("download over kernel TLS");
+	return 1;
+}
+
+/* The data connection's TLS handshake finished: is it really our client? */
+static void
+tls_data_ready(struct transfer *transfer)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+
+	if (tls_data_check(transfer->options.tls, ssl) != 0) {
+		finish(transfer, TRANSFER_NO_CONNECTION, -EPERM);
+		return;
+	}
+	if (transfer->kind == RECEIVE_FILE)
+		bufferevent_enable(transfer->data, EV_READ);
+	else if (!try_kernel_tls(transfer))
+		start_sending(transfer);
+}
+
+static void
+data_event(struct bufferevent *data, short what, void *arg)
+{
+	struct transfer *transfer = arg;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		tls_data_ready(transfer);
+		return;
+	}
+	if (transfer->kind == RECEIVE_FILE && (what & BEV_EVENT_EOF)) {
+		tls_upload_ended(transfer);
+		return;
+	}
+	if (transfer->options.tls != NULL &&
+	    !SSL_is_init_finished(bufferevent_openssl_get_ssl(data))) {
+		log_info("TLS handshake on the data connection failed");
+		finish(transfer, TRANSFER_NO_CONNECTION, -EPROTO);
+		return;
+	}
+
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("data connection stalled for %u s: transfer aborted",
+		    transfer->options.stall_timeout);
+	else
+		log_info("data connection lost during the transfer");
+	finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+}
+
+static void
+start_sending(struct transfer *transfer)
+{
+	bufferevent_setwatermark(transfer->data, EV_WRITE, SEND_LOW_WATERMARK, 0);
+	bufferevent_enable(transfer->data, EV_WRITE);
+	send_more(transfer->data, transfer);
+}
+
+/* A TLS data connection: the server side of the handshake comes first. */
+static int
+start_tls(struct transfer *transfer, evutil_socket_t fd)
+{
+	SSL *ssl = tls_data_new(transfer->options.tls, transfer->options.tls_control);
+
+	if (ssl == NULL)
+		return -ENOMEM;
+	transfer->data = bufferevent_openssl_socket_new(transfer->base, fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (transfer->data == NULL) {
+		SSL_free(ssl);
+		return -ENOMEM;
+	}
+	/*
+	 * No dirty shutdowns: a peer that just closes is a clean end of file
+	 * already (SSL_OP_IGNORE_UNEXPECTED_EOF in tls_data_new), so what
+	 * libevent would call dirty is a reset, and a reset is an abort.
+	 */
+	bufferevent_setcb(transfer->data,
+	    transfer->kind == RECEIVE_FILE ? receive_decrypted : NULL,
+	    transfer->kind == RECEIVE_FILE ? NULL : send_more, data_event, transfer);
+	/* Reading stays on for the handshake; an upload's data waits for the check. */
+	bufferevent_setwatermark(transfer->data, EV_READ, 0, RECEIVE_BUFFER_SIZE);
+	return 0;
+}
+
+static void
+connected(void *arg, int error, evutil_socket_t fd)
+{
+	struct transfer *transfer = arg;
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+
+	dtp_free(transfer->dtp);
+	transfer->dtp = NULL;
+	if (error != 0) {
+		log_info("no data connection: %s", strerror(-error));
+		finish(transfer, TRANSFER_NO_CONNECTION, error);
+		return;
+	}
+	if (transfer->options.tls != NULL) {
+		error = start_tls(transfer, fd);
+		if (error != 0) {
+			close(fd);
+			finish(transfer, TRANSFER_LOCAL_ERROR, error);
+			return;
+		}
+		bufferevent_set_timeouts(transfer->data, &stall, &stall);
+		bufferevent_enable(transfer->data, EV_READ | EV_WRITE);
+		return;
+	}
+	if (transfer->kind == RECEIVE_FILE) {
+		error = start_receiving(transfer, fd);
+		if (error != 0)
+			finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	transfer->data = bufferevent_socket_new(transfer->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (transfer->data == NULL) {
+		close(fd);
+		finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+		return;
+	}
+	bufferevent_set_timeouts(transfer->data, &stall, &stall);
+	bufferevent_set_max_single_write(transfer->data, MAX_SINGLE_WRITE);
+	bufferevent_setcb(transfer->data, NULL, send_more, data_event, transfer);
+	bufferevent_disable(transfer->data, EV_READ);
+	start_sending(transfer);
+}
+
+static struct transfer *
+start(struct transfer *transfer)
+{
+	dtp_connect(transfer->dtp, transfer->options.connect_timeout, connected, transfer);
+	return transfer;
+}
+
+struct transfer *
+transfer_send_file(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct ftpd_read_file *file, uint64_t offset,
+    transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = transfer_new(base, dtp, options, SEND_FILE, done, arg);
+
+	if (transfer == NULL) {
+		dtp_free(dtp);
+		file->ops->close(file);
+		return NULL;
+	}
+	transfer->read_file = file;
+	transfer->position = offset;
+	transfer->end = file->size > offset ? file->size : offset;
+	/* sendfile(2) would bypass TLS: protected downloads are read and encrypted. */
+	if (file->fd >= 0 && !options->ascii && options->tls == NULL && transfer->end > offset) {
+		transfer->segment = evbuffer_file_segment_new(file->fd, (ev_off_t)offset,
+		    (ev_off_t)(transfer->end - offset), 0);
+		/* Without a segment the read path below still works. */
+	}
+	return start(transfer);
+}
+
+struct transfer *
+transfer_send_source(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct transfer_source source,
+    transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = transfer_new(base, dtp, options, SEND_SOURCE, done, arg);
+
+	if (transfer == NULL) {
+		dtp_free(dtp);
+		source.close(source.context);
+		return NULL;
+	}
+	transfer->source = source;
+	return start(transfer);
+}
+
+struct transfer *
+transfer_receive_file(struct event_base *base, struct dtp *dtp,
+    const struct transfer_options *options, struct ftpd_write_file *file,
+    transfer_done_fn done, void *arg)
+{
+	struct transfer *transfer = transfer_new(base, dtp, options, RECEIVE_FILE, done, arg);
+
+	if (transfer != NULL && options->ascii)
+		transfer->converted = evbuffer_new();
+	if (transfer == NULL || (options->ascii && transfer->converted == NULL)) {
+		free(transfer);
+		dtp_free(dtp);
+		file->ops->abort(file);
+		return NULL;
+	}
+	transfer->write_file = file;
+	return start(transfer);
+}
+
+void
+transfer_abort(struct transfer *transfer)
+{
+	if (transfer->committing) {
+		/* The upload is complete and being stored; let that finish and report. */
+		return;
+	}
+	finish(transfer, TRANSFER_ABORTED, 0);
+}
+
+void
+transfer_free(struct transfer *transfer)
+{
+	if (transfer->committing) {
+		/* committed() will still run: make it report to nobody. */
+		transfer->done = NULL;
+		return;
+	}
+	release(transfer);
+	free(transfer);
+}

@@ -1,0 +1,139 @@
+/*
+ * portal/checkers: credentials in, avatar id out, completing asynchronously (Twisted's
+ * ICredentialsChecker): guests, the passwd_file users and system accounts (PAM).
+ */
+#ifndef FTPD_CHECKERS_H
+#define FTPD_CHECKERS_H
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+
+struct worker_pool;
+struct checker;
+struct checker_request;
+
+/* Longest login name a checker accepts; longer ones fail without a lookup. */
+#define CHECKER_USER_MAX 64
+
+/* Most supplementary groups a system account brings along; more are refused. */
+#define CHECKER_GROUPS_MAX 64
+
+/*
+ * A system account (system_users): the identity its session process takes
+ * after login, so that the kernel checks every file operation.
+ */
+struct system_account {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[CHECKER_GROUPS_MAX];	/* supplementary groups, gid among them */
+	int group_count;
+};
+
+/* Who the credentials proved the user to be: what the realm builds a shell for. */
+struct avatar_id {
+	char *name;		/* login name; "anonymous" for guests */
+	char *home;		/* home given by the password file or the account, or NULL */
+	int anonymous;
+	struct system_account *account;	/* system_users logins only, else NULL */
+};
+
+/*
+ * error is 0 with id set (the callee owns it: avatar_id_free), or -EACCES
+ * for credentials that do not match, or another -errno when checking
+ * itself failed (out of memory, the worker pool went away: -ECANCELED).
+ */
+typedef void (*checker_done_fn)(void *arg, int error, struct avatar_id *id);
+
+struct checker_ops {
+	/*
+	 * Starts checking user and password; both are copied, so the caller's
+	 * buffers may go away at once. done() runs exactly once on the loop
+	 * thread, possibly before this returns, unless the request is
+	 * cancelled. Returns the request, or NULL when done() already ran.
+	 */
+	struct checker_request *(*check)(struct checker *checker, const char *user,
+	    const char *password, checker_done_fn done, void *arg);
+	/* The caller went away: done() will not run, and the request is freed. */
+	void (*cancel)(struct checker_request *request);
+	/* Requests still running must have completed or been cancelled. */
+	void (*free)(struct checker *checker);
+};
+
+struct checker {
+	const struct checker_ops *ops;
+};
+
+/* Guests: "anonymous" or "ftp" in any case, any password, if config->anonymous. */
+struct checker *checker_anonymous_new(const struct config *config);
+
+/*
+ * Users of config->passwd_file ("name:hash[:home]" lines), reread at every
+ * login in a worker thread so that edits apply at once. NULL on failure.
+ */
+struct checker *checker_passwd_new(const struct config *config, struct worker_pool *workers);
+
+/*
+ * System accounts through PAM (service "ftpd") in a worker thread: the id
+ * carries the account's home and identity. Accounts whose login shell is not
+ * in /etc/shells (nologin, false) and uid 0 are refused. NULL on failure.
+ */
+struct checker *checker_system_new(const struct config *config, struct worker_pool *workers);
+
+/*
+ * Names no checker looks up: empty, longer than CHECKER_USER_MAX, or with
+ * control characters, ':' (the passwd field separator) or '/'.
+ */
+static inline int
+checker_user_name_is_valid(const char *name)
+{
+	const unsigned char *cursor;
+	size_t length = 0;
+
+	for (cursor = (const unsigned char *)name; *cursor != '\0'; cursor++) {
+		if (*cursor < 0x20 || *cursor == 0x7f || *cursor == ':' || *cursor == '/')
+			return 0;
+		if (++length > CHECKER_USER_MAX)
+			return 0;
+	}
+	return length > 0;
+}
+
+/* 0 with *id allocated, or -ENOMEM. home may be NULL. */
+static inline int
+avatar_id_new(const char *name, const char *home, int anonymous, struct avatar_id **id)
+{
+	struct avatar_id *created;
+
+	created = calloc(1, sizeof(*created));
+	if (created == NULL)
+		return -ENOMEM;
+	created->anonymous = anonymous;
+	created->name = strdup(name);
+	created->home = home != NULL ? strdup(home) : NULL;
+	if (created->name == NULL || (home != NULL && created->home == NULL)) {
+		free(created->name);
+		free(created->home);
+		free(created);
+		return -ENOMEM;
+	}
+	*id = created;
+	return 0;
+}
+
+static inline void
+avatar_id_free(struct avatar_id *id)
+{
+	if (id == NULL)
+		return;
+	free(id->name);
+	free(id->home);
+	free(id->account);
+	free(id);
+}
+
+#endif

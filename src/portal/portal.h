@@ -1,0 +1,64 @@
+/*
+ * portal: credentials -> checkers -> avatar id -> realm -> (shell, logout).
+ * Asynchronous for every checker: a login never blocks the event loop.
+ */
+#ifndef FTPD_PORTAL_H
+#define FTPD_PORTAL_H
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "ftpd/shell.h"
+
+struct portal;
+struct portal_request;
+struct worker_pool;
+
+struct system_account;
+
+/* What a successful login yields: the user's shell and who they are. */
+struct avatar {
+	struct ftpd_shell *shell;	/* NULL until portal_open_shell, with system_users */
+	char *name;		/* login name; "anonymous" for guests */
+	int anonymous;
+	char *home;		/* the directory the shell serves */
+	struct system_account *account;	/* system_users logins: whom to become; else NULL */
+};
+
+/*
+ * error is 0 with avatar set (the callee now owns it: avatar_logout), or
+ * -EACCES for wrong credentials / unknown user / anonymous not allowed, or
+ * another -errno when the realm could not build the shell (bad home...).
+ */
+typedef void (*portal_login_fn)(void *arg, int error, struct avatar *avatar);
+
+/* config and host (offered to every shell; may be NULL) must outlive the portal. NULL on failure (logged). */
+struct portal *portal_new(const struct config *config, struct worker_pool *workers,
+    struct ftpd_host *host);
+void portal_free(struct portal *portal);
+
+/* Users "anonymous" and "ftp" (any case) are guests. */
+int portal_is_anonymous_user(const char *user);
+
+/*
+ * Starts a login. done() runs exactly once, possibly before this returns,
+ * unless the request is cancelled first. Returns the request handle, or NULL
+ * when done() already ran.
+ */
+struct portal_request *portal_login(struct portal *portal, const char *user,
+    const char *password, portal_login_fn done, void *arg);
+
+/* The session went away: done() will not be called. */
+void portal_cancel(struct portal_request *request);
+
+/*
+ * With system_users the portal hands out avatars without a shell: the
+ * session's own process opens it once it runs as the user, with its own
+ * host. 0 or the shell's -errno.
+ */
+int portal_open_shell(struct portal *portal, struct avatar *avatar, struct ftpd_host *host);
+
+/* Ends the session's use of the shell and frees the avatar. */
+void avatar_logout(struct avatar *avatar);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * realm: turns the avatar id a checker proved into a shell for that user
+ * (Twisted's BaseFTPRealm/FTPRealm), through the shell registry.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/log.h"
+#include "portal/realm.h"
+#include "shell/registry.h"
+
+#define REALM_DEFAULT_SHELL "fs"
+
+struct realm {
+	const struct config *config;
+	struct ftpd_host *host;		/* handed to every shell */
+	const struct ftpd_shell_module *anonymous_module;
+	const struct ftpd_shell_module *user_module;
+};
+
+static const struct ftpd_shell_module *
+find_module(const char *name)
+{
+	const struct ftpd_shell_module *module;
+	char error[256];
+
+	error[0] = '\0';
+	module = shell_registry_find(name, error, sizeof(error));
+	if (module == NULL)
+		log_error("%s", error[0] != '\0' ? error : "shell module not found");
+	return module;
+}
+
+struct realm *
+realm_new(const struct config *config, struct ftpd_host *host)
+{
+	struct realm *realm;
+
+	realm = calloc(1, sizeof(*realm));
+	if (realm == NULL) {
+		log_error("realm: out of memory");
+		return NULL;
+	}
+	realm->config = config;
+	realm->host = host;
+	realm->anonymous_module = find_module("anon");
+	realm->user_module = find_module(config->shell != NULL ? config->shell :
+	    REALM_DEFAULT_SHELL);
+	if (realm->anonymous_module == NULL || realm->user_module == NULL) {
+		free(realm);
+		return NULL;
+	}
+	return realm;
+}
+
+void
+realm_free(struct realm *realm)
+{
+	free(realm);
+}
+
+int
+realm_home_directory(const struct realm *realm, const struct avatar_id *id,
+    char *buffer, size_t size)
+{
+	const struct config *config = realm->config;
+	int length;
+
+	if (id->anonymous) {
+		if (config->anonymous_root == NULL)
+			return -ENOENT;
+		length = snprintf(buffer, size, "%s", config->anonymous_root);
+	} else if (id->home != NULL) {
+		length = snprintf(buffer, size, "%s", id->home);
+	} else {
+		/* FTPRealm's userHome.child(avatarId): exactly one segment below home_root. */
+		if (id->name[0] == '\0' || strchr(id->name, '/') != NULL ||
+		    strcmp(id->name, ".") == 0 || strcmp(id->name, "..") == 0)
+			return -EACCES;
+		if (config->home_root == NULL)
+			return -ENOENT;
+		length = snprintf(buffer, size, "%s/%s", config->home_root, id->name);
+	}
+	if (length < 0 || (size_t)length >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int
+realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_host *host)
+{
+	const struct ftpd_shell_module *module;
+	struct ftpd_shell_config shell_config;
+	struct ftpd_shell *shell = NULL;
+	int error;
+
+	memset(&shell_config, 0, sizeof(shell_config));
+	shell_config.root = avatar->home;
+	shell_config.user = avatar->name;
+	shell_config.host = host;
+	if (avatar->anonymous) {
+		module = realm->anonymous_module;
+		shell_config.read_only = 1;
+	} else {
+		module = realm->user_module;
+		shell_config.read_only = 0;
+		shell_config.options = realm->config->shell_options;
+	}
+	error = module->create(&shell_config, &shell);
+	if (error != 0 || shell == NULL) {
+		if (error == 0)
+			error = -EIO;
+		log_error("login %s: shell %s on %s: %s", avatar->name, module->name,
+		    avatar->home, strerror(-error));
+		return error;
+	}
+	avatar->shell = shell;
+	return 0;
+}
+
+int
+realm_request_avatar(struct realm *realm, struct avatar_id *id, struct avatar **avatar)
+{
+	struct avatar *created;
+	char root[PATH_MAX];
+	int error;
+
+	error = realm_home_directory(realm, id, root, sizeof(root));
+	if (error != 0) {
+		log_error("login %s: no usable home directory: %s", id->name, strerror(-error));
+		return error;
+	}
+	created = calloc(1, sizeof(*created));
+	if (created == NULL)
+		return -ENOMEM;
+	created->anonymous = id->anonymous;
+	created->name = strdup(id->name);
+	created->home = strdup(root);
+	if (created->name == NULL || created->home == NULL) {
+		avatar_logout(created);
+		return -ENOMEM;
+	}
+	created->account = id->account;
+	id->account = NULL;
+	/* The root process opens nothing for a user: the session's own process will. */
+	if (!realm->config->system_users) {
+		error = realm_open_shell(realm, created, realm->host);
+		if (error != 0) {
+			avatar_logout(created);
+			return error;
+		}
+	}
+	*avatar = created;
+	return 0;
+}

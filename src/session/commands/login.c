@@ -1,0 +1,118 @@
+/*
+ * session/commands/login: USER, PASS and QUIT.
+ * A failed PASS is answered only after a delay, without blocking other sessions.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "session/commands/commands.h"
+#include "config/config.h"
+#include "log/log.h"
+#include "portal/portal.h"
+#include "server/server.h"
+#include "session/session.h"
+#include "server/session_process.h"
+#include "config/settings.h"
+
+void
+command_user(struct session *session, const char *argument)
+{
+	const struct config *config = session->config;
+
+	if (session->identity_fixed) {
+		/* This process runs with one account's uid; another login needs a new connection. */
+		session_reply(session, REPLY_CANNOT_CHANGE_USER);
+		return;
+	}
+	if (!session_tls_allows_login(session, argument))
+		return;
+	if (session->state == SESSION_AUTHED)
+		session_logout(session);
+	/* Over-long names cannot match anything; keep them for the 331 text only. */
+	snprintf(session->user, sizeof(session->user), "%s", argument);
+	session->state = SESSION_INAUTH;
+	if (config->anonymous && portal_is_anonymous_user(session->user))
+		session_reply(session, REPLY_GUEST_PASSWORD);
+	else
+		session_reply(session, REPLY_PASSWORD_REQUIRED, session->user);
+}
+
+static void
+login_failure_delay_over(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *session = arg;
+	const struct config *config = session->config;
+
+	session->login_failures++;
+	if (session->login_failures >= config->max_login_failures) {
+		session_reply(session, REPLY_LOGIN_INCORRECT);
+		session_reply(session, REPLY_TOO_MANY_FAILURES);
+		session_close_after_flush(session);
+		return;
+	}
+	session_reply(session, REPLY_LOGIN_INCORRECT);
+	session_resume(session);
+}
+
+static void
+login_finished(void *arg, int error, struct avatar *avatar)
+{
+	struct session *session = arg;
+	const struct config *config = session->config;
+	struct timeval delay;
+
+	session->login_request = NULL;
+	if (error == 0 && session->closing) {
+		/* The server is stopping (421 sent): the login comes too late. */
+		avatar_logout(avatar);
+		return;
+	}
+	if (error == 0 && avatar->shell == NULL) {
+		/* system_users: the session goes on in a process of the user's own. */
+		session_process_start(session, avatar);
+		return;
+	}
+	if (error == 0) {
+		session_logged_in(session, avatar);
+		return;
+	}
+	log_info("%s: login failed: %s (%s)", session->peer_text, session->user,
+	    error == -EACCES ? "bad credentials" : strerror(-error));
+	session->state = SESSION_UNAUTH;
+	delay.tv_sec = config->login_failure_delay_ms / 1000;
+	delay.tv_usec = (config->login_failure_delay_ms % 1000) * 1000;
+	if (session->login_failure_timer == NULL)
+		session->login_failure_timer = evtimer_new(session->server->base,
+		    login_failure_delay_over, session);
+	if (session->login_failure_timer == NULL) {
+		login_failure_delay_over(-1, 0, session);
+		return;
+	}
+	evtimer_add(session->login_failure_timer, &delay);
+}
+
+void
+command_pass(struct session *session, const char *argument)
+{
+	struct portal_request *request;
+
+	session->busy = 1;
+	request = portal_login(session->settings->portal, session->user,
+	    argument != NULL ? argument : "", login_finished, session);
+	/* login_finished may already have run (and even resumed the session). */
+	if (request != NULL)
+		session->login_request = request;
+}
+
+void
+command_quit(struct session *session, const char *argument)
+{
+	if (session->transfer != NULL) {
+		/* RFC 959: the transfer's result comes first, then the goodbye. */
+		session->quit_after_transfer = 1;
+		return;
+	}
+	session_reply(session, REPLY_GOODBYE);
+	session_close_after_flush(session);
+}

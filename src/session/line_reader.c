@@ -1,0 +1,113 @@
+/*
+ * line_reader: control-connection framing.
+ * Byte-at-a-time state machine so that Telnet sequences and CR/LF may be split across reads.
+ */
+#include <string.h>
+
+#include "session/line_reader.h"
+
+#define BYTE_IAC 255
+#define BYTE_WILL 251
+#define BYTE_DONT 254
+
+void
+line_reader_init(struct line_reader *reader)
+{
+	reader->length = 0;
+	reader->discarding = 0;
+	reader->complete = 0;
+	reader->telnet = TELNET_DATA;
+}
+
+void
+line_reader_clear(struct line_reader *reader)
+{
+	explicit_bzero(reader->line, sizeof(reader->line));
+	reader->length = 0;
+	reader->discarding = 0;
+	reader->complete = 0;
+}
+
+/* Adds one data byte to the line, or notes the overflow. */
+static void
+append_byte(struct line_reader *reader, unsigned char byte)
+{
+	if (reader->discarding)
+		return;
+	if (reader->length >= LINE_MAX_LENGTH) {
+		reader->discarding = 1;
+		return;
+	}
+	reader->line[reader->length++] = (char)byte;
+}
+
+/* Ends the line at a LF: drops the CR before it and reports the result. */
+static enum line_result
+finish_line(struct line_reader *reader)
+{
+	if (reader->discarding) {
+		line_reader_clear(reader);
+		return LINE_TOO_LONG;
+	}
+	if (reader->length > 0 && reader->line[reader->length - 1] == '\r')
+		reader->length--;
+	reader->line[reader->length] = '\0';
+	reader->complete = 1;
+	return LINE_READY;
+}
+
+enum line_result
+line_reader_next(struct line_reader *reader, struct evbuffer *input)
+{
+	struct evbuffer_iovec chunks[8];
+	enum line_result result = LINE_NONE;
+	size_t consumed = 0;
+	int count, i;
+
+	if (reader->complete) {
+		/* the caller is done with the previous line */
+		reader->length = 0;
+		reader->complete = 0;
+	}
+	count = evbuffer_peek(input, -1, NULL, chunks, 8);
+	if (count > 8)
+		count = 8;
+	for (i = 0; i < count && result == LINE_NONE; i++) {
+		const unsigned char *bytes = chunks[i].iov_base;
+		size_t j;
+
+		for (j = 0; j < chunks[i].iov_len; j++) {
+			unsigned char byte = bytes[j];
+
+			switch (reader->telnet) {
+			case TELNET_IAC:
+				if (byte == BYTE_IAC) {
+					append_byte(reader, byte);
+					reader->telnet = TELNET_DATA;
+				} else if (byte >= BYTE_WILL && byte <= BYTE_DONT)
+					reader->telnet = TELNET_OPTION;
+				else
+					reader->telnet = TELNET_DATA;
+				continue;
+			case TELNET_OPTION:
+				reader->telnet = TELNET_DATA;
+				continue;
+			case TELNET_DATA:
+				break;
+			}
+			if (byte == BYTE_IAC)
+				reader->telnet = TELNET_IAC;
+			else if (byte == '\n') {
+				result = finish_line(reader);
+				j++;
+				consumed += j;
+				break;
+			} else
+				append_byte(reader, byte);
+		}
+		if (result == LINE_NONE)
+			consumed += chunks[i].iov_len;
+	}
+	evbuffer_drain(input, consumed);
+	return result;
+}

@@ -1,0 +1,637 @@
+/*
+ * session: the protocol interpreter for one control connection.
+ * Reads lines, validates them against the command table, runs one command at a time.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "config/config.h"
+#include "dtp/dtp.h"
+#include "listing/listing.h"
+#include "log/log.h"
+#include "portal/portal.h"
+#include "server/server.h"
+#include "session/session.h"
+#include "config/settings.h"
+#include "tls/tls.h"
+#include "dtp/transfer.h"
+
+/* Input kept unread while a command is busy; beyond it the socket is not read. */
+#define SESSION_INPUT_HIGH_WATERMARK (64 * 1024)
+/* Longest command word worth looking up; longer ones are unknown. */
+#define COMMAND_NAME_MAX 8
+
+static void session_read(struct bufferevent *control, void *arg);
+static void session_written(struct bufferevent *control, void *arg);
+static void session_event(struct bufferevent *control, short what, void *arg);
+static void session_process_input(struct session *session);
+
+static void
+format_peer(struct session *session)
+{
+	const struct sockaddr *peer = (const struct sockaddr *)&session->peer;
+	char address[INET6_ADDRSTRLEN] = "?";
+
+	if (peer->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr,
+		    address, sizeof(address));
+	else if (peer->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr,
+		    address, sizeof(address));
+	else if (peer->sa_family == AF_UNIX)
+		snprintf(address, sizeof(address), "local");
+	snprintf(session->peer_text, sizeof(session->peer_text), "%s", address);
+}
+
+static void
+deferred_close_fired(evutil_socket_t fd, short what, void *arg)
+{
+	session_free(arg);
+}
+
+/*
+ * Puts a bufferevent on the control socket: plain, or (ssl set) TLS with the
+ * handshake still to come, or already done (ssl_state). NULL on failure (the
+ * fd stays open).
+ */
+static struct bufferevent *
+control_bufferevent(struct session *session, int fd, SSL *ssl,
+    enum bufferevent_ssl_state ssl_state)
+{
+	const struct config *config = session->config;
+	struct timeval idle = { (time_t)config->idle_timeout, 0 };
+	struct bufferevent *control;
+
+	if (ssl == NULL)
+		control = bufferevent_socket_new(session->server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	else
+		control = bufferevent_openssl_socket_new(session->server->base, fd, ssl,
+		    ssl_state, BEV_OPT_CLOSE_ON_FREE);
+	if (control == NULL)
+		return NULL;
+	if (ssl != NULL)
+		bufferevent_openssl_set_allow_dirty_shutdown(control, 1);
+	bufferevent_setcb(control, session_read, session_written, session_event, session);
+	bufferevent_setwatermark(control, EV_READ, 0, SESSION_INPUT_HIGH_WATERMARK);
+	bufferevent_set_timeouts(control, &idle, NULL);
+	bufferevent_enable(control, EV_READ | EV_WRITE);
+	return control;
+}
+
+struct session *
+session_new(struct server *server, int fd, const struct sockaddr *peer,
+    socklen_t peer_length, int implicit_tls)
+{
+	const struct config *config;
+	struct session *session;
+	SSL *ssl = NULL;
+	int one = 1;
+
+	session = calloc(1, sizeof(*session));
+	if (session == NULL) {
+		close(fd);
+		return NULL;
+	}
+	session->server = server;
+	session->settings = settings_hold(server->settings);
+	session->config = config = &session->settings->config;
+	session->state = SESSION_UNAUTH;
+	session->binary = 1;
+	session->working_directory = PATH_ROOT;
+	session->rename_from = PATH_ROOT;
+	session->operation_path = PATH_ROOT;
+	session->mlst_facts = FACT_DEFAULT;
+	line_reader_init(&session->line_reader);
+	if (peer_length > sizeof(session->peer))
+		peer_length = sizeof(session->peer);
+	memcpy(&session->peer, peer, peer_length);
+	session->peer_length = peer_length;
+	session->local_length = sizeof(session->local);
+	if (getsockname(fd, (struct sockaddr *)&session->local, &session->local_length) != 0)
+		session->local_length = 0;
+	format_peer(session);
+	server_remember_session(server, session);
+
+	/* Telnet "Synch" puts urgent data on the wire; keep it in the stream. */
+	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
+	evutil_make_socket_nonblocking(fd);
+	if (implicit_tls) {
+		ssl = tls_control_new(session->settings->tls);
+		session->tls = ssl;
+	}
+	if (!implicit_tls || ssl != NULL)
+		session->control = control_bufferevent(session, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING);
+	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
+	if (session->control == NULL || session->deferred_close == NULL) {
+		if (session->control == NULL) {
+			if (ssl != NULL)
+				SSL_free(ssl);
+			close(fd);
+		}
+		session->tls = NULL;
+		session_free(session);
+		return NULL;
+	}
+	/* With implicit TLS the greeting waits in the buffer for the handshake. */
+	session_reply(session, REPLY_WELCOME, config->banner);
+	return session;
+}
+
+static void
+session_destroy(struct session *session)
+{
+	if (session->transfer != NULL)
+		transfer_free(session->transfer);
+	dtp_free(session->dtp);
+	free(session->deferred_line);
+	free(session->transfer_log.path);
+	if (session->login_request != NULL)
+		portal_cancel(session->login_request);
+	if (session->avatar != NULL)
+		avatar_logout(session->avatar);
+	if (session->login_failure_timer != NULL)
+		event_free(session->login_failure_timer);
+	if (session->deferred_close != NULL)
+		event_free(session->deferred_close);
+	if (session->control != NULL)
+		bufferevent_free(session->control);
+	path_free(&session->working_directory);
+	path_free(&session->rename_from);
+	path_free(&session->operation_path);
+	line_reader_clear(&session->line_reader);
+	server_forget_session(session->server, session);
+	settings_release(session->settings);
+	free(session);
+}
+
+void
+session_free(struct session *session)
+{
+	log_info("%s: disconnected (%llu bytes in, %llu bytes out)", session->peer_text,
+	    (unsigned long long)session->bytes_in, (unsigned long long)session->bytes_out);
+	session_destroy(session);
+}
+
+void
+session_free_moved(struct session *session)
+{
+	/* Freed as if shut down already, so OpenSSL keeps the session resumable in the child. */
+	if (session->tls != NULL)
+		SSL_set_shutdown(session->tls, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	session_destroy(session);
+}
+
+int
+session_control_fd(const struct session *session)
+{
+	return session->control != NULL ? (int)bufferevent_getfd(session->control) : -1;
+}
+
+int
+session_move_to(struct session *session, struct server *server, struct evbuffer *input)
+{
+	int fd = session_control_fd(session);
+	struct evbuffer *destination;
+	int error;
+
+	/*
+	 * The old bufferevent stays allocated and untouched: freeing it would
+	 * close the socket and free the SSL object that the new one uses.
+	 */
+	session->control = NULL;
+	session->login_failure_timer = NULL;
+	session->server = server;
+	server_remember_session(server, session);
+	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
+	if (session->deferred_close == NULL)
+		return -ENOMEM;
+	session->control = control_bufferevent(session, fd, session->tls, BUFFEREVENT_SSL_OPEN);
+	if (session->control == NULL)
+		return -ENOMEM;
+	destination = bufferevent_get_input(session->control);
+	if (evbuffer_add_buffer(destination, input) == 0)
+		return 0;
+	/* A socket bufferevent keeps its input frozen but for its own reads: thaw it once. */
+	evbuffer_unfreeze(destination, 0);
+	error = evbuffer_add_buffer(destination, input);
+	evbuffer_freeze(destination, 0);
+	return error != 0 ? -ENOMEM : 0;
+}
+
+void
+session_logged_in(struct session *session, struct avatar *avatar)
+{
+	log_info("%s: login ok: %s%s", session->peer_text, avatar->name,
+	    avatar->anonymous ? " (anonymous)" : "");
+	session->avatar = avatar;
+	session->state = SESSION_AUTHED;
+	session->login_failures = 0;
+	path_free(&session->working_directory);
+	session_reply(session, avatar->anonymous ? REPLY_GUEST_LOGGED_IN : REPLY_USER_LOGGED_IN);
+	session_resume(session);
+}
+
+/*
+ * The connection is gone or must go now. With operations still pending the
+ * memory stays until their callbacks have run (session_end_operation frees).
+ */
+static void
+session_close_now(struct session *session)
+{
+	if (session->references == 0) {
+		/* A TLS peer is told the session ends; then everything goes. */
+		tls_send_close_notify(session->tls);
+		session_free(session);
+		return;
+	}
+	session->dead = 1;
+	if (session->control != NULL) {
+		tls_send_close_notify(session->tls);
+		bufferevent_free(session->control);
+		session->control = NULL;
+		session->tls = NULL;
+	}
+}
+
+struct evbuffer *
+session_output(struct session *session)
+{
+	return bufferevent_get_output(session->control);
+}
+
+/* A command error gets a debug line: the reply as the client saw it. */
+static void
+log_error_reply(struct session *session, enum reply_id id, va_list arguments)
+{
+	struct evbuffer *text = evbuffer_new();
+	char line[256];
+	ev_ssize_t length;
+
+	if (text == NULL)
+		return;
+	reply_write_va(text, id, arguments);
+	length = evbuffer_copyout(text, line, sizeof(line) - 1);
+	evbuffer_free(text);
+	if (length <= 0)
+		return;
+	line[length] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	log_debug("%s: %s", session->peer_text, line);
+}
+
+void
+session_reply(struct session *session, enum reply_id id, ...)
+{
+	va_list arguments;
+
+	if (session->control == NULL)
+		return;
+	if (reply_code(id) >= 400 && log_enabled(LOG_LEVEL_DEBUG)) {
+		va_start(arguments, id);
+		log_error_reply(session, id, arguments);
+		va_end(arguments);
+	}
+	va_start(arguments, id);
+	reply_write_va(session_output(session), id, arguments);
+	va_end(arguments);
+}
+
+void
+session_reply_error(struct session *session, int error, const struct path *path)
+{
+	char *text = path_to_string(path);
+
+	session_reply(session, reply_for_errno(error), text != NULL ? text : "?");
+	free(text);
+}
+
+void
+session_close_after_flush(struct session *session)
+{
+	if (session->closing || session->control == NULL)
+		return;
+	session->closing = 1;
+	bufferevent_disable(session->control, EV_READ);
+	if (evbuffer_get_length(session_output(session)) == 0)
+		event_active(session->deferred_close, EV_TIMEOUT, 0);
+}
+
+void
+session_begin_operation(struct session *session)
+{
+	session->busy = 1;
+	session->references++;
+}
+
+int
+session_end_operation(struct session *session)
+{
+	session->references--;
+	if (session->dead) {
+		if (session->references == 0)
+			session_free(session);
+		return 1;
+	}
+	return 0;
+}
+
+void
+session_resume(struct session *session)
+{
+	path_free(&session->operation_path);
+	session->busy = 0;
+	/* A synchronous completion returns into the input loop, which goes on by itself. */
+	if (!session->processing)
+		session_process_input(session);
+}
+
+void
+session_complete_operation(struct session *session, int error, enum reply_id success)
+{
+	if (session_end_operation(session))
+		return;
+	if (error != 0)
+		session_reply_error(session, error, &session->operation_path);
+	else
+		session_reply(session, success);
+	session_resume(session);
+}
+
+int
+session_resolve_argument(struct session *session, const char *argument)
+{
+	int error;
+
+	path_free(&session->operation_path);
+	error = path_resolve(&session->working_directory, argument,
+	    argument != NULL ? strlen(argument) : 0, &session->operation_path);
+	if (error != 0) {
+		session_reply(session, REPLY_NAME_NOT_ALLOWED, argument);
+		return -1;
+	}
+	return 0;
+}
+
+int
+session_begin_path_operation(struct session *session, const char *argument,
+    struct ftpd_path *view)
+{
+	if (session_resolve_argument(session, argument) != 0)
+		return -1;
+	*view = path_view(&session->operation_path);
+	session_begin_operation(session);
+	return 0;
+}
+
+void
+session_logout(struct session *session)
+{
+	if (session->avatar != NULL) {
+		log_info("%s: logout %s", session->peer_text, session->avatar->name);
+		avatar_logout(session->avatar);
+		session->avatar = NULL;
+	}
+	path_free(&session->working_directory);
+	path_free(&session->rename_from);
+	session->state = SESSION_UNAUTH;
+}
+
+void
+session_shutdown(struct session *session)
+{
+	if (session->transfer != NULL) {
+		/* Its transfer may finish; then the session says goodbye. */
+		session->quit_after_transfer = 1;
+		return;
+	}
+	session_reply(session, REPLY_SHUTTING_DOWN);
+	session_close_after_flush(session);
+}
+
+void
+session_set_dtp(struct session *session, struct dtp *dtp)
+{
+	dtp_free(session->dtp);
+	session->dtp = dtp;
+}
+
+void
+session_transfer_started(struct session *session, struct transfer *transfer)
+{
+	session->transfer = transfer;
+	/* A long transfer is not idleness; the data connection has its own stall timeout. */
+	bufferevent_set_timeouts(session->control, NULL, NULL);
+}
+
+void
+session_transfer_finished(struct session *session)
+{
+	struct timeval idle = { (time_t)session->config->idle_timeout, 0 };
+
+	session->transfer = NULL;
+	if (session->quit_after_transfer) {
+		session_reply(session, REPLY_GOODBYE);
+		session_close_after_flush(session);
+		return;
+	}
+	if (session->control != NULL)
+		bufferevent_set_timeouts(session->control, &idle, NULL);
+	session_resume(session);
+}
+
+/* Splits "CMD argument" in place; returns the argument or NULL. */
+static char *
+split_command(char *line)
+{
+	char *space = strchr(line, ' ');
+
+	if (space == NULL)
+		return NULL;
+	*space = '\0';
+	return space + 1;
+}
+
+static void
+dispatch_line(struct session *session, char *line, size_t length)
+{
+	const struct command *command;
+	enum reply_id refusal;
+	char *argument;
+
+	if (memchr(line, '\0', length) != NULL) {
+		session_reply(session, REPLY_NUL_IN_COMMAND);
+		return;
+	}
+	if (length == 0)
+		return;
+	argument = split_command(line);
+	command = strlen(line) <= COMMAND_NAME_MAX ? command_find(line) : NULL;
+	if (command == NULL) {
+		char shown[COMMAND_NAME_MAX + 4];
+
+		snprintf(shown, sizeof(shown), "%s%s", line,
+		    strlen(line) > COMMAND_NAME_MAX ? "..." : "");
+		session_reply(session, REPLY_UNKNOWN_COMMAND, shown);
+		return;
+	}
+	log_debug("%s: %s%s%s", session->peer_text, command->name, argument == NULL ? "" : " ",
+	    argument == NULL ? "" : (command->flags & COMMAND_HIDE_ARGUMENT) ? "<hidden>" : argument);
+
+	if (session->transfer != NULL && !(command->flags & COMMAND_DURING_TRANSFER)) {
+		/* Answer it after the transfer's final reply, keeping replies in order. */
+		if (argument != NULL)
+			argument[-1] = ' ';
+		session->deferred_line = malloc(length + 1);
+		if (session->deferred_line == NULL) {
+			session_reply(session, REPLY_LOCAL_ERROR, command->name);
+			return;
+		}
+		memcpy(session->deferred_line, line, length + 1);
+		session->deferred_length = length;
+		return;
+	}
+	refusal = command_check(command, session->state, argument);
+	if (refusal != REPLY_COUNT) {
+		if (session->state == SESSION_RENAMING && refusal == REPLY_RNTO_REQUIRED) {
+			path_free(&session->rename_from);
+			session->state = SESSION_AUTHED;
+		}
+		session_reply(session, refusal, command->name);
+		return;
+	}
+	command->handler(session, argument);
+}
+
+static void
+session_process_input(struct session *session)
+{
+	struct evbuffer *input;
+
+	if (session->control == NULL)
+		return;
+	input = bufferevent_get_input(session->control);
+	session->processing = 1;
+	while (!session->busy && !session->closing && session->control != NULL) {
+		enum line_result result;
+
+		if (session->deferred_line != NULL) {
+			char *line = session->deferred_line;
+
+			if (session->transfer != NULL)
+				break;
+			session->deferred_line = NULL;
+			dispatch_line(session, line, session->deferred_length);
+			explicit_bzero(line, session->deferred_length);
+			free(line);
+			continue;
+		}
+		result = line_reader_next(&session->line_reader, input);
+
+		if (result == LINE_NONE)
+			break;
+		if (result == LINE_TOO_LONG) {
+			session_reply(session, REPLY_LINE_TOO_LONG);
+			continue;
+		}
+		dispatch_line(session, session->line_reader.line, session->line_reader.length);
+		/* The line may have held a password: wipe it now. */
+		line_reader_clear(&session->line_reader);
+	}
+	session->processing = 0;
+}
+
+static void
+session_read(struct bufferevent *control, void *arg)
+{
+	session_process_input(arg);
+}
+
+/*
+ * AUTH TLS was answered and the 234 has left: the same socket now speaks
+ * TLS. Plaintext that came after the AUTH command is thrown away unread, so
+ * nobody can inject commands into the protected session (CVE-2011-0411).
+ */
+static void
+start_control_tls(struct session *session)
+{
+	struct bufferevent *plain = session->control;
+	evutil_socket_t fd = bufferevent_getfd(plain);
+	SSL *ssl = tls_control_new(session->settings->tls);
+
+	session->tls_upgrading = 0;
+	line_reader_clear(&session->line_reader);
+	evbuffer_drain(bufferevent_get_input(plain), evbuffer_get_length(bufferevent_get_input(plain)));
+	if (ssl == NULL) {
+		log_error("%s: cannot start TLS: out of memory", session->peer_text);
+		session_close_now(session);
+		return;
+	}
+	/* The plain bufferevent lets go of the socket without closing it. */
+	bufferevent_disable(plain, EV_READ | EV_WRITE);
+	bufferevent_setfd(plain, -1);
+	bufferevent_free(plain);
+	session->control = control_bufferevent(session, fd, ssl, BUFFEREVENT_SSL_ACCEPTING);
+	if (session->control == NULL) {
+		SSL_free(ssl);
+		close(fd);
+		session_close_now(session);
+		return;
+	}
+	session->tls = ssl;
+	session->busy = 0;
+}
+
+static void
+session_written(struct bufferevent *control, void *arg)
+{
+	struct session *session = arg;
+
+	if (session->closing)
+		session_close_now(session);
+	else if (session->tls_upgrading)
+		start_control_tls(session);
+}
+
+static void
+session_event(struct bufferevent *control, short what, void *arg)
+{
+	struct session *session = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		char seconds[16];
+
+		snprintf(seconds, sizeof(seconds), "%u", session->config->idle_timeout);
+		log_info("%s: idle timeout", session->peer_text);
+		session_reply(session, REPLY_TIMEOUT, seconds);
+		session_close_after_flush(session);
+		bufferevent_enable(control, EV_WRITE);
+		return;
+	}
+	if (what & BEV_EVENT_CONNECTED) {
+		/* The TLS handshake finished. */
+		tls_control_established(session->tls);
+		log_info("%s: TLS established (%s, %s)", session->peer_text,
+		    SSL_get_version(session->tls), SSL_get_cipher_name(session->tls));
+		return;
+	}
+	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		if (session->tls != NULL && !SSL_is_init_finished(session->tls))
+			log_info("%s: TLS handshake failed", session->peer_text);
+		/* Nothing more to say to a peer that is gone or broke the protocol. */
+		session->tls = NULL;
+		session_close_now(session);
+	}
+}

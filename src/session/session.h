@@ -1,0 +1,178 @@
+/*
+ * session: one control connection (protocol interpreter): framing, the state
+ * machine UNAUTH -> INAUTH -> AUTHED <-> RENAMING, dispatch through the
+ * command table, replies, idle timeout, and everything the session owns.
+ */
+#ifndef FTPD_SESSION_H
+#define FTPD_SESSION_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <stdint.h>
+#include <sys/time.h>
+
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "session/command_table.h"
+#include "session/line_reader.h"
+#include "path/path.h"
+#include "reply/reply.h"
+
+struct server;
+struct settings;
+struct config;
+struct avatar;
+struct ssl_st;
+struct dtp;
+struct transfer;
+struct portal_request;
+struct client_count;
+
+#define SESSION_USER_MAX 64
+
+struct session {
+	struct server *server;
+	struct settings *settings;	/* the configuration generation it started with */
+	const struct config *config;	/* settings->config */
+	struct bufferevent *control;
+	struct sockaddr_storage peer;
+	socklen_t peer_length;
+	struct sockaddr_storage local;
+	socklen_t local_length;
+	char peer_text[64];		/* "ADDRESS" for logs */
+	struct client_count *client_count; /* the per-address counter, owned by server */
+
+	unsigned state;			/* one enum session_state bit */
+	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */
+	struct avatar *avatar;		/* set while logged in */
+	int identity_fixed;		/* a session process: no USER for someone else */
+	struct path working_directory;
+	struct path rename_from;
+	int binary;			/* TYPE I (1) or A (0) */
+	unsigned login_failures;
+
+	/* TLS (RFC 4217) */
+	struct ssl_st *tls;		/* the control connection's, owned by control */
+	int tls_upgrading;		/* AUTH TLS answered; switch once it is sent */
+	int protection_size_set;	/* PBSZ done */
+	int protect_data;		/* PROT P */
+
+	/* Data channel */
+	struct dtp *dtp;		/* prepared by PASV/EPSV/PORT/EPRT */
+	struct transfer *transfer;	/* running RETR/STOR/LIST... */
+	uint64_t restart_offset;	/* from REST, for the next transfer */
+	int epsv_all;			/* EPSV ALL: only EPSV from now on */
+	unsigned mlst_facts;		/* OPTS MLST selection */
+	int storing_unique;		/* the upload being opened is STOU's */
+	unsigned unique_name_tries;	/* STOU names found taken so far */
+	char mfmt_time[15];		/* MFMT's time, echoed in its reply */
+	int quit_after_transfer;	/* QUIT came during a transfer */
+	struct {
+		char *path;		/* the file being transferred; NULL: a listing */
+		int incoming;
+		struct timeval started;
+	} transfer_log;
+	uint64_t bytes_in, bytes_out;	/* file bytes, for the disconnect log line */
+	char *deferred_line;		/* a command that waits for the transfer to end */
+	size_t deferred_length;
+
+	/* Asynchronous work: commands run one at a time, in order. */
+	int busy;			/* a command's completion is pending */
+	int processing;			/* inside the input loop (no recursion) */
+	int closing;			/* close once the output is flushed */
+	int dead;			/* connection gone; freed when references drop */
+	unsigned references;		/* operations whose callbacks are pending */
+	struct path operation_path;	/* the path the pending operation works on */
+	struct portal_request *login_request;
+	struct event *login_failure_timer;
+	struct event *deferred_close;
+
+	struct line_reader line_reader;
+	LIST_ENTRY(session) link;
+};
+
+/*
+ * Takes over a connected socket: greets and starts reading. NULL (and the fd
+ * closed) on failure.
+ */
+struct session *session_new(struct server *server, int fd,
+    const struct sockaddr *peer, socklen_t peer_length, int implicit_tls);
+
+/* Frees at once whatever state it is in (server shutdown). */
+void session_free(struct session *session);
+
+/* The server stops: 421 and close now, or after a running transfer's reply. */
+void session_shutdown(struct session *session);
+
+/* Reply helpers: every reply goes through these. */
+void session_reply(struct session *session, enum reply_id id, ...);
+struct evbuffer *session_output(struct session *session);
+
+/* Replies for a failed shell operation on path, errno mapped in reply.c. */
+void session_reply_error(struct session *session, int error, const struct path *path);
+
+/* Sends what is queued, then closes. */
+void session_close_after_flush(struct session *session);
+
+/* Shell operations that may complete later hold the session alive. */
+void session_begin_operation(struct session *session);
+/*
+ * Call first in every completion callback. Returns 1 when the session went
+ * away meanwhile (it may be freed now: touch nothing), else 0.
+ */
+int session_end_operation(struct session *session);
+/* The command is fully answered: run the next pipelined command. */
+void session_resume(struct session *session);
+
+/*
+ * The usual completion callback body: unless the session went away, replies
+ * success, or the reply error maps to on operation_path, and resumes.
+ */
+void session_complete_operation(struct session *session, int error, enum reply_id success);
+
+/*
+ * Resolves a client path argument against the working directory into
+ * session->operation_path; on failure replies (553) and returns -1.
+ */
+int session_resolve_argument(struct session *session, const char *argument);
+
+/*
+ * For a handler about to call the shell on its argument: resolves it into
+ * operation_path, fills *view and holds the session (session_begin_operation).
+ * Returns -1 after replying when the path is refused.
+ */
+int session_begin_path_operation(struct session *session, const char *argument,
+    struct ftpd_path *view);
+
+/* The portal answered yes (and the shell is open): 230, then the next command. */
+void session_logged_in(struct session *session, struct avatar *avatar);
+
+/*
+ * Session processes (session_process.c). In the listening process, after the
+ * fork: frees the session without a word to the client or the TLS peer,
+ * whose connection the child now owns.
+ */
+void session_free_moved(struct session *session);
+/* Its control connection's socket. */
+int session_control_fd(const struct session *session);
+/*
+ * In the child: takes the control connection off the listening process's
+ * event loop (abandoned, never run again) onto server's, with the input not
+ * yet read. 0 or -ENOMEM.
+ */
+int session_move_to(struct session *session, struct server *server, struct evbuffer *input);
+
+/* Leaves the logged-in state: shell logout, working directory reset. */
+void session_logout(struct session *session);
+
+/* Replaces the prepared data connection (NULL: none). */
+void session_set_dtp(struct session *session, struct dtp *dtp);
+
+/* A transfer starts: the control connection's idle timeout pauses meanwhile. */
+void session_transfer_started(struct session *session, struct transfer *transfer);
+/* The transfer has been answered: idle timeout back, waiting commands run. */
+void session_transfer_finished(struct session *session);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * shell/registry: finds a shell module by name among the built-ins, or
+ * loads a custom one from a shared object with dlopen.
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shell/registry.h"
+
+static const struct ftpd_shell_module *const built_in_modules[] = {
+	&shell_anon_module,
+	&shell_fs_module,
+};
+
+static const struct ftpd_shell_module *
+load_module(const char *file, char *error, size_t error_size)
+{
+	const struct ftpd_shell_module *module;
+	const char *reason;
+	void *handle;
+
+	handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+	if (handle == NULL) {
+		reason = dlerror();
+		snprintf(error, error_size, "cannot load shell module %s: %s",
+		    file, reason != NULL ? reason : "unknown error");
+		return NULL;
+	}
+	dlerror();
+	module = dlsym(handle, FTPD_SHELL_MODULE_SYMBOL);
+	if (module == NULL) {
+		reason = dlerror();
+		snprintf(error, error_size,
+		    "shell module %s does not export the symbol %s: %s", file,
+		    FTPD_SHELL_MODULE_SYMBOL,
+		    reason != NULL ? reason : "it is NULL");
+		dlclose(handle);
+		return NULL;
+	}
+	if (module->abi_version != FTPD_SHELL_ABI_VERSION) {
+		snprintf(error, error_size,
+		    "shell module %s has ABI version %u, this ftpd needs %u "
+		    "(rebuild it against this ftpd/shell.h)", file,
+		    module->abi_version, (unsigned)FTPD_SHELL_ABI_VERSION);
+		dlclose(handle);
+		return NULL;
+	}
+	if (module->name == NULL || module->create == NULL) {
+		snprintf(error, error_size,
+		    "shell module %s has no name or no create function", file);
+		dlclose(handle);
+		return NULL;
+	}
+	/* Never dlclose'd: shells created from it may live until the process ends. */
+	return module;
+}
+
+const struct ftpd_shell_module *
+shell_registry_find(const char *name, char *error, size_t error_size)
+{
+	size_t i;
+
+	if (error_size > 0)
+		error[0] = '\0';
+	if (name == NULL || name[0] == '\0') {
+		snprintf(error, error_size, "no shell name given");
+		return NULL;
+	}
+	if (strchr(name, '/') != NULL)
+		return load_module(name, error, error_size);
+	for (i = 0; i < sizeof(built_in_modules) / sizeof(built_in_modules[0]); i++)
+		if (strcmp(built_in_modules[i]->name, name) == 0)
+			return built_in_modules[i];
+	snprintf(error, error_size,
+	    "unknown shell \"%s\": the built-in shells are \"anon\" and \"fs\", "
+	    "and a custom shell is named by a path containing '/'", name);
+	return NULL;
+}

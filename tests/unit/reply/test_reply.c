@@ -1,0 +1,148 @@
+/*
+ * test_reply: reply formatting, multi-line replies, errno mapping, path quoting.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <event2/buffer.h>
+
+#include "session/command_table.h"
+#include "reply/reply.h"
+#include "suites.h"
+
+/* The buffer's contents as a NUL-terminated string (static storage). */
+static const char *
+text_of(struct evbuffer *buffer)
+{
+	static char text[4096];
+	size_t length = evbuffer_get_length(buffer);
+
+	ck_assert_uint_lt(length, sizeof(text));
+	evbuffer_copyout(buffer, text, length);
+	text[length] = '\0';
+	return text;
+}
+
+START_TEST(test_single_line)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	reply_write(out, REPLY_SYSTEM_TYPE);
+	reply_write(out, REPLY_FILE_NOT_FOUND, "/a b");
+	ck_assert_str_eq(text_of(out),
+	    "215 UNIX Type: L8\r\n550 /a b: No such file or directory.\r\n");
+	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_arguments_cannot_forge_lines)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	reply_write(out, REPLY_PASSWORD_REQUIRED, "x\r\n230 fake");
+	ck_assert_str_eq(text_of(out), "331 Password required for x  230 fake.\r\n");
+	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_percent_in_argument_is_literal)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	reply_write(out, REPLY_UNKNOWN_COMMAND, "%s%n");
+	ck_assert_str_eq(text_of(out), "500 Unknown command '%s%n'.\r\n");
+	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_multiline)
+{
+	struct evbuffer *out = evbuffer_new();
+	const char *lines[] = { "Features:", "UTF8", "211 lookalike", "End" };
+
+	reply_write_lines(out, 211, lines, 4);
+	ck_assert_str_eq(text_of(out),
+	    "211-Features:\r\n UTF8\r\n 211 lookalike\r\n211 End\r\n");
+	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_multiline_of_one_is_single)
+{
+	struct evbuffer *out = evbuffer_new();
+	const char *lines[] = { "Only" };
+
+	reply_write_lines(out, 200, lines, 1);
+	ck_assert_str_eq(text_of(out), "200 Only\r\n");
+	evbuffer_free(out);
+}
+END_TEST
+
+static const struct {
+	int error;
+	int code;
+} errno_cases[] = {
+	{ -ENOENT, 550 }, { -EACCES, 550 }, { -EPERM, 550 }, { -EROFS, 550 },
+	{ -ENOTDIR, 550 }, { -EISDIR, 550 }, { -EEXIST, 550 }, { -ENOTEMPTY, 550 },
+	{ -ELOOP, 550 }, { -ENOSPC, 452 }, { -EDQUOT, 552 }, { -ENAMETOOLONG, 553 },
+	{ -EIO, 451 }, { -ENOMEM, 451 },
+};
+
+START_TEST(test_errno_mapping)
+{
+	ck_assert_int_eq(reply_code(reply_for_errno(errno_cases[_i].error)), errno_cases[_i].code);
+	/* positive and negative errno are the same */
+	ck_assert_int_eq(reply_for_errno(errno_cases[_i].error),
+	    reply_for_errno(-errno_cases[_i].error));
+}
+END_TEST
+
+START_TEST(test_quote_path)
+{
+	char out[16];
+
+	ck_assert_int_eq(reply_quote_path(out, sizeof(out), "/a\"b"), 0);
+	ck_assert_str_eq(out, "/a\"\"b");
+	ck_assert_int_eq(reply_quote_path(out, sizeof(out), "/plain"), 0);
+	ck_assert_str_eq(out, "/plain");
+	ck_assert_int_eq(reply_quote_path(out, 6, "/abcde"), -ENAMETOOLONG);
+	ck_assert_int_eq(reply_quote_path(out, 7, "/\"\"\""), -ENAMETOOLONG);
+}
+END_TEST
+
+START_TEST(test_features_from_table)
+{
+	struct evbuffer *out = evbuffer_new();
+	const char *text;
+
+	command_write_features(out, NULL, 0);
+	text = text_of(out);
+	ck_assert(strncmp(text, "211-Features:\r\n", 15) == 0);
+	ck_assert_ptr_nonnull(strstr(text, "\r\n UTF8\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\r\n SIZE\r\n"));
+	ck_assert_ptr_nonnull(strstr(text, "\r\n MDTM\r\n"));
+	ck_assert(strcmp(text + strlen(text) - 9, "211 End\r\n") == 0);
+	evbuffer_free(out);
+}
+END_TEST
+
+Suite *
+reply_suite(void)
+{
+	Suite *suite = suite_create("reply");
+	TCase *tcase = tcase_create("reply");
+
+	tcase_add_test(tcase, test_single_line);
+	tcase_add_test(tcase, test_arguments_cannot_forge_lines);
+	tcase_add_test(tcase, test_percent_in_argument_is_literal);
+	tcase_add_test(tcase, test_multiline);
+	tcase_add_test(tcase, test_multiline_of_one_is_single);
+	tcase_add_loop_test(tcase, test_errno_mapping, 0,
+	    (int)(sizeof(errno_cases) / sizeof(errno_cases[0])));
+	tcase_add_test(tcase, test_quote_path);
+	tcase_add_test(tcase, test_features_from_table);
+	suite_add_tcase(suite, tcase);
+	return suite;
+}
