@@ -38,7 +38,7 @@ VARIANT_CFLAGS  = $(CONFIGURED_CFLAGS)
 VARIANT_LDFLAGS =
 endif
 
-WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) $(VARIANT_CFLAGS) $(CPPFLAGS_CONFIGURED) \
 	-Iinclude -Isrc -Ishells \
 	-DFTPD_VERSION='"$(PACKAGE_VERSION)"' \

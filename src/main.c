@@ -21,6 +21,7 @@
 #include "server/server.h"
 #include "server/systemd.h"
 #include "tls/tls.h"
+#include "util/attributes.h"
 
 #ifndef FTPD_VERSION
 #define FTPD_VERSION "unknown"
@@ -137,7 +138,7 @@ struct running {
 
 /* SIGHUP: read the configuration again; new sessions get it, running ones keep theirs. */
 static void
-reload_on_signal(evutil_socket_t signal_number, short what, void *arg)
+reload_on_signal(evutil_socket_t signal_number, short what UNUSED, void *arg)
 {
 	struct running *running = arg;
 	char error[CONFIG_ERROR_SIZE];
@@ -158,7 +159,7 @@ reload_on_signal(evutil_socket_t signal_number, short what, void *arg)
 
 /* First SIGTERM/SIGINT: stop gracefully; a second one: stop now. */
 static void
-stop_on_signal(evutil_socket_t signal_number, short what, void *arg)
+stop_on_signal(evutil_socket_t signal_number, short what UNUSED, void *arg)
 {
 	struct running *running = arg;
 

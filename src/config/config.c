@@ -838,15 +838,6 @@ config_apply_override(struct config *config, const char *assignment,
 }
 
 int
-config_set(struct config *config, const char *key, const char *value,
-    const char *source, unsigned line, char error[CONFIG_ERROR_SIZE])
-{
-	struct place place = { source != NULL ? source : "config", line };
-
-	return set_by_name(config, key, value, place.source, &place, error);
-}
-
-int
 config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 {
 	struct stat status;

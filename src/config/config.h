@@ -82,14 +82,6 @@ int config_load_file(struct config *config, const char *path, char error[CONFIG_
 int config_apply_override(struct config *config, const char *assignment,
     char error[CONFIG_ERROR_SIZE]);
 
-/*
- * Sets key to value; source and line only name the place in error messages.
- * The first "listen" from each new source replaces the addresses before it;
- * further ones from that source add to the list.
- */
-int config_set(struct config *config, const char *key, const char *value,
-    const char *source, unsigned line, char error[CONFIG_ERROR_SIZE]);
-
 /* Checks what can only be checked as a whole (anonymous_root exists...). */
 int config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE]);
 

@@ -14,6 +14,7 @@
 #include "dtp/data_address.h"
 #include "dtp/dtp.h"
 #include "log/log.h"
+#include "util/attributes.h"
 
 struct dtp {
 	struct event_base *base;
@@ -88,7 +89,7 @@ deliver(struct dtp *dtp, int error)
 }
 
 static void
-timer_fired(evutil_socket_t fd, short what, void *arg)
+timer_fired(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct dtp *dtp = arg;
 
@@ -118,7 +119,7 @@ close_listener(struct dtp *dtp)
 }
 
 static void
-passive_acceptable(evutil_socket_t listener, short what, void *arg)
+passive_acceptable(evutil_socket_t listener, short what UNUSED, void *arg)
 {
 	struct dtp *dtp = arg;
 	struct sockaddr_storage peer;
@@ -214,8 +215,7 @@ fail:
 }
 
 struct dtp *
-dtp_new_active(struct event_base *base, const struct config *config,
-    const struct sockaddr *control_local, const struct sockaddr *target, socklen_t length)
+dtp_new_active(struct event_base *base, const struct sockaddr *control_local, const struct sockaddr *target, socklen_t length)
 {
 	struct dtp *dtp = dtp_alloc(base, control_local);
 
@@ -236,7 +236,7 @@ dtp_listen_address(const struct dtp *dtp)
 }
 
 static void
-active_connected(evutil_socket_t fd, short what, void *arg)
+active_connected(evutil_socket_t fd, short what UNUSED, void *arg)
 {
 	struct dtp *dtp = arg;
 	int error = 0;

@@ -27,8 +27,8 @@ struct dtp *dtp_new_passive(struct event_base *base, const struct config *config
     const struct sockaddr *control_local, const struct sockaddr *peer, int *error);
 
 /* Remembers where to connect to when a transfer starts (PORT/EPRT). */
-struct dtp *dtp_new_active(struct event_base *base, const struct config *config,
-    const struct sockaddr *control_local, const struct sockaddr *target, socklen_t length);
+struct dtp *dtp_new_active(struct event_base *base, const struct sockaddr *control_local,
+    const struct sockaddr *target, socklen_t length);
 
 /* The address a passive dtp listens on (for the 227/229 reply). */
 const struct sockaddr *dtp_listen_address(const struct dtp *dtp);

@@ -16,6 +16,7 @@
 #include "log/log.h"
 #include "tls/tls.h"
 #include "dtp/transfer.h"
+#include "util/attributes.h"
 
 /* Refill a download when less than this is queued; read this much per step. */
 #define SEND_LOW_WATERMARK (128 * 1024)
@@ -433,7 +434,7 @@ static void start_sending(struct transfer *transfer);
  * copying it through user space, as plain downloads do.
  */
 static void
-ktls_send_more(evutil_socket_t fd, short what, void *arg)
+ktls_send_more(evutil_socket_t fd UNUSED, short what, void *arg)
 {
 	struct transfer *transfer = arg;
 	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);

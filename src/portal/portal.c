@@ -57,7 +57,7 @@ portal_new(const struct config *config, struct worker_pool *workers, struct ftpd
 			goto fail;
 	}
 	if (config->system_users) {
-		portal->system_checker = checker_system_new(config, workers);
+		portal->system_checker = checker_system_new(workers);
 		if (portal->system_checker == NULL)
 			goto fail;
 	}

@@ -21,6 +21,7 @@ struct avatar {
 	struct ftpd_shell *shell;	/* NULL until portal_open_shell, with system_users */
 	char *name;		/* login name; "anonymous" for guests */
 	int anonymous;
+	int read_only;		/* its shell refuses every change (guests) */
 	char *home;		/* the directory the shell serves */
 	struct system_account *account;	/* system_users logins: whom to become; else NULL */
 };

@@ -118,6 +118,8 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 		return error;
 	}
 	avatar->shell = shell;
+	/* The session refuses every change itself then, before the shell is asked. */
+	avatar->read_only = shell_config.read_only;
 	return 0;
 }
 

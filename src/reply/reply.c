@@ -12,6 +12,7 @@
 struct reply_text {
 	int code;
 	const char *text;
+	const char *last;	/* a multi-line reply's closing line */
 };
 
 static const struct reply_text reply_texts[REPLY_COUNT] = {
@@ -109,6 +110,12 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_TLS_REQUIRED_FOR_LOGIN] = { 530, "TLS required: use AUTH TLS before logging in." },
 	[REPLY_CCC_REFUSED] = { 533, "CCC refused: the control connection stays protected." },
 	[REPLY_PROTECTION_LEVEL_NOT_SUPPORTED] = { 536, "PROT S and E are not supported; use P or C." },
+	[REPLY_FEATURES] = { 211, "Features:", "End" },
+	[REPLY_STATUS] = { 211, "FTP server status:", "End of status." },
+	[REPLY_HELP] = { 214, "The following commands are recognized (* = not implemented):", "Help OK." },
+	[REPLY_SITE_HELP] = { 214, "SITE commands:", "End of SITE help." },
+	[REPLY_COMMAND_SYNTAX] = { 214, "Syntax: %s" },
+	[REPLY_FACTS] = { 250, "Listing", "End." },
 };
 
 int
@@ -163,20 +170,14 @@ reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments)
 }
 
 void
-reply_write(struct evbuffer *out, enum reply_id id, ...)
+reply_begin(struct evbuffer *out, enum reply_id id, ...)
 {
 	va_list arguments;
 
+	evbuffer_add_printf(out, "%03d-", reply_texts[id].code);
 	va_start(arguments, id);
-	reply_write_va(out, id, arguments);
+	add_expanded(out, reply_texts[id].text, arguments);
 	va_end(arguments);
-}
-
-void
-reply_begin(struct evbuffer *out, int code, const char *first)
-{
-	evbuffer_add_printf(out, "%03d-", code);
-	add_sanitised(out, first, strlen(first));
 	evbuffer_add(out, "\r\n", 2);
 }
 
@@ -201,27 +202,11 @@ reply_continue(struct evbuffer *out, const char *format, ...)
 }
 
 void
-reply_end(struct evbuffer *out, int code, const char *last)
+reply_end(struct evbuffer *out, enum reply_id id)
 {
-	evbuffer_add_printf(out, "%03d ", code);
-	add_sanitised(out, last, strlen(last));
-	evbuffer_add(out, "\r\n", 2);
-}
+	const char *last = reply_texts[id].last != NULL ? reply_texts[id].last : "End.";
 
-void
-reply_write_lines(struct evbuffer *out, int code, const char *const *lines,
-    size_t count)
-{
-	size_t i;
-
-	if (count == 1) {
-		reply_end(out, code, lines[0]);
-		return;
-	}
-	reply_begin(out, code, lines[0]);
-	for (i = 1; i + 1 < count; i++)
-		reply_continue(out, "%s", lines[i]);
-	reply_end(out, code, lines[count - 1]);
+	evbuffer_add_printf(out, "%03d %s\r\n", reply_texts[id].code, last);
 }
 
 enum reply_id
@@ -256,6 +241,18 @@ reply_for_errno(int error)
 	default:
 		return REPLY_LOCAL_ERROR;
 	}
+}
+
+enum reply_id
+reply_for_argument_error(int error)
+{
+	return error == -EAFNOSUPPORT ? REPLY_PROTOCOL_NOT_SUPPORTED : REPLY_SYNTAX_ERROR_IN_ARGUMENT;
+}
+
+enum reply_id
+reply_for_data_connection_error(int error)
+{
+	return error == -EPERM ? REPLY_DATA_TLS_NOT_RESUMED : REPLY_DATA_CONNECTION_FAILED;
 }
 
 int

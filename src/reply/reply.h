@@ -108,6 +108,13 @@ enum reply_id {
 	REPLY_TLS_REQUIRED_FOR_LOGIN,	/* 530 */
 	REPLY_CCC_REFUSED,		/* 533 */
 	REPLY_PROTECTION_LEVEL_NOT_SUPPORTED, /* 536 */
+	/* multi-line replies: a first and a last line around reply_continue lines */
+	REPLY_FEATURES,			/* 211 */
+	REPLY_STATUS,
+	REPLY_HELP,			/* 214 */
+	REPLY_SITE_HELP,
+	REPLY_COMMAND_SYNTAX,		/* 214 Syntax: %s (one line) */
+	REPLY_FACTS,			/* 250 */
 	REPLY_COUNT
 };
 
@@ -118,24 +125,26 @@ int reply_code(enum reply_id id);
  * Appends one reply line "CODE text\r\n". The text's %s take the arguments;
  * CR, LF and NUL inside arguments become spaces so a name cannot forge a reply.
  */
-void reply_write(struct evbuffer *out, enum reply_id id, ...);
 void reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments);
 
 /*
- * Multi-line reply (RFC 959 4.2): "CODE-first", lines indented by a space,
- * "CODE last". count >= 1; with count 1 it is a single-line reply.
+ * A multi-line reply (RFC 959 4.2): "CODE-first" (its %s taking the
+ * arguments), lines indented by a space, then "CODE last".
  */
-void reply_write_lines(struct evbuffer *out, int code, const char *const *lines,
-    size_t count);
-
-/* Streamed multi-line reply, for texts built line by line. */
-void reply_begin(struct evbuffer *out, int code, const char *first);
+void reply_begin(struct evbuffer *out, enum reply_id id, ...);
 void reply_continue(struct evbuffer *out, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
-void reply_end(struct evbuffer *out, int code, const char *last);
+void reply_end(struct evbuffer *out, enum reply_id id);
 
-/* The reply an errno becomes (errnoToFailure); texts take the path as %s. */
+/*
+ * Errors carry their reply: these are the one place a -errno becomes one.
+ * A failed file operation (errnoToFailure; texts take the path as %s):
+ */
 enum reply_id reply_for_errno(int error);
+/* A command argument a parser refused (-EAFNOSUPPORT: 522, else 501; texts take it as %s). */
+enum reply_id reply_for_argument_error(int error);
+/* A data connection that never came (-EPERM: its TLS did not resume the control session). */
+enum reply_id reply_for_data_connection_error(int error);
 
 /*
  * Copies name into out (size bytes) as the inside of a quoted pathname

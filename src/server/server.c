@@ -19,10 +19,12 @@
 #include "portal/portal.h"
 #include "server/server.h"
 #include "session/session.h"
+#include "server/session_process.h"
 #include "config/settings.h"
 #include "tls/tls.h"
 #include "log/xferlog.h"
 #include "util/worker_pool.h"
+#include "util/attributes.h"
 
 /* Threads for crypt(3): slow on purpose, so never on the event loop. */
 #define SERVER_AUTH_THREADS 2
@@ -145,23 +147,56 @@ server_idle(const struct server *server)
 	return server->session_count == 0 && server->process_count == 0;
 }
 
-void
-server_remember_session(struct server *server, struct session *session)
+/* The session services: what sessions may ask of the server. */
+static void
+session_started(void *owner, struct session *session)
 {
+	struct server *server = owner;
+
 	LIST_INSERT_HEAD(&server->sessions, session, link);
 	server->session_count++;
 	session->client_count = client_count_add(server, (const struct sockaddr *)&session->peer);
 }
 
-void
-server_forget_session(struct server *server, struct session *session)
+static void
+session_ended(void *owner, struct session *session)
 {
+	struct server *server = owner;
+
 	LIST_REMOVE(session, link);
 	server->session_count--;
 	if (session->client_count != NULL)
 		client_count_remove(server, (const struct sockaddr *)&session->peer);
 	if (server->exit_when_idle && server_idle(server))
 		event_base_loopexit(server->base, NULL);
+}
+
+static unsigned
+session_count(void *owner)
+{
+	return ((struct server *)owner)->session_count;
+}
+
+static void
+hand_off(void *owner, struct session *session, struct avatar *avatar)
+{
+	session_process_start(owner, session, avatar);
+}
+
+/* hand_off: NULL in a process that serves one session already handed off. */
+static void
+init_services(struct server *server, int can_hand_off)
+{
+	struct session_services *services = &server->services;
+
+	services->base = server->base;
+	services->xferlog = server->xferlog;
+	services->host = server->host;
+	services->owner = server;
+	services->session_started = session_started;
+	services->session_ended = session_ended;
+	services->session_count = session_count;
+	services->hand_off = can_hand_off ? hand_off : NULL;
 }
 
 void
@@ -189,7 +224,7 @@ server_session_moved(struct server *server, struct session *session, pid_t pid)
 
 /* SIGCHLD: session processes that ended no longer count. */
 static void
-children_exited(evutil_socket_t signal_number, short what, void *arg)
+children_exited(evutil_socket_t signal_number UNUSED, short what UNUSED, void *arg)
 {
 	struct server *server = arg;
 	struct session_process_record *record;
@@ -251,27 +286,28 @@ accept_session(struct server *server, evutil_socket_t fd, struct sockaddr *peer,
 		refuse_connection(fd);
 		return;
 	}
-	if (session_new(server, fd, peer, (socklen_t)peer_length, implicit_tls) != NULL)
+	if (session_new(&server->services, server->settings, fd, peer, (socklen_t)peer_length,
+	    implicit_tls) != NULL)
 		log_info("%s: connected%s", server->sessions.lh_first->peer_text,
 		    implicit_tls ? " (implicit TLS)" : "");
 }
 
 static void
-accepted(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *peer,
+accepted(struct evconnlistener *listener UNUSED, evutil_socket_t fd, struct sockaddr *peer,
     int peer_length, void *arg)
 {
 	accept_session(arg, fd, peer, peer_length, 0);
 }
 
 static void
-accepted_implicit(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *peer,
+accepted_implicit(struct evconnlistener *listener UNUSED, evutil_socket_t fd, struct sockaddr *peer,
     int peer_length, void *arg)
 {
 	accept_session(arg, fd, peer, peer_length, 1);
 }
 
 static void
-resume_accepting(evutil_socket_t fd, short what, void *arg)
+resume_accepting(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct server *server = arg;
 	unsigned i;
@@ -365,6 +401,7 @@ server_new(struct event_base *base, struct config *config)
 		return NULL;
 	}
 	server->config = &server->settings->config;
+	init_services(server, 1);
 	return server;
 }
 
@@ -464,7 +501,7 @@ server_listen_inherited(struct server *server, int fd)
 }
 
 static void
-grace_over(evutil_socket_t fd, short what, void *arg)
+grace_over(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct server *server = arg;
 
@@ -517,7 +554,8 @@ server_adopt(struct server *server, int fd)
 		length = sizeof(sa_family_t);
 	}
 	server->exit_when_idle = 1;
-	if (session_new(server, fd, (struct sockaddr *)&peer, length, 0) == NULL)
+	if (session_new(&server->services, server->settings, fd, (struct sockaddr *)&peer, length,
+	    0) == NULL)
 		return -ENOMEM;
 	return 0;
 }
@@ -566,7 +604,7 @@ server_free(struct server *server)
 }
 
 static void
-session_process_stop(evutil_socket_t signal_number, short what, void *arg)
+session_process_stop(evutil_socket_t signal_number, short what UNUSED, void *arg)
 {
 	struct server *server = arg;
 
@@ -616,6 +654,7 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 		server_free(server);
 		return NULL;
 	}
+	init_services(server, 0);
 	/* A reload concerns the listening process; this session keeps its configuration. */
 	signal(SIGHUP, SIG_IGN);
 	return server;

@@ -13,6 +13,7 @@
 #include <event2/listener.h>
 
 #include "config/config.h"
+#include "session/services.h"
 
 struct session;
 struct portal;
@@ -32,6 +33,7 @@ struct server {
 	struct ftpd_host *host;			/* what shells may use */
 
 	struct xferlog *xferlog;		/* NULL without xferlog */
+	struct session_services services;	/* what its sessions see of it */
 
 	struct evconnlistener *listeners[CONFIG_MAX_LISTEN + 1];
 	unsigned listener_count;
@@ -98,9 +100,5 @@ struct server *server_new_for_session_process(struct event_base *base,
 
 /* Closes listeners and every session; frees. */
 void server_free(struct server *server);
-
-/* For session.c: registration and per-address accounting. */
-void server_remember_session(struct server *server, struct session *session);
-void server_forget_session(struct server *server, struct session *session);
 
 #endif

@@ -35,6 +35,7 @@
 #include "config/settings.h"
 #include "util/worker_pool.h"
 #include "log/xferlog.h"
+#include "util/attributes.h"
 
 /* How long to wait for earlier replies to leave before forking (TLS writes must not move). */
 #define FLUSH_RETRY_MS 10
@@ -42,6 +43,7 @@
 #define PASSWD_BUFFER_MAX (1024 * 1024)
 
 struct handoff {
+	struct server *server;		/* the listening process's */
 	struct session *session;
 	struct avatar *avatar;
 	struct event *retry;
@@ -50,7 +52,7 @@ struct handoff {
 static void request_fork(struct handoff *handoff);
 
 static void
-retry_fork(evutil_socket_t fd, short what, void *arg)
+retry_fork(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	request_fork(arg);
 }
@@ -153,9 +155,8 @@ become(const struct avatar *avatar, const struct config *config)
 
 /* In the child, from the fork on: never returns. */
 static void __attribute__((noreturn))
-run_session_process(struct session *session, struct avatar *avatar)
+run_session_process(struct server *listening, struct session *session, struct avatar *avatar)
 {
-	struct server *listening = session->server;
 	struct event_base *base;
 	struct xferlog *xferlog = listening->xferlog;
 	struct settings *settings = settings_hold(session->settings);
@@ -189,7 +190,7 @@ run_session_process(struct session *session, struct avatar *avatar)
 	if (base == NULL)
 		_exit(1);
 	server = server_new_for_session_process(base, settings, xferlog);
-	if (server == NULL || session_move_to(session, server, input) != 0)
+	if (server == NULL || session_move_to(session, &server->services, input) != 0)
 		_exit(1);
 	evbuffer_free(input);
 	session->identity_fixed = 1;
@@ -202,7 +203,7 @@ run_session_process(struct session *session, struct avatar *avatar)
 		log_info("%s: login refused: %s: home directory unavailable", session->peer_text,
 		    avatar->name);
 		avatar_logout(avatar);
-		session->state = SESSION_UNAUTH;
+		session_login_refused(session);
 		session_reply(session, REPLY_HOME_UNAVAILABLE);
 		session_close_after_flush(session);
 	} else
@@ -241,11 +242,12 @@ fork_when_quiet(void *arg, int cancelled)
 {
 	struct handoff *handoff = arg;
 	struct session *session = handoff->session;
+	struct server *server;
 	struct avatar *avatar;
 	int inetd;
 	pid_t pid;
 
-	if (session_end_operation(session)) {
+	if (session_release(session)) {
 		handoff_free(handoff);		/* the client went away meanwhile */
 		return;
 	}
@@ -261,10 +263,10 @@ fork_when_quiet(void *arg, int cancelled)
 		struct timeval later = { 0, FLUSH_RETRY_MS * 1000 };
 
 		if (handoff->retry == NULL)
-			handoff->retry = evtimer_new(session->server->base, retry_fork, handoff);
-		session_begin_operation(session);
+			handoff->retry = evtimer_new(handoff->server->base, retry_fork, handoff);
+		session_hold(session);
 		if (handoff->retry == NULL || evtimer_add(handoff->retry, &later) != 0) {
-			session_end_operation(session);
+			session_release(session);
 			give_up(handoff, "out of memory");
 		}
 		return;
@@ -275,17 +277,18 @@ fork_when_quiet(void *arg, int cancelled)
 		return;
 	}
 	avatar = handoff->avatar;
+	server = handoff->server;
 	if (pid == 0) {
 		handoff->avatar = NULL;
 		handoff->retry = NULL;		/* belongs to the loop the child drops */
 		free(handoff);
-		run_session_process(session, avatar);
+		run_session_process(server, session, avatar);
 	}
 	log_info("%s: session of %s goes on in process %ld", session->peer_text, avatar->name,
 	    (long)pid);
 	handoff_free(handoff);
 	inetd = session_control_fd(session) == STDIN_FILENO;
-	server_session_moved(session->server, session, pid);
+	server_session_moved(server, session, pid);
 	session_free_moved(session);
 	if (inetd)
 		release_inetd_socket();
@@ -296,8 +299,8 @@ request_fork(struct handoff *handoff)
 {
 	struct session *session = handoff->session;
 
-	if (worker_pool_run_exclusive(session->server->workers, fork_when_quiet, handoff) != 0) {
-		if (session_end_operation(session))
+	if (worker_pool_run_exclusive(handoff->server->workers, fork_when_quiet, handoff) != 0) {
+		if (session_release(session))
 			handoff_free(handoff);
 		else
 			give_up(handoff, "the server is stopping");
@@ -305,7 +308,7 @@ request_fork(struct handoff *handoff)
 }
 
 void
-session_process_start(struct session *session, struct avatar *avatar)
+session_process_start(struct server *server, struct session *session, struct avatar *avatar)
 {
 	struct handoff *handoff;
 
@@ -318,9 +321,10 @@ session_process_start(struct session *session, struct avatar *avatar)
 		session_close_after_flush(session);
 		return;
 	}
+	handoff->server = server;
 	handoff->session = session;
 	handoff->avatar = avatar;
-	/* The session waits (busy, held) until it has moved or given up. */
-	session_begin_operation(session);
+	/* The session waits (held) until it has moved or given up. */
+	session_hold(session);
 	request_fork(handoff);
 }

@@ -1,10 +1,11 @@
 /*
- * session_process: with system_users, a logged-in session goes on in a
+ * server/session_process: with system_users, a logged-in session goes on in a
  * process of its own that runs as the user (vsftpd's model, for one event loop).
  */
 #ifndef FTPD_SESSION_PROCESS_H
 #define FTPD_SESSION_PROCESS_H
 
+struct server;
 struct session;
 struct avatar;
 
@@ -16,6 +17,6 @@ struct avatar;
  * that user and answers 230. Takes over avatar. On failure the client gets
  * 421 and the connection closes.
  */
-void session_process_start(struct session *session, struct avatar *avatar);
+void session_process_start(struct server *server, struct session *session, struct avatar *avatar);
 
 #endif

@@ -18,15 +18,17 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "config/config.h"
+#include "session/command_table.h"
 #include "dtp/dtp.h"
 #include "listing/listing.h"
 #include "log/log.h"
 #include "portal/portal.h"
-#include "server/server.h"
+#include "session/operation.h"
 #include "session/session.h"
 #include "config/settings.h"
 #include "tls/tls.h"
 #include "dtp/transfer.h"
+#include "util/attributes.h"
 
 /* Input kept unread while a command is busy; beyond it the socket is not read. */
 #define SESSION_INPUT_HIGH_WATERMARK (64 * 1024)
@@ -37,6 +39,8 @@ static void session_read(struct bufferevent *control, void *arg);
 static void session_written(struct bufferevent *control, void *arg);
 static void session_event(struct bufferevent *control, short what, void *arg);
 static void session_process_input(struct session *session);
+static void run_subcommand(struct session *session, const struct command_table *table,
+    const char *argument);
 
 static void
 format_peer(struct session *session)
@@ -56,7 +60,7 @@ format_peer(struct session *session)
 }
 
 static void
-deferred_close_fired(evutil_socket_t fd, short what, void *arg)
+deferred_close_fired(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	session_free(arg);
 }
@@ -75,9 +79,9 @@ control_bufferevent(struct session *session, int fd, SSL *ssl,
 	struct bufferevent *control;
 
 	if (ssl == NULL)
-		control = bufferevent_socket_new(session->server->base, fd, BEV_OPT_CLOSE_ON_FREE);
+		control = bufferevent_socket_new(session->services->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	else
-		control = bufferevent_openssl_socket_new(session->server->base, fd, ssl,
+		control = bufferevent_openssl_socket_new(session->services->base, fd, ssl,
 		    ssl_state, BEV_OPT_CLOSE_ON_FREE);
 	if (control == NULL)
 		return NULL;
@@ -91,8 +95,8 @@ control_bufferevent(struct session *session, int fd, SSL *ssl,
 }
 
 struct session *
-session_new(struct server *server, int fd, const struct sockaddr *peer,
-    socklen_t peer_length, int implicit_tls)
+session_new(const struct session_services *services, struct settings *settings, int fd,
+    const struct sockaddr *peer, socklen_t peer_length, int implicit_tls)
 {
 	const struct config *config;
 	struct session *session;
@@ -104,14 +108,13 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 		close(fd);
 		return NULL;
 	}
-	session->server = server;
-	session->settings = settings_hold(server->settings);
+	session->services = services;
+	session->settings = settings_hold(settings);
 	session->config = config = &session->settings->config;
 	session->state = SESSION_UNAUTH;
 	session->binary = 1;
 	session->working_directory = PATH_ROOT;
 	session->rename_from = PATH_ROOT;
-	session->operation_path = PATH_ROOT;
 	session->mlst_facts = FACT_DEFAULT;
 	line_reader_init(&session->line_reader);
 	if (peer_length > sizeof(session->peer))
@@ -122,7 +125,7 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 	if (getsockname(fd, (struct sockaddr *)&session->local, &session->local_length) != 0)
 		session->local_length = 0;
 	format_peer(session);
-	server_remember_session(server, session);
+	services->session_started(services->owner, session);
 
 	/* Telnet "Synch" puts urgent data on the wire; keep it in the stream. */
 	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
@@ -134,7 +137,7 @@ session_new(struct server *server, int fd, const struct sockaddr *peer,
 	if (!implicit_tls || ssl != NULL)
 		session->control = control_bufferevent(session, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING);
-	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
+	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
 	if (session->control == NULL || session->deferred_close == NULL) {
 		if (session->control == NULL) {
 			if (ssl != NULL)
@@ -155,9 +158,10 @@ session_destroy(struct session *session)
 {
 	if (session->transfer != NULL)
 		transfer_free(session->transfer);
+	if (session->transfer_operation != NULL)
+		operation_discard(session->transfer_operation);
 	dtp_free(session->dtp);
 	free(session->deferred_line);
-	free(session->transfer_log.path);
 	if (session->login_request != NULL)
 		portal_cancel(session->login_request);
 	if (session->avatar != NULL)
@@ -170,9 +174,8 @@ session_destroy(struct session *session)
 		bufferevent_free(session->control);
 	path_free(&session->working_directory);
 	path_free(&session->rename_from);
-	path_free(&session->operation_path);
 	line_reader_clear(&session->line_reader);
-	server_forget_session(session->server, session);
+	session->services->session_ended(session->services->owner, session);
 	settings_release(session->settings);
 	free(session);
 }
@@ -201,7 +204,8 @@ session_control_fd(const struct session *session)
 }
 
 int
-session_move_to(struct session *session, struct server *server, struct evbuffer *input)
+session_move_to(struct session *session, const struct session_services *services,
+    struct evbuffer *input)
 {
 	int fd = session_control_fd(session);
 	struct evbuffer *destination;
@@ -213,9 +217,9 @@ session_move_to(struct session *session, struct server *server, struct evbuffer 
 	 */
 	session->control = NULL;
 	session->login_failure_timer = NULL;
-	session->server = server;
-	server_remember_session(server, session);
-	session->deferred_close = event_new(server->base, -1, 0, deferred_close_fired, session);
+	session->services = services;
+	services->session_started(services->owner, session);
+	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
 	if (session->deferred_close == NULL)
 		return -ENOMEM;
 	session->control = control_bufferevent(session, fd, session->tls, BUFFEREVENT_SSL_OPEN);
@@ -293,19 +297,27 @@ log_error_reply(struct session *session, enum reply_id id, va_list arguments)
 }
 
 void
-session_reply(struct session *session, enum reply_id id, ...)
+session_reply_va(struct session *session, enum reply_id id, va_list arguments)
 {
-	va_list arguments;
+	va_list copy;
 
 	if (session->control == NULL)
 		return;
 	if (reply_code(id) >= 400 && log_enabled(LOG_LEVEL_DEBUG)) {
-		va_start(arguments, id);
-		log_error_reply(session, id, arguments);
-		va_end(arguments);
+		va_copy(copy, arguments);
+		log_error_reply(session, id, copy);
+		va_end(copy);
 	}
-	va_start(arguments, id);
 	reply_write_va(session_output(session), id, arguments);
+}
+
+void
+session_reply(struct session *session, enum reply_id id, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, id);
+	session_reply_va(session, id, arguments);
 	va_end(arguments);
 }
 
@@ -330,14 +342,20 @@ session_close_after_flush(struct session *session)
 }
 
 void
-session_begin_operation(struct session *session)
+session_pause(struct session *session)
+{
+	session->busy = 1;
+}
+
+void
+session_hold(struct session *session)
 {
 	session->busy = 1;
 	session->references++;
 }
 
 int
-session_end_operation(struct session *session)
+session_release(struct session *session)
 {
 	session->references--;
 	if (session->dead) {
@@ -351,7 +369,6 @@ session_end_operation(struct session *session)
 void
 session_resume(struct session *session)
 {
-	path_free(&session->operation_path);
 	session->busy = 0;
 	/* A synchronous completion returns into the input loop, which goes on by itself. */
 	if (!session->processing)
@@ -359,41 +376,38 @@ session_resume(struct session *session)
 }
 
 void
-session_complete_operation(struct session *session, int error, enum reply_id success)
+session_expect_password(struct session *session, const char *user)
 {
-	if (session_end_operation(session))
-		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else
-		session_reply(session, success);
-	session_resume(session);
+	if (session->state == SESSION_AUTHED)
+		session_logout(session);
+	/* Over-long names cannot match anything; keep them for the 331 text only. */
+	snprintf(session->user, sizeof(session->user), "%s", user);
+	session->state = SESSION_INAUTH;
 }
 
-int
-session_resolve_argument(struct session *session, const char *argument)
+void
+session_login_refused(struct session *session)
 {
-	int error;
-
-	path_free(&session->operation_path);
-	error = path_resolve(&session->working_directory, argument,
-	    argument != NULL ? strlen(argument) : 0, &session->operation_path);
-	if (error != 0) {
-		session_reply(session, REPLY_NAME_NOT_ALLOWED, argument);
-		return -1;
-	}
-	return 0;
+	session->state = SESSION_UNAUTH;
 }
 
-int
-session_begin_path_operation(struct session *session, const char *argument,
-    struct ftpd_path *view)
+void
+session_begin_rename(struct session *session, struct path *from)
 {
-	if (session_resolve_argument(session, argument) != 0)
-		return -1;
-	*view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	return 0;
+	path_free(&session->rename_from);
+	session->rename_from = *from;
+	*from = PATH_ROOT;
+	session->state = SESSION_RENAMING;
+}
+
+struct path
+session_end_rename(struct session *session)
+{
+	struct path from = session->rename_from;
+
+	session->rename_from = PATH_ROOT;
+	session->state = SESSION_AUTHED;
+	return from;
 }
 
 void
@@ -428,10 +442,21 @@ session_set_dtp(struct session *session, struct dtp *dtp)
 	session->dtp = dtp;
 }
 
+struct dtp *
+session_take_dtp(struct session *session)
+{
+	struct dtp *dtp = session->dtp;
+
+	session->dtp = NULL;
+	return dtp;
+}
+
 void
-session_transfer_started(struct session *session, struct transfer *transfer)
+session_transfer_started(struct session *session, struct transfer *transfer,
+    struct operation *operation)
 {
 	session->transfer = transfer;
+	session->transfer_operation = operation;
 	/* A long transfer is not idleness; the data connection has its own stall timeout. */
 	bufferevent_set_timeouts(session->control, NULL, NULL);
 }
@@ -442,6 +467,10 @@ session_transfer_finished(struct session *session)
 	struct timeval idle = { (time_t)session->config->idle_timeout, 0 };
 
 	session->transfer = NULL;
+	if (session->transfer_operation != NULL) {
+		operation_discard(session->transfer_operation);
+		session->transfer_operation = NULL;
+	}
 	if (session->quit_after_transfer) {
 		session_reply(session, REPLY_GOODBYE);
 		session_close_after_flush(session);
@@ -450,6 +479,82 @@ session_transfer_finished(struct session *session)
 	if (session->control != NULL)
 		bufferevent_set_timeouts(session->control, &idle, NULL);
 	session_resume(session);
+}
+
+/* What the command table's checks need to know of this session now. */
+static void
+describe_session(struct session *session, const struct command *command, const char *argument,
+    struct command_context *context)
+{
+	const struct config *config = session->config;
+	int anonymous, tls_policy;
+
+	/* A login is judged by the user it names; anything else by who is logged in. */
+	if (command->flags & COMMAND_NEEDS_TLS_CONTROL)
+		anonymous = argument != NULL && portal_is_anonymous_user(argument);
+	else
+		anonymous = session->avatar != NULL && session->avatar->anonymous;
+	/* The plain port of tls = implicit is held to tls = required. */
+	tls_policy = config->tls == TLS_REQUIRED || config->tls == TLS_IMPLICIT;
+	context->state = session->state;
+	context->tls_demanded = tls_policy &&
+	    !(anonymous && strcmp(config->tls_anonymous, "optional") == 0);
+	context->control_protected = session->tls != NULL;
+	context->data_protected = session->protect_data;
+	context->has_data_connection = session->dtp != NULL;
+	context->read_only = session->avatar != NULL && session->avatar->read_only;
+}
+
+/* Runs command after the table's checks, or answers the refusal they give. */
+static void
+run_command(struct session *session, const struct command *command, const char *argument)
+{
+	struct command_context context;
+	enum reply_id refusal;
+
+	describe_session(session, command, argument, &context);
+	refusal = command_check(command, &context, argument);
+	if (refusal == REPLY_COUNT) {
+		if (command->subcommands != NULL)
+			run_subcommand(session, command->subcommands, argument);
+		else
+			command->handler(session, argument);
+		return;
+	}
+	/* A refused command uses the rename up, as a failed RNTO does; a bare RNTO may try again. */
+	if (session->state == SESSION_RENAMING && refusal != REPLY_ARGUMENT_REQUIRED) {
+		struct path forgotten = session_end_rename(session);
+
+		path_free(&forgotten);
+	}
+	/* A refused transfer uses up its REST, as a failed one does. */
+	if (command->flags & COMMAND_NEEDS_DATA_CONNECTION)
+		session->restart_offset = 0;
+	if (refusal == REPLY_READ_ONLY && argument != NULL && *argument != '\0')
+		session_reply(session, refusal, argument);
+	else
+		session_reply(session, refusal, command->name);
+}
+
+/* SITE and OPTS: the first word names a row of their own table, checked the same way. */
+static void
+run_subcommand(struct session *session, const struct command_table *table,
+    const char *argument)
+{
+	char name[COMMAND_NAME_MAX + 1];
+	size_t length = strcspn(argument, " ");
+	const struct command *command;
+	const char *rest = argument + length;
+
+	while (*rest == ' ')
+		rest++;
+	snprintf(name, sizeof(name), "%.*s", (int)length, argument);
+	command = length <= COMMAND_NAME_MAX ? command_find_in(table, name) : NULL;
+	if (command == NULL) {
+		session_reply(session, table->unknown, name);
+		return;
+	}
+	run_command(session, command, *rest != '\0' ? rest : NULL);
 }
 
 /* Splits "CMD argument" in place; returns the argument or NULL. */
@@ -468,7 +573,6 @@ static void
 dispatch_line(struct session *session, char *line, size_t length)
 {
 	const struct command *command;
-	enum reply_id refusal;
 	char *argument;
 
 	if (memchr(line, '\0', length) != NULL) {
@@ -503,16 +607,7 @@ dispatch_line(struct session *session, char *line, size_t length)
 		session->deferred_length = length;
 		return;
 	}
-	refusal = command_check(command, session->state, argument);
-	if (refusal != REPLY_COUNT) {
-		if (session->state == SESSION_RENAMING && refusal == REPLY_RNTO_REQUIRED) {
-			path_free(&session->rename_from);
-			session->state = SESSION_AUTHED;
-		}
-		session_reply(session, refusal, command->name);
-		return;
-	}
-	command->handler(session, argument);
+	run_command(session, command, argument);
 }
 
 static void
@@ -554,7 +649,7 @@ session_process_input(struct session *session)
 }
 
 static void
-session_read(struct bufferevent *control, void *arg)
+session_read(struct bufferevent *control UNUSED, void *arg)
 {
 	session_process_input(arg);
 }
@@ -595,7 +690,7 @@ start_control_tls(struct session *session)
 }
 
 static void
-session_written(struct bufferevent *control, void *arg)
+session_written(struct bufferevent *control UNUSED, void *arg)
 {
 	struct session *session = arg;
 

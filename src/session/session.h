@@ -9,18 +9,18 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <stdarg.h>
 #include <stdint.h>
-#include <sys/time.h>
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
 #include "session/command_table.h"
 #include "session/line_reader.h"
+#include "session/services.h"
 #include "path/path.h"
 #include "reply/reply.h"
 
-struct server;
 struct settings;
 struct config;
 struct avatar;
@@ -29,11 +29,13 @@ struct dtp;
 struct transfer;
 struct portal_request;
 struct client_count;
+struct operation;
 
 #define SESSION_USER_MAX 64
 
+/* Only what lives as long as the session; a command's own state is in its operation. */
 struct session {
-	struct server *server;
+	const struct session_services *services;
 	struct settings *settings;	/* the configuration generation it started with */
 	const struct config *config;	/* settings->config */
 	struct bufferevent *control;
@@ -42,7 +44,7 @@ struct session {
 	struct sockaddr_storage local;
 	socklen_t local_length;
 	char peer_text[64];		/* "ADDRESS" for logs */
-	struct client_count *client_count; /* the per-address counter, owned by server */
+	struct client_count *client_count; /* the per-address counter, the services' owner's */
 
 	unsigned state;			/* one enum session_state bit */
 	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */
@@ -62,18 +64,11 @@ struct session {
 	/* Data channel */
 	struct dtp *dtp;		/* prepared by PASV/EPSV/PORT/EPRT */
 	struct transfer *transfer;	/* running RETR/STOR/LIST... */
+	struct operation *transfer_operation; /* the command that runs it, owned here */
 	uint64_t restart_offset;	/* from REST, for the next transfer */
 	int epsv_all;			/* EPSV ALL: only EPSV from now on */
 	unsigned mlst_facts;		/* OPTS MLST selection */
-	int storing_unique;		/* the upload being opened is STOU's */
-	unsigned unique_name_tries;	/* STOU names found taken so far */
-	char mfmt_time[15];		/* MFMT's time, echoed in its reply */
 	int quit_after_transfer;	/* QUIT came during a transfer */
-	struct {
-		char *path;		/* the file being transferred; NULL: a listing */
-		int incoming;
-		struct timeval started;
-	} transfer_log;
 	uint64_t bytes_in, bytes_out;	/* file bytes, for the disconnect log line */
 	char *deferred_line;		/* a command that waits for the transfer to end */
 	size_t deferred_length;
@@ -84,7 +79,6 @@ struct session {
 	int closing;			/* close once the output is flushed */
 	int dead;			/* connection gone; freed when references drop */
 	unsigned references;		/* operations whose callbacks are pending */
-	struct path operation_path;	/* the path the pending operation works on */
 	struct portal_request *login_request;
 	struct event *login_failure_timer;
 	struct event *deferred_close;
@@ -94,11 +88,12 @@ struct session {
 };
 
 /*
- * Takes over a connected socket: greets and starts reading. NULL (and the fd
- * closed) on failure.
+ * Takes over a connected socket: greets and starts reading, under the
+ * configuration generation settings (held) and with what services offers
+ * (which must outlive the session). NULL (and the fd closed) on failure.
  */
-struct session *session_new(struct server *server, int fd,
-    const struct sockaddr *peer, socklen_t peer_length, int implicit_tls);
+struct session *session_new(const struct session_services *services, struct settings *settings,
+    int fd, const struct sockaddr *peer, socklen_t peer_length, int implicit_tls);
 
 /* Frees at once whatever state it is in (server shutdown). */
 void session_free(struct session *session);
@@ -108,6 +103,7 @@ void session_shutdown(struct session *session);
 
 /* Reply helpers: every reply goes through these. */
 void session_reply(struct session *session, enum reply_id id, ...);
+void session_reply_va(struct session *session, enum reply_id id, va_list arguments);
 struct evbuffer *session_output(struct session *session);
 
 /* Replies for a failed shell operation on path, errno mapped in reply.c. */
@@ -116,63 +112,74 @@ void session_reply_error(struct session *session, int error, const struct path *
 /* Sends what is queued, then closes. */
 void session_close_after_flush(struct session *session);
 
-/* Shell operations that may complete later hold the session alive. */
-void session_begin_operation(struct session *session);
 /*
- * Call first in every completion callback. Returns 1 when the session went
- * away meanwhile (it may be freed now: touch nothing), else 0.
+ * Reading commands stops until session_resume (a login being checked, a
+ * TLS upgrade under way); pipelined input waits in the buffer.
  */
-int session_end_operation(struct session *session);
+void session_pause(struct session *session);
 /* The command is fully answered: run the next pipelined command. */
 void session_resume(struct session *session);
 
 /*
- * The usual completion callback body: unless the session went away, replies
- * success, or the reply error maps to on operation_path, and resumes.
+ * Work whose callback may come later holds the session: paused, and its
+ * memory kept even if the client goes away meanwhile (operation.h uses
+ * these; so does the hand-off to a session process).
  */
-void session_complete_operation(struct session *session, int error, enum reply_id success);
-
+void session_hold(struct session *session);
 /*
- * Resolves a client path argument against the working directory into
- * session->operation_path; on failure replies (553) and returns -1.
+ * Call first when the held-for callback runs. Returns 1 when the session
+ * went away meanwhile (it may be freed now: touch nothing), else 0.
  */
-int session_resolve_argument(struct session *session, const char *argument);
-
-/*
- * For a handler about to call the shell on its argument: resolves it into
- * operation_path, fills *view and holds the session (session_begin_operation).
- * Returns -1 after replying when the path is refused.
- */
-int session_begin_path_operation(struct session *session, const char *argument,
-    struct ftpd_path *view);
+int session_release(struct session *session);
 
 /* The portal answered yes (and the shell is open): 230, then the next command. */
 void session_logged_in(struct session *session, struct avatar *avatar);
 
 /*
- * Session processes (session_process.c). In the listening process, after the
- * fork: frees the session without a word to the client or the TLS peer,
- * whose connection the child now owns.
+ * Session processes (server/session_process.c). In the listening process,
+ * after the fork: frees the session without a word to the client or the
+ * TLS peer, whose connection the child now owns.
  */
 void session_free_moved(struct session *session);
 /* Its control connection's socket. */
 int session_control_fd(const struct session *session);
 /*
  * In the child: takes the control connection off the listening process's
- * event loop (abandoned, never run again) onto server's, with the input not
- * yet read. 0 or -ENOMEM.
+ * event loop (abandoned, never run again) onto the services of the new
+ * process, with the input not yet read. 0 or -ENOMEM.
  */
-int session_move_to(struct session *session, struct server *server, struct evbuffer *input);
+int session_move_to(struct session *session, const struct session_services *services,
+    struct evbuffer *input);
+
+/*
+ * The moves of the state machine UNAUTH -> INAUTH -> AUTHED <-> RENAMING,
+ * made only through these and session_logged_in. USER named someone
+ * (logging out whoever was in): INAUTH.
+ */
+void session_expect_password(struct session *session, const char *user);
+/* The login failed: UNAUTH. */
+void session_login_refused(struct session *session);
+/* RNFR found its source (taken over; *from is left empty): RENAMING. */
+void session_begin_rename(struct session *session, struct path *from);
+/* RNTO or anything else ends the rename: AUTHED, and the caller owns the source. */
+struct path session_end_rename(struct session *session);
 
 /* Leaves the logged-in state: shell logout, working directory reset. */
 void session_logout(struct session *session);
 
 /* Replaces the prepared data connection (NULL: none). */
 void session_set_dtp(struct session *session, struct dtp *dtp);
+/* Takes the prepared data connection for a transfer (NULL: none). */
+struct dtp *session_take_dtp(struct session *session);
 
-/* A transfer starts: the control connection's idle timeout pauses meanwhile. */
-void session_transfer_started(struct session *session, struct transfer *transfer);
-/* The transfer has been answered: idle timeout back, waiting commands run. */
+/*
+ * A transfer starts, run by operation (now the session's, freed when the
+ * transfer is over or the session ends): the control connection's idle
+ * timeout pauses meanwhile, and ABOR, STAT, NOOP and QUIT are answered.
+ */
+void session_transfer_started(struct session *session, struct transfer *transfer,
+    struct operation *operation);
+/* The transfer has been answered: its operation goes, idle timeout back, waiting commands run. */
 void session_transfer_finished(struct session *session);
 
 #endif

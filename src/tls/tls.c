@@ -18,6 +18,7 @@
 
 #include "log/log.h"
 #include "tls/tls.h"
+#include "util/attributes.h"
 
 #define TOKEN_SIZE 32
 /* Sessions must outlive any control connection that may still open data connections. */
@@ -32,7 +33,7 @@ struct tls_context {
 static int token_index = -1;
 
 static void
-free_token(void *parent, void *pointer, CRYPTO_EX_DATA *data, int index, long argl, void *argp)
+free_token(void *parent UNUSED, void *pointer, CRYPTO_EX_DATA *data UNUSED, int index UNUSED, long argl UNUSED, void *argp UNUSED)
 {
 	if (pointer != NULL) {
 		OPENSSL_cleanse(pointer, TOKEN_SIZE);
@@ -68,7 +69,7 @@ set_token(SSL *ssl, const unsigned char *copy_from)
 
 /* Every ticket carries its connection's token. */
 static int
-generate_ticket(SSL *ssl, void *arg)
+generate_ticket(SSL *ssl, void *arg UNUSED)
 {
 	const unsigned char *token = token_of(ssl);
 	SSL_SESSION *session = SSL_get0_session(ssl);
@@ -92,8 +93,8 @@ session_has_token(SSL_SESSION *session, const unsigned char *token)
 
 /* A ticket of another FTP session is not resumed: that makes a full handshake. */
 static SSL_TICKET_RETURN
-decrypt_ticket(SSL *ssl, SSL_SESSION *session, const unsigned char *key_name,
-    size_t key_name_length, SSL_TICKET_STATUS status, void *arg)
+decrypt_ticket(SSL *ssl, SSL_SESSION *session, const unsigned char *key_name UNUSED,
+    size_t key_name_length UNUSED, SSL_TICKET_STATUS status, void *arg UNUSED)
 {
 	switch (status) {
 	case SSL_TICKET_SUCCESS:

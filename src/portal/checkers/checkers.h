@@ -82,7 +82,7 @@ struct checker *checker_passwd_new(const struct config *config, struct worker_po
  * carries the account's home and identity. Accounts whose login shell is not
  * in /etc/shells (nologin, false) and uid 0 are refused. NULL on failure.
  */
-struct checker *checker_system_new(const struct config *config, struct worker_pool *workers);
+struct checker *checker_system_new(struct worker_pool *workers);
 
 /*
  * Names no checker looks up: empty, longer than CHECKER_USER_MAX, or with

@@ -18,6 +18,7 @@
 #include "portal/checkers/worker.h"
 #include "portal/checkers/checkers.h"
 #include "log/log.h"
+#include "util/attributes.h"
 
 /* The PAM service, so /etc/pam.d/ftpd decides how system users authenticate. */
 #define SYSTEM_PAM_SERVICE "ftpd"
@@ -120,7 +121,7 @@ system_conversation(int count, const struct pam_message **messages,
  * (login_failure_delay), without holding a worker thread that other logins need.
  */
 static void
-system_no_fail_delay(int status, unsigned microseconds, void *context)
+system_no_fail_delay(int status UNUSED, unsigned microseconds UNUSED, void *context UNUSED)
 {
 }
 
@@ -440,7 +441,7 @@ static const struct checker_ops system_ops = {
 };
 
 struct checker *
-checker_system_new(const struct config *config, struct worker_pool *workers)
+checker_system_new(struct worker_pool *workers)
 {
 	struct checker_system *system;
 

@@ -17,7 +17,8 @@ void command_noop(struct session *session, const char *argument);
 void command_syst(struct session *session, const char *argument);
 void command_feat(struct session *session, const char *argument);
 void command_help(struct session *session, const char *argument);
-void command_opts(struct session *session, const char *argument);
+void command_opts_utf8(struct session *session, const char *argument);
+void command_opts_mlst(struct session *session, const char *argument);
 void command_stat(struct session *session, const char *argument);
 void command_type(struct session *session, const char *argument);
 void command_mode(struct session *session, const char *argument);
@@ -62,11 +63,9 @@ void command_auth(struct session *session, const char *argument);
 void command_pbsz(struct session *session, const char *argument);
 void command_prot(struct session *session, const char *argument);
 void command_ccc(struct session *session, const char *argument);
-/* tls = required: 1 when allowed, else replied (530 / 521) and 0. */
-int session_tls_allows_login(struct session *session, const char *user);
-int session_tls_allows_transfer(struct session *session);
 
 /* site.c */
-void command_site(struct session *session, const char *argument);
+void command_site_chmod(struct session *session, const char *argument);
+void command_site_help(struct session *session, const char *argument);
 
 #endif

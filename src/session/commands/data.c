@@ -16,8 +16,8 @@
 #include "dtp/data_address.h"
 #include "dtp/dtp.h"
 #include "log/log.h"
-#include "server/server.h"
 #include "session/session.h"
+#include "util/attributes.h"
 #include "tls/tls.h"
 #include "dtp/transfer.h"
 
@@ -55,11 +55,10 @@ prepare_protected_data(struct session *session)
 static struct dtp *
 open_passive(struct session *session)
 {
-	struct server *server = session->server;
 	struct dtp *dtp;
 	int error;
 
-	dtp = dtp_new_passive(server->base, session->config, control_local(session),
+	dtp = dtp_new_passive(session->services->base, session->config, control_local(session),
 	    control_peer(session), &error);
 	if (dtp == NULL) {
 		log_warning("%s: cannot open a passive port: %s", session->peer_text, strerror(-error));
@@ -69,7 +68,7 @@ open_passive(struct session *session)
 }
 
 static int
-refused_after_epsv_all(struct session *session, const char *command)
+refused_after_epsv_all(struct session *session)
 {
 	if (!session->epsv_all)
 		return 0;
@@ -78,14 +77,14 @@ refused_after_epsv_all(struct session *session, const char *command)
 }
 
 void
-command_pasv(struct session *session, const char *argument)
+command_pasv(struct session *session, const char *argument UNUSED)
 {
 	const struct config *config = session->config;
 	struct sockaddr_storage shown;
 	char text[32];
 	struct dtp *dtp;
 
-	if (refused_after_epsv_all(session, "PASV"))
+	if (refused_after_epsv_all(session))
 		return;
 	if (control_family(session) != AF_INET) {
 		session_reply(session, REPLY_PASV_NEEDS_IPV4);
@@ -124,7 +123,7 @@ command_epsv(struct session *session, const char *argument)
 	int family = control_family(session);
 
 	if (data_address_parse_epsv(argument != NULL ? argument : "", &request) != 0) {
-		session_reply(session, REPLY_PROTOCOL_NOT_SUPPORTED);
+		session_reply(session, reply_for_argument_error(-EAFNOSUPPORT));
 		return;
 	}
 	if (request == EPSV_ALL) {
@@ -151,7 +150,6 @@ static void
 use_active_target(struct session *session, const struct sockaddr_storage *target,
     socklen_t length)
 {
-	struct server *server = session->server;
 	struct dtp *dtp;
 
 	if (!data_address_same_host((const struct sockaddr *)target, control_peer(session))) {
@@ -163,7 +161,7 @@ use_active_target(struct session *session, const struct sockaddr_storage *target
 		session_reply(session, REPLY_PRIVILEGED_DATA_PORT);
 		return;
 	}
-	dtp = dtp_new_active(server->base, session->config, control_local(session),
+	dtp = dtp_new_active(session->services->base, control_local(session),
 	    (const struct sockaddr *)target, length);
 	if (dtp == NULL) {
 		session_reply(session, REPLY_LOCAL_ERROR, "PORT");
@@ -179,11 +177,13 @@ command_port(struct session *session, const char *argument)
 {
 	struct sockaddr_storage target;
 	socklen_t length;
+	int error;
 
-	if (refused_after_epsv_all(session, "PORT"))
+	if (refused_after_epsv_all(session))
 		return;
-	if (data_address_parse_port(argument, &target, &length) != 0) {
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+	error = data_address_parse_port(argument, &target, &length);
+	if (error != 0) {
+		session_reply(session, reply_for_argument_error(error), argument);
 		return;
 	}
 	use_active_target(session, &target, length);
@@ -196,15 +196,11 @@ command_eprt(struct session *session, const char *argument)
 	socklen_t length;
 	int error;
 
-	if (refused_after_epsv_all(session, "EPRT"))
+	if (refused_after_epsv_all(session))
 		return;
 	error = data_address_parse_eprt(argument, &target, &length);
-	if (error == -EAFNOSUPPORT) {
-		session_reply(session, REPLY_PROTOCOL_NOT_SUPPORTED);
-		return;
-	}
 	if (error != 0) {
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+		session_reply(session, reply_for_argument_error(error), argument);
 		return;
 	}
 	use_active_target(session, &target, length);
@@ -215,9 +211,11 @@ command_rest(struct session *session, const char *argument)
 {
 	uint64_t offset;
 	char text[32];
+	int error;
 
-	if (data_address_parse_rest(argument, &offset) != 0) {
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+	error = data_address_parse_rest(argument, &offset);
+	if (error != 0) {
+		session_reply(session, reply_for_argument_error(error), argument);
 		return;
 	}
 	session->restart_offset = offset;
@@ -226,7 +224,7 @@ command_rest(struct session *session, const char *argument)
 }
 
 void
-command_abor(struct session *session, const char *argument)
+command_abor(struct session *session, const char *argument UNUSED)
 {
 	session->restart_offset = 0;
 	if (session->transfer != NULL) {

@@ -1,10 +1,10 @@
 /*
- * session/commands/files: commands that ask the shell about or change files and
- * directories: PWD, CWD, CDUP, SIZE, MDTM, MLST, MFMT, MKD, RMD, DELE, RNFR, RNTO.
+ * session/commands/files: commands that ask the shell about or change files
+ * and directories: PWD, CWD, CDUP, SIZE, MDTM, MLST, MFMT, MKD, RMD, DELE, RNFR, RNTO.
  *
- * Each handler resolves its argument into session->operation_path, starts one
- * shell operation and answers from the completion callback, which may run
- * before the handler returns or later from the event loop.
+ * Each handler starts an operation (session/operation.h) on its argument,
+ * asks the shell once, and answers from the completion callback, which may
+ * run before the handler returns or later from the event loop.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -14,18 +14,23 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "util/attributes.h"
 #include "dtp/ascii.h"
-#include "session/commands/commands.h"
 #include "listing/listing.h"
 #include "path/path.h"
 #include "portal/portal.h"
+#include "session/commands/commands.h"
+#include "session/operation.h"
 #include "session/session.h"
 
-static struct ftpd_shell *
-shell_of(struct session *session)
-{
-	return session->avatar->shell;
-}
+/* In TYPE A the size is what the transfer sends: every bare LF becomes CRLF. */
+#define ASCII_SIZE_LIMIT (10 * 1024 * 1024)
+
+/* MFMT remembers the time it was given, for its reply. */
+struct mfmt_operation {
+	struct operation base;
+	char time[15];
+};
 
 /* Answers 257 with path quoted as RFC 959 asks. */
 static void
@@ -41,8 +46,19 @@ reply_with_path(struct session *session, enum reply_id id, const struct path *pa
 	free(text);
 }
 
+/* Starts an operation on a path argument; NULL when it was refused (and answered). */
+static struct operation *
+start_on(struct session *session, const char *argument, const char *command)
+{
+	struct operation *operation = operation_start(session, sizeof(*operation), command);
+
+	if (operation == NULL || operation_resolve(operation, argument) != 0)
+		return NULL;
+	return operation;
+}
+
 void
-command_pwd(struct session *session, const char *argument)
+command_pwd(struct session *session, const char *argument UNUSED)
 {
 	reply_with_path(session, REPLY_PWD, &session->working_directory);
 }
@@ -51,219 +67,226 @@ command_pwd(struct session *session, const char *argument)
 static void
 finish_with_250(void *arg, int error)
 {
-	session_complete_operation(arg, error, REPLY_FILE_ACTION_OK);
+	if (!operation_arrived(arg))
+		operation_finish(arg, error, REPLY_FILE_ACTION_OK);
 }
 
 static void
 directory_entered(void *arg, int error)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
+	struct session *session = operation->session;
 	struct path entered;
 
-	if (session_end_operation(session))
+	if (operation_arrived(operation))
 		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else {
-		entered = session->operation_path;
-		session->operation_path = session->working_directory;
+	if (error == 0) {
+		entered = operation->path;
+		operation->path = session->working_directory;
 		session->working_directory = entered;
-		session_reply(session, REPLY_DIRECTORY_CHANGED);
 	}
-	session_resume(session);
+	operation_finish(operation, error, REPLY_DIRECTORY_CHANGED);
 }
 
 static void
-change_directory(struct session *session)
+change_directory(struct operation *operation)
 {
-	struct ftpd_path view = path_view(&session->operation_path);
+	struct ftpd_path view = operation_shell_path(operation);
+	struct ftpd_shell *shell = operation_shell(operation);
 
-	session_begin_operation(session);
-	shell_of(session)->ops->access(shell_of(session), &view, FTPD_ACCESS_ENTER,
-	    directory_entered, session);
+	shell->ops->access(shell, &view, FTPD_ACCESS_ENTER, directory_entered, operation);
 }
 
 void
 command_cwd(struct session *session, const char *argument)
 {
+	struct operation *operation;
+
 	if (argument == NULL || *argument == '\0')
 		argument = "/";
-	if (session_resolve_argument(session, argument) == 0)
-		change_directory(session);
+	if ((operation = start_on(session, argument, "CWD")) != NULL)
+		change_directory(operation);
 }
 
 void
-command_cdup(struct session *session, const char *argument)
+command_cdup(struct session *session, const char *argument UNUSED)
 {
-	path_free(&session->operation_path);
-	if (path_parent(&session->working_directory, &session->operation_path) != 0) {
-		session_reply(session, REPLY_LOCAL_ERROR, "CDUP");
+	struct operation *operation = operation_start(session, sizeof(*operation), "CDUP");
+
+	if (operation == NULL)
+		return;
+	if (path_parent(&session->working_directory, &operation->path) != 0) {
+		session_release(session);
+		operation_finish(operation, -ENOMEM, REPLY_COUNT);
 		return;
 	}
-	change_directory(session);
+	change_directory(operation);
+}
+
+/* SIZE and MDTM speak of plain files only. */
+static int
+plain_file(struct operation *operation, int error, const struct ftpd_stat *stat)
+{
+	if (error != 0) {
+		operation_finish(operation, error, REPLY_COUNT);
+		return 0;
+	}
+	if (!S_ISREG(stat->mode)) {
+		session_reply(operation->session, REPLY_NOT_A_PLAIN_FILE,
+		    path_basename(&operation->path));
+		operation_end(operation);
+		return 0;
+	}
+	return 1;
 }
 
 static void
 size_known(void *arg, int error, const struct ftpd_stat *stat)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
 	char size[32];
 
-	if (session_end_operation(session))
+	if (operation_arrived(operation) || !plain_file(operation, error, stat))
 		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else if (!S_ISREG(stat->mode))
-		session_reply(session, REPLY_NOT_A_PLAIN_FILE, path_basename(&session->operation_path));
-	else {
-		snprintf(size, sizeof(size), "%" PRIu64, stat->size);
-		session_reply(session, REPLY_FILE_STATUS, size);
-	}
-	session_resume(session);
+	snprintf(size, sizeof(size), "%" PRIu64, stat->size);
+	operation_finish(operation, 0, REPLY_FILE_STATUS, size);
 }
 
 static void
 mtime_known(void *arg, int error, const struct ftpd_stat *stat)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
 	char when[32];
 	struct tm utc;
 
-	if (session_end_operation(session))
+	if (operation_arrived(operation) || !plain_file(operation, error, stat))
 		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else if (!S_ISREG(stat->mode))
-		session_reply(session, REPLY_NOT_A_PLAIN_FILE, path_basename(&session->operation_path));
-	else if (gmtime_r(&stat->mtime, &utc) == NULL ||
+	if (gmtime_r(&stat->mtime, &utc) == NULL ||
 	    strftime(when, sizeof(when), "%Y%m%d%H%M%S", &utc) == 0)
-		session_reply(session, REPLY_LOCAL_ERROR, "MDTM");
+		operation_finish(operation, -EOVERFLOW, REPLY_COUNT);
 	else
-		session_reply(session, REPLY_FILE_STATUS, when);
-	session_resume(session);
+		operation_finish(operation, 0, REPLY_FILE_STATUS, when);
 }
 
+/* Starts an operation on argument and asks the shell for its status. */
 static void
-stat_argument(struct session *session, const char *argument, ftpd_stat_fn done)
+stat_argument(struct session *session, const char *argument, const char *command,
+    ftpd_stat_fn done)
 {
+	struct operation *operation = start_on(session, argument, command);
 	struct ftpd_path view;
 
-	if (session_begin_path_operation(session, argument, &view) == 0)
-		shell_of(session)->ops->stat(shell_of(session), &view, done, session);
+	if (operation == NULL)
+		return;
+	view = operation_shell_path(operation);
+	operation_shell(operation)->ops->stat(operation_shell(operation), &view, done, operation);
 }
-
-/* In TYPE A the size is what the transfer sends: every bare LF becomes CRLF. */
-#define ASCII_SIZE_LIMIT (10 * 1024 * 1024)
 
 static void
 opened_for_ascii_size(void *arg, int error, struct ftpd_read_file *file)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
 	struct ascii_state state;
 	uint64_t size = 0;
 	char chunk[64 * 1024], text[32];
 	ssize_t got;
 
-	if (session_end_operation(session)) {
+	if (operation_arrived(operation)) {
 		if (error == 0)
 			file->ops->close(file);
 		return;
 	}
 	if (error != 0) {
-		session_reply_error(session, error, &session->operation_path);
-		session_resume(session);
+		operation_finish(operation, error, REPLY_COUNT);
 		return;
 	}
 	if (file->size > ASCII_SIZE_LIMIT) {
 		file->ops->close(file);
-		session_reply(session, REPLY_SIZE_ASCII_TOO_LARGE, path_basename(&session->operation_path));
-		session_resume(session);
+		session_reply(operation->session, REPLY_SIZE_ASCII_TOO_LARGE,
+		    path_basename(&operation->path));
+		operation_end(operation);
 		return;
 	}
 	ascii_init(&state);
 	while ((got = file->ops->read(file, chunk, sizeof(chunk))) > 0)
 		size += ascii_network_size(&state, chunk, (size_t)got);
 	file->ops->close(file);
-	if (got < 0)
-		session_reply_error(session, (int)got, &session->operation_path);
-	else {
-		snprintf(text, sizeof(text), "%" PRIu64, size);
-		session_reply(session, REPLY_FILE_STATUS, text);
-	}
-	session_resume(session);
+	snprintf(text, sizeof(text), "%" PRIu64, size);
+	operation_finish(operation, got < 0 ? (int)got : 0, REPLY_FILE_STATUS, text);
 }
 
 static void
 size_known_ascii(void *arg, int error, const struct ftpd_stat *stat)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
 	struct ftpd_path view;
 
-	if (error != 0 || !S_ISREG(stat->mode)) {
-		size_known(arg, error, stat);
+	if (operation_arrived(operation) || !plain_file(operation, error, stat))
 		return;
-	}
-	if (session_end_operation(session))
-		return;
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->open_for_reading(shell_of(session), &view, 0,
-	    opened_for_ascii_size, session);
+	view = operation_shell_path(operation);
+	operation_continue(operation);
+	operation_shell(operation)->ops->open_for_reading(operation_shell(operation), &view, 0,
+	    opened_for_ascii_size, operation);
 }
 
 void
 command_size(struct session *session, const char *argument)
 {
-	stat_argument(session, argument, session->binary ? size_known : size_known_ascii);
+	stat_argument(session, argument, "SIZE", session->binary ? size_known : size_known_ascii);
+}
+
+void
+command_mdtm(struct session *session, const char *argument)
+{
+	stat_argument(session, argument, "MDTM", mtime_known);
 }
 
 static void
 facts_known(void *arg, int error, const struct ftpd_stat *stat)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
+	struct session *session = operation->session;
 	struct evbuffer *out;
 	char *name;
 
-	if (session_end_operation(session))
+	if (operation_arrived(operation))
 		return;
-	name = path_to_string(&session->operation_path);
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else if (name == NULL)
-		session_reply(session, REPLY_LOCAL_ERROR, "MLST");
-	else {
-		out = session_output(session);
-		reply_begin(out, 250, "Listing");
-		/* The fact line starts with a space (RFC 3659 7.2). */
-		evbuffer_add(out, " ", 1);
-		listing_write_facts(out, name, stat, session->mlst_facts, !session->avatar->anonymous);
-		reply_end(out, 250, "End.");
+	if (error != 0) {
+		operation_finish(operation, error, REPLY_COUNT);
+		return;
 	}
+	name = path_to_string(&operation->path);
+	if (name == NULL) {
+		operation_finish(operation, -ENOMEM, REPLY_COUNT);
+		return;
+	}
+	out = session_output(session);
+	reply_begin(out, REPLY_FACTS);
+	/* The fact line starts with a space (RFC 3659 7.2). */
+	evbuffer_add(out, " ", 1);
+	listing_write_facts(out, name, stat, session->mlst_facts, !session->avatar->anonymous);
+	reply_end(out, REPLY_FACTS);
 	free(name);
-	session_resume(session);
+	operation_end(operation);
 }
 
 void
 command_mlst(struct session *session, const char *argument)
 {
-	stat_argument(session, argument != NULL ? argument : "", facts_known);
+	stat_argument(session, argument != NULL ? argument : "", "MLST", facts_known);
 }
 
 static void
 mtime_set(void *arg, int error)
 {
-	struct session *session = arg;
+	struct mfmt_operation *mfmt = arg;
 	char *name;
 
-	if (session_end_operation(session))
+	if (operation_arrived(&mfmt->base))
 		return;
-	name = path_to_string(&session->operation_path);
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else
-		session_reply(session, REPLY_MFMT_OK, session->mfmt_time, name != NULL ? name : "?");
+	name = path_to_string(&mfmt->base.path);
+	operation_finish(&mfmt->base, error, REPLY_MFMT_OK, mfmt->time, name != NULL ? name : "?");
 	free(name);
-	session_resume(session);
 }
 
 /* "YYYYMMDDHHMMSS" (UTC) -> time; -1 when malformed. */
@@ -285,118 +308,131 @@ parse_timeval(const char *text)
 void
 command_mfmt(struct session *session, const char *argument)
 {
+	struct ftpd_shell *shell = session->avatar->shell;
+	struct mfmt_operation *mfmt;
 	struct ftpd_path view;
 	time_t mtime = parse_timeval(argument);
 
 	if (mtime == (time_t)-1 || argument[14] != ' ' || argument[15] == '\0') {
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+		session_reply(session, reply_for_argument_error(-EINVAL), argument);
 		return;
 	}
-	if (shell_of(session)->ops->set_mtime == NULL) {
+	if (shell->ops->set_mtime == NULL) {
 		session_reply(session, REPLY_NOT_IMPLEMENTED, "MFMT");
 		return;
 	}
-	memcpy(session->mfmt_time, argument, 14);
-	session->mfmt_time[14] = '\0';
-	if (session_begin_path_operation(session, argument + 15, &view) == 0)
-		shell_of(session)->ops->set_mtime(shell_of(session), &view, mtime, mtime_set, session);
-}
-
-void
-command_mdtm(struct session *session, const char *argument)
-{
-	stat_argument(session, argument, mtime_known);
+	mfmt = operation_start(session, sizeof(*mfmt), "MFMT");
+	if (mfmt == NULL || operation_resolve(&mfmt->base, argument + 15) != 0)
+		return;
+	memcpy(mfmt->time, argument, 14);
+	view = operation_shell_path(&mfmt->base);
+	shell->ops->set_mtime(shell, &view, mtime, mtime_set, mfmt);
 }
 
 static void
 directory_made(void *arg, int error)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
 
-	if (session_end_operation(session))
+	if (operation_arrived(operation))
 		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else
-		reply_with_path(session, REPLY_MKD, &session->operation_path);
-	session_resume(session);
+	if (error != 0) {
+		operation_finish(operation, error, REPLY_COUNT);
+		return;
+	}
+	reply_with_path(operation->session, REPLY_MKD, &operation->path);
+	operation_end(operation);
 }
 
 void
 command_mkd(struct session *session, const char *argument)
 {
+	struct operation *operation = start_on(session, argument, "MKD");
 	struct ftpd_path view;
 
-	if (session_begin_path_operation(session, argument, &view) == 0)
-		shell_of(session)->ops->make_directory(shell_of(session), &view, directory_made, session);
+	if (operation == NULL)
+		return;
+	view = operation_shell_path(operation);
+	operation_shell(operation)->ops->make_directory(operation_shell(operation), &view,
+	    directory_made, operation);
 }
 
 void
 command_rmd(struct session *session, const char *argument)
 {
+	struct operation *operation = start_on(session, argument, "RMD");
 	struct ftpd_path view;
 
-	if (session_begin_path_operation(session, argument, &view) == 0)
-		shell_of(session)->ops->remove_directory(shell_of(session), &view, finish_with_250, session);
+	if (operation == NULL)
+		return;
+	view = operation_shell_path(operation);
+	operation_shell(operation)->ops->remove_directory(operation_shell(operation), &view,
+	    finish_with_250, operation);
 }
 
 void
 command_dele(struct session *session, const char *argument)
 {
+	struct operation *operation = start_on(session, argument, "DELE");
 	struct ftpd_path view;
 
-	if (session_begin_path_operation(session, argument, &view) == 0)
-		shell_of(session)->ops->remove_file(shell_of(session), &view, finish_with_250, session);
+	if (operation == NULL)
+		return;
+	view = operation_shell_path(operation);
+	operation_shell(operation)->ops->remove_file(operation_shell(operation), &view,
+	    finish_with_250, operation);
 }
 
 static void
-rename_source_found(void *arg, int error, const struct ftpd_stat *stat)
+rename_source_found(void *arg, int error, const struct ftpd_stat *stat UNUSED)
 {
-	struct session *session = arg;
+	struct operation *operation = arg;
+	struct session *session = operation->session;
 
-	if (session_end_operation(session))
+	if (operation_arrived(operation))
 		return;
-	if (error != 0)
-		session_reply_error(session, error, &session->operation_path);
-	else {
-		path_free(&session->rename_from);
-		session->rename_from = session->operation_path;
-		session->operation_path = PATH_ROOT;
-		session->state = SESSION_RENAMING;
-		session_reply(session, REPLY_RENAME_PENDING);
-	}
-	session_resume(session);
+	/* The source path outlives this operation: it waits for RNTO. */
+	if (error == 0)
+		session_begin_rename(session, &operation->path);
+	operation_finish(operation, error, REPLY_RENAME_PENDING);
 }
 
 void
 command_rnfr(struct session *session, const char *argument)
 {
-	stat_argument(session, argument, rename_source_found);
+	stat_argument(session, argument, "RNFR", rename_source_found);
 }
 
-static void
-renamed(void *arg, int error)
-{
-	struct session *session = arg;
+/* RNTO: the rename is used up whatever happens, so its source moves into the operation. */
+struct rename_operation {
+	struct operation base;
+	struct path from;
+};
 
-	if (!session->dead)
-		path_free(&session->rename_from);
-	finish_with_250(session, error);
+static void
+release_rename(struct operation *operation)
+{
+	path_free(&((struct rename_operation *)operation)->from);
 }
 
 void
 command_rnto(struct session *session, const char *argument)
 {
+	struct path source = session_end_rename(session);
+	struct rename_operation *rename;
 	struct ftpd_path from, to;
 
-	/* Whatever happens now, the rename is used up. */
-	session->state = SESSION_AUTHED;
-	if (session_resolve_argument(session, argument) != 0) {
-		path_free(&session->rename_from);
+	rename = operation_start(session, sizeof(*rename), "RNTO");
+	if (rename == NULL) {
+		path_free(&source);
 		return;
 	}
-	from = path_view(&session->rename_from);
-	to = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->rename(shell_of(session), &from, &to, renamed, session);
+	rename->from = source;
+	rename->base.release = release_rename;
+	if (operation_resolve(&rename->base, argument) != 0)
+		return;
+	from = path_view(&rename->from);
+	to = operation_shell_path(&rename->base);
+	operation_shell(&rename->base)->ops->rename(operation_shell(&rename->base), &from, &to,
+	    finish_with_250, rename);
 }

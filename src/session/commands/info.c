@@ -3,6 +3,7 @@
  * NOOP, SYST, FEAT, HELP, OPTS, STAT, and the transfer parameters TYPE, MODE, STRU, ALLO.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,8 +13,8 @@
 #include "config/config.h"
 #include "listing/listing.h"
 #include "portal/portal.h"
-#include "server/server.h"
 #include "session/session.h"
+#include "util/attributes.h"
 #include "config/settings.h"
 #include "dtp/transfer.h"
 
@@ -22,19 +23,19 @@
 #endif
 
 void
-command_noop(struct session *session, const char *argument)
+command_noop(struct session *session, const char *argument UNUSED)
 {
 	session_reply(session, REPLY_NOOP_OK);
 }
 
 void
-command_syst(struct session *session, const char *argument)
+command_syst(struct session *session, const char *argument UNUSED)
 {
 	session_reply(session, REPLY_SYSTEM_TYPE);
 }
 
 void
-command_feat(struct session *session, const char *argument)
+command_feat(struct session *session, const char *argument UNUSED)
 {
 	char mlst[128];
 
@@ -46,7 +47,8 @@ void
 command_help(struct session *session, const char *argument)
 {
 	const struct command *command;
-	char text[128];
+	char syntax[256];
+	size_t length;
 
 	if (argument == NULL || *argument == '\0') {
 		command_write_help(session_output(session));
@@ -57,9 +59,12 @@ command_help(struct session *session, const char *argument)
 		session_reply(session, REPLY_UNKNOWN_COMMAND, argument);
 		return;
 	}
-	snprintf(text, sizeof(text), "Syntax: %s%s", command->help,
-	    command->handler == NULL ? " (not implemented)" : "");
-	reply_end(session_output(session), 214, text);
+	if (command_syntax(command, syntax, sizeof(syntax)) != 0)
+		syntax[0] = '\0';
+	length = strlen(syntax);
+	if (!command_is_implemented(command))
+		snprintf(syntax + length, sizeof(syntax) - length, " (not implemented)");
+	session_reply(session, REPLY_COMMAND_SYNTAX, syntax);
 }
 
 /* Splits "word rest" into an upper-cased word (bounded) and the rest. */
@@ -81,39 +86,34 @@ first_word(const char *argument, char *word, size_t size)
 	return argument;
 }
 
+/* OPTS UTF8 [ON | OFF]: names are always UTF-8, so either answer is yes. */
 void
-command_opts(struct session *session, const char *argument)
+command_opts_utf8(struct session *session, const char *argument)
 {
-	char option[16];
-	const char *value = first_word(argument, option, sizeof(option));
+	if (argument == NULL || strcasecmp(argument, "ON") == 0 || strcasecmp(argument, "OFF") == 0)
+		session_reply(session, REPLY_UTF8_ALWAYS);
+	else
+		session_reply(session, reply_for_argument_error(-EINVAL), argument);
+}
 
-	/* Names are always UTF-8; clients that ask either way get a yes. */
-	if (strcmp(option, "UTF8") == 0 || strcmp(option, "UTF-8") == 0) {
-		if (*value == '\0' || strcasecmp(value, "ON") == 0 || strcasecmp(value, "OFF") == 0)
-			session_reply(session, REPLY_UTF8_ALWAYS);
-		else
-			session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
-		return;
-	}
-	if (strcmp(option, "MLST") == 0) {
-		char feature[128], selected[128] = "", *fact, *next;
+/* OPTS MLST fact;fact;... */
+void
+command_opts_mlst(struct session *session, const char *argument)
+{
+	char feature[128], selected[128] = "", *fact, *next;
 
-		session->mlst_facts = listing_parse_fact_selection(value);
-		/* The reply names the facts now selected: the starred ones of the FEAT line. */
-		listing_write_mlst_feature(feature, sizeof(feature), session->mlst_facts);
-		for (fact = feature + strlen("MLST "); (next = strchr(fact, ';')) != NULL;
-		    fact = next + 1) {
-			*next = '\0';
-			if (next > fact && next[-1] == '*') {
-				next[-1] = '\0';
-				strncat(selected, fact, sizeof(selected) - strlen(selected) - 2);
-				strcat(selected, ";");
-			}
+	session->mlst_facts = listing_parse_fact_selection(argument != NULL ? argument : "");
+	/* The reply names the facts now selected: the starred ones of the FEAT line. */
+	listing_write_mlst_feature(feature, sizeof(feature), session->mlst_facts);
+	for (fact = feature + strlen("MLST "); (next = strchr(fact, ';')) != NULL; fact = next + 1) {
+		*next = '\0';
+		if (next > fact && next[-1] == '*') {
+			next[-1] = '\0';
+			strncat(selected, fact, sizeof(selected) - strlen(selected) - 2);
+			strcat(selected, ";");
 		}
-		session_reply(session, REPLY_MLST_OPTS, selected);
-		return;
 	}
-	session_reply(session, REPLY_OPTION_NOT_IMPLEMENTED, option);
+	session_reply(session, REPLY_MLST_OPTS, selected);
 }
 
 void
@@ -126,14 +126,15 @@ command_stat(struct session *session, const char *argument)
 		session_reply(session, REPLY_NOT_IMPLEMENTED_FOR_PARAMETER, argument);
 		return;
 	}
-	reply_begin(out, 211, "FTP server status:");
+	reply_begin(out, REPLY_STATUS);
 	reply_continue(out, "Connected to %s", session->peer_text);
 	reply_continue(out, "Logged in as %s%s", session->avatar->name,
 	    session->avatar->anonymous ? " (anonymous)" : "");
 	reply_continue(out, "TYPE: %s, STRUcture: File, MODE: Stream",
 	    session->binary ? "BINARY" : "ASCII");
 	reply_continue(out, "Session timeout in seconds is %u", config->idle_timeout);
-	reply_continue(out, "%u session(s) connected to this server", session->server->session_count);
+	reply_continue(out, "%u session(s) connected to this server",
+	    session->services->session_count(session->services->owner));
 	if (session->transfer != NULL) {
 		uint64_t expected = transfer_expected_bytes(session->transfer);
 
@@ -145,7 +146,7 @@ command_stat(struct session *session, const char *argument)
 			    transfer_bytes(session->transfer));
 	}
 	reply_continue(out, "ftpd %s", FTPD_VERSION);
-	reply_end(out, 211, "End of status.");
+	reply_end(out, REPLY_STATUS);
 }
 
 void
@@ -156,7 +157,7 @@ command_type(struct session *session, const char *argument)
 
 	rest = first_word(rest, format, sizeof(format));
 	if (*rest != '\0' || strlen(type) != 1) {
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+		session_reply(session, reply_for_argument_error(-EINVAL), argument);
 		return;
 	}
 	/* ASCII non-print and 8-bit local bytes are what every client means. */
@@ -170,7 +171,7 @@ command_type(struct session *session, const char *argument)
 	} else if (strchr("AEIL", type[0]) != NULL)
 		session_reply(session, REPLY_NOT_IMPLEMENTED_FOR_PARAMETER, argument);
 	else
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+		session_reply(session, reply_for_argument_error(-EINVAL), argument);
 }
 
 /* MODE and STRU: one letter each, and only one of them is supported. */
@@ -179,7 +180,7 @@ single_letter_parameter(struct session *session, const char *argument, char supp
     const char *known, enum reply_id ok)
 {
 	if (strlen(argument) != 1 || strchr(known, toupper((unsigned char)argument[0])) == NULL)
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, argument);
+		session_reply(session, reply_for_argument_error(-EINVAL), argument);
 	else if (toupper((unsigned char)argument[0]) == supported)
 		session_reply(session, ok);
 	else
@@ -199,7 +200,7 @@ command_stru(struct session *session, const char *argument)
 }
 
 void
-command_allo(struct session *session, const char *argument)
+command_allo(struct session *session, const char *argument UNUSED)
 {
 	session_reply(session, REPLY_ALLO_IGNORED);
 }

@@ -6,13 +6,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/attributes.h"
 #include "session/commands/commands.h"
 #include "config/config.h"
 #include "log/log.h"
 #include "portal/portal.h"
-#include "server/server.h"
 #include "session/session.h"
-#include "server/session_process.h"
 #include "config/settings.h"
 
 void
@@ -25,13 +24,7 @@ command_user(struct session *session, const char *argument)
 		session_reply(session, REPLY_CANNOT_CHANGE_USER);
 		return;
 	}
-	if (!session_tls_allows_login(session, argument))
-		return;
-	if (session->state == SESSION_AUTHED)
-		session_logout(session);
-	/* Over-long names cannot match anything; keep them for the 331 text only. */
-	snprintf(session->user, sizeof(session->user), "%s", argument);
-	session->state = SESSION_INAUTH;
+	session_expect_password(session, argument);
 	if (config->anonymous && portal_is_anonymous_user(session->user))
 		session_reply(session, REPLY_GUEST_PASSWORD);
 	else
@@ -39,7 +32,8 @@ command_user(struct session *session, const char *argument)
 }
 
 static void
-login_failure_delay_over(evutil_socket_t fd, short what, void *arg)
+login_failure_delay_over(evutil_socket_t fd UNUSED,
+    short what UNUSED, void *arg)
 {
 	struct session *session = arg;
 	const struct config *config = session->config;
@@ -68,9 +62,17 @@ login_finished(void *arg, int error, struct avatar *avatar)
 		avatar_logout(avatar);
 		return;
 	}
-	if (error == 0 && avatar->shell == NULL) {
+	if (error == 0 && avatar->shell == NULL && session->services->hand_off != NULL) {
 		/* system_users: the session goes on in a process of the user's own. */
-		session_process_start(session, avatar);
+		session->services->hand_off(session->services->owner, session, avatar);
+		return;
+	}
+	if (error == 0 && avatar->shell == NULL) {
+		log_error("%s: login of %s needs a process of its own, which this one cannot start",
+		    session->peer_text, avatar->name);
+		avatar_logout(avatar);
+		session_reply(session, REPLY_SESSION_UNAVAILABLE);
+		session_close_after_flush(session);
 		return;
 	}
 	if (error == 0) {
@@ -79,11 +81,11 @@ login_finished(void *arg, int error, struct avatar *avatar)
 	}
 	log_info("%s: login failed: %s (%s)", session->peer_text, session->user,
 	    error == -EACCES ? "bad credentials" : strerror(-error));
-	session->state = SESSION_UNAUTH;
+	session_login_refused(session);
 	delay.tv_sec = config->login_failure_delay_ms / 1000;
 	delay.tv_usec = (config->login_failure_delay_ms % 1000) * 1000;
 	if (session->login_failure_timer == NULL)
-		session->login_failure_timer = evtimer_new(session->server->base,
+		session->login_failure_timer = evtimer_new(session->services->base,
 		    login_failure_delay_over, session);
 	if (session->login_failure_timer == NULL) {
 		login_failure_delay_over(-1, 0, session);
@@ -97,7 +99,8 @@ command_pass(struct session *session, const char *argument)
 {
 	struct portal_request *request;
 
-	session->busy = 1;
+	/* Nothing else is read until the portal has answered. */
+	session_pause(session);
 	request = portal_login(session->settings->portal, session->user,
 	    argument != NULL ? argument : "", login_finished, session);
 	/* login_finished may already have run (and even resumed the session). */
@@ -106,7 +109,7 @@ command_pass(struct session *session, const char *argument)
 }
 
 void
-command_quit(struct session *session, const char *argument)
+command_quit(struct session *session, const char *argument UNUSED)
 {
 	if (session->transfer != NULL) {
 		/* RFC 959: the transfer's result comes first, then the goodbye. */

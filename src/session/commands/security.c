@@ -1,15 +1,15 @@
 /*
- * session/commands/security: FTPS (RFC 2228, RFC 4217): AUTH, PBSZ, PROT, CCC, and the
- * policy checks of tls = required.
+ * session/commands/security: FTPS (RFC 2228, RFC 4217): AUTH, PBSZ, PROT, CCC.
+ * What tls = required refuses is in the command table.
  */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
+#include "util/attributes.h"
 #include "session/commands/commands.h"
 #include "config/config.h"
 #include "portal/portal.h"
-#include "server/server.h"
 #include "session/session.h"
 #include "config/settings.h"
 
@@ -32,12 +32,12 @@ command_auth(struct session *session, const char *argument)
 	}
 	session_reply(session, REPLY_AUTH_TLS_OK);
 	/* Nothing more is read until the 234 is out and the socket speaks TLS. */
-	session->busy = 1;
+	session_pause(session);
 	session->tls_upgrading = 1;
 }
 
 void
-command_pbsz(struct session *session, const char *argument)
+command_pbsz(struct session *session, const char *argument UNUSED)
 {
 	if (session->tls == NULL) {
 		session_reply(session, REPLY_BAD_SEQUENCE, "PBSZ needs AUTH TLS first");
@@ -70,36 +70,7 @@ command_prot(struct session *session, const char *argument)
 }
 
 void
-command_ccc(struct session *session, const char *argument)
+command_ccc(struct session *session, const char *argument UNUSED)
 {
 	session_reply(session, REPLY_CCC_REFUSED);
-}
-
-/* tls = required (and the plain port of tls = implicit): may this user skip TLS? */
-static int
-tls_demanded(struct session *session, int anonymous)
-{
-	const struct config *config = session->config;
-
-	if (config->tls != TLS_REQUIRED && config->tls != TLS_IMPLICIT)
-		return 0;
-	return !(anonymous && strcmp(config->tls_anonymous, "optional") == 0);
-}
-
-int
-session_tls_allows_login(struct session *session, const char *user)
-{
-	if (session->tls != NULL || !tls_demanded(session, portal_is_anonymous_user(user)))
-		return 1;
-	session_reply(session, REPLY_TLS_REQUIRED_FOR_LOGIN);
-	return 0;
-}
-
-int
-session_tls_allows_transfer(struct session *session)
-{
-	if (session->protect_data || !tls_demanded(session, session->avatar->anonymous))
-		return 1;
-	session_reply(session, REPLY_PROTECTED_DATA_REQUIRED);
-	return 0;
 }

@@ -1,28 +1,31 @@
 /*
- * session/commands/site: SITE and its subcommands (CHMOD, HELP), each through the
- * shell's optional operations.
+ * session/commands/site: the SITE subcommands (CHMOD, HELP). Their rows,
+ * policy and help text are in the command table's SITE table.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 
-#include "session/commands/commands.h"
+#include "util/attributes.h"
 #include "portal/portal.h"
+#include "session/command_table.h"
+#include "session/commands/commands.h"
+#include "session/operation.h"
 #include "session/session.h"
 
 static void
 mode_changed(void *arg, int error)
 {
-	session_complete_operation(arg, error, REPLY_SITE_CHMOD_OK);
+	if (!operation_arrived(arg))
+		operation_finish(arg, error, REPLY_SITE_CHMOD_OK);
 }
 
 /* SITE CHMOD <octal mode> <path> */
-static void
-site_chmod(struct session *session, const char *arguments)
+void
+command_site_chmod(struct session *session, const char *arguments)
 {
 	struct ftpd_shell *shell = session->avatar->shell;
+	struct operation *operation;
 	struct ftpd_path view;
 	unsigned long mode;
 	char *end;
@@ -30,39 +33,23 @@ site_chmod(struct session *session, const char *arguments)
 	mode = strtoul(arguments, &end, 8);
 	if (end == arguments || *end != ' ' || end[1] == '\0' || mode > 07777 ||
 	    !isdigit((unsigned char)arguments[0])) {
-		session_reply(session, REPLY_SYNTAX_ERROR_IN_ARGUMENT, arguments);
+		session_reply(session, reply_for_argument_error(-EINVAL), arguments);
 		return;
 	}
 	if (shell->ops->chmod == NULL) {
 		session_reply(session, REPLY_NOT_IMPLEMENTED, "SITE CHMOD");
 		return;
 	}
-	if (session_begin_path_operation(session, end + 1, &view) == 0)
-		shell->ops->chmod(shell, &view, (mode_t)mode, mode_changed, session);
+	operation = operation_start(session, sizeof(*operation), "SITE CHMOD");
+	if (operation == NULL || operation_resolve(operation, end + 1) != 0)
+		return;
+	view = operation_shell_path(operation);
+	shell->ops->chmod(shell, &view, (mode_t)mode, mode_changed, operation);
 }
 
 void
-command_site(struct session *session, const char *argument)
+command_site_help(struct session *session, const char *argument UNUSED)
 {
-	char subcommand[16];
-	size_t length = strcspn(argument, " ");
-	const char *rest = argument + length;
-
-	while (*rest == ' ')
-		rest++;
-	if (length >= sizeof(subcommand)) {
-		session_reply(session, REPLY_UNKNOWN_SITE_COMMAND, "?");
-		return;
-	}
-	memcpy(subcommand, argument, length);
-	subcommand[length] = '\0';
-	if (strcasecmp(subcommand, "CHMOD") == 0)
-		site_chmod(session, rest);
-	else if (strcasecmp(subcommand, "HELP") == 0) {
-		const char *lines[] = { "SITE commands:", "CHMOD <octal mode> <path>", "HELP",
-		    "End of SITE help." };
-
-		reply_write_lines(session_output(session), 214, lines, 4);
-	} else
-		session_reply(session, REPLY_UNKNOWN_SITE_COMMAND, subcommand);
+	command_write_subcommand_help(session_output(session), command_find("SITE")->subcommands,
+	    REPLY_SITE_HELP);
 }

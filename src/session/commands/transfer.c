@@ -1,11 +1,13 @@
 /*
- * session/commands/transfer: the commands that move data over a data connection:
- * RETR, STOR, APPE, STOU, LIST, NLST, MLSD.
+ * session/commands/transfer: the commands that move data over a data
+ * connection: RETR, STOR, APPE, STOU, LIST, NLST, MLSD.
  *
  * Each opens what the shell serves first (so a missing file is a plain 550,
  * not a half-opened data connection), then answers 150, hands the file and
  * the prepared data connection to a transfer, and answers 226/425/426/45x
- * when the transfer reports back.
+ * when the transfer reports back. The command table has already refused
+ * them without a data connection (425) or, under tls = required, without
+ * PROT P (521).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,26 +17,51 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
-#include "session/commands/commands.h"
+#include "util/attributes.h"
 #include "config/config.h"
-#include "dtp/dtp.h"
-#include "listing/listing.h"
-#include "listing/listing_stream.h"
-#include "log/log.h"
-#include "portal/portal.h"
-#include "server/server.h"
-#include "session/session.h"
 #include "config/settings.h"
 #include "dtp/transfer.h"
+#include "listing/listing.h"
+#include "listing/listing_stream.h"
 #include "log/xferlog.h"
+#include "portal/portal.h"
+#include "session/commands/commands.h"
+#include "session/operation.h"
+#include "session/session.h"
 
 /* Tries for a free STOU name before giving up. */
 #define UNIQUE_NAME_TRIES 8
 
-static struct ftpd_shell *
-shell_of(struct session *session)
+/* One RETR, STOR, APPE, STOU or listing, from its command to its final reply. */
+struct transfer_operation {
+	struct operation base;
+	/* the upload being opened */
+	enum ftpd_write_mode mode;
+	uint64_t offset;
+	unsigned unique_name_tries;	/* STOU names found taken so far */
+	/* the listing being opened */
+	struct listing_options listing;
+	char pattern[FTPD_NAME_MAX + 1];
+	/* what its xferlog line will say */
+	char *logged_path;		/* the file transferred; NULL: a listing */
+	int incoming;
+	struct timeval started;
+};
+
+static void
+release_transfer(struct operation *operation)
 {
-	return session->avatar->shell;
+	free(((struct transfer_operation *)operation)->logged_path);
+}
+
+static struct transfer_operation *
+start_transfer_operation(struct session *session, const char *command)
+{
+	struct transfer_operation *transfer = operation_start(session, sizeof(*transfer), command);
+
+	if (transfer != NULL)
+		transfer->base.release = release_transfer;
+	return transfer;
 }
 
 static struct transfer_options
@@ -54,108 +81,89 @@ options_for(struct session *session, int ascii)
 	return options;
 }
 
-/* Transfers need a data connection prepared first: 425 without one. */
-static int
-have_data_connection(struct session *session)
-{
-	if (!session_tls_allows_transfer(session)) {
-		session->restart_offset = 0;
-		return 0;
-	}
-	if (session->dtp != NULL)
-		return 1;
-	session->restart_offset = 0;
-	session_reply(session, REPLY_NO_DATA_CONNECTION_PREPARED);
-	return 0;
-}
-
 /* One xferlog line per file transfer, complete or not (listings are not logged). */
 static void
-log_transfer(struct session *session, enum transfer_status status, uint64_t bytes)
+log_transfer(struct transfer_operation *transfer, enum transfer_status status, uint64_t bytes)
 {
+	struct session *session = transfer->base.session;
 	struct xferlog_entry entry = {
-		.started = session->transfer_log.started,
+		.started = transfer->started,
 		.remote_host = session->peer_text,
 		.bytes = bytes,
-		.path = session->transfer_log.path,
+		.path = transfer->logged_path,
 		.ascii = !session->binary,
-		.incoming = session->transfer_log.incoming,
+		.incoming = transfer->incoming,
 		.anonymous = session->avatar->anonymous,
 		.user = session->avatar->name,
 		.complete = status == TRANSFER_COMPLETE,
 	};
 
-	if (session->transfer_log.path == NULL)
+	if (transfer->logged_path == NULL)
 		return;
-	if (session->transfer_log.incoming)
+	if (transfer->incoming)
 		session->bytes_in += bytes;
 	else
 		session->bytes_out += bytes;
-	xferlog_write(session->server->xferlog, &entry);
+	xferlog_write(session->services->xferlog, &entry);
+}
+
+/* How a transfer that ended is answered: the one place its outcome becomes a reply. */
+static enum reply_id
+reply_for_transfer(enum transfer_status status, int error)
+{
+	switch (status) {
+	case TRANSFER_COMPLETE:
+		return REPLY_TRANSFER_COMPLETE;
+	case TRANSFER_NO_CONNECTION:
+		return reply_for_data_connection_error(error);
+	case TRANSFER_CONNECTION_LOST:
+		return REPLY_CONNECTION_LOST;
+	case TRANSFER_ABORTED:
+		return REPLY_TRANSFER_ABORTED;
+	case TRANSFER_LOCAL_ERROR:
+	default:
+		return reply_for_errno(error);
+	}
 }
 
 static void
 transfer_done(void *arg, enum transfer_status status, int error, uint64_t bytes)
 {
-	struct session *session = arg;
+	struct transfer_operation *transfer = arg;
+	struct session *session = transfer->base.session;
 
-	log_transfer(session, status, bytes);
-	switch (status) {
-	case TRANSFER_COMPLETE:
-		session_reply(session, REPLY_TRANSFER_COMPLETE);
-		break;
-	case TRANSFER_NO_CONNECTION:
-		session_reply(session, error == -EPERM ? REPLY_DATA_TLS_NOT_RESUMED :
-		    REPLY_DATA_CONNECTION_FAILED);
-		break;
-	case TRANSFER_CONNECTION_LOST:
-		session_reply(session, REPLY_CONNECTION_LOST);
-		break;
-	case TRANSFER_ABORTED:
-		session_reply(session, REPLY_TRANSFER_ABORTED);
-		break;
-	case TRANSFER_LOCAL_ERROR:
-		session_reply(session, reply_for_errno(error),
-		    session->transfer_log.path != NULL ? session->transfer_log.path : "listing");
-		break;
-	}
-	free(session->transfer_log.path);
-	session->transfer_log.path = NULL;
+	log_transfer(transfer, status, bytes);
+	session_reply(session, reply_for_transfer(status, error),
+	    transfer->logged_path != NULL ? transfer->logged_path : "listing");
+	/* This frees the operation. */
 	session_transfer_finished(session);
 }
 
 /* The transfer is running: answer 150 and let ABOR and STAT through. */
 static void
-started(struct session *session, struct transfer *transfer, enum reply_id id, const char *first,
-    const char *second)
+started(struct transfer_operation *operation, struct transfer *transfer, enum reply_id id,
+    const char *first, const char *second)
 {
+	struct session *session = operation->base.session;
+
 	if (transfer == NULL) {
 		session_reply(session, REPLY_LOCAL_ERROR, "transfer");
-		session_resume(session);
+		operation_end(&operation->base);
 		return;
 	}
 	session_reply(session, id, first, second);
-	session_transfer_started(session, transfer);
+	session_transfer_started(session, transfer, &operation->base);
 	session_resume(session);
 }
 
 /* Remembers what the xferlog line of a file transfer will say. */
 static void
-note_file_transfer(struct session *session, int incoming)
+note_file_transfer(struct transfer_operation *transfer, int incoming)
 {
-	free(session->transfer_log.path);
-	session->transfer_log.path = path_to_string(&session->operation_path);
-	session->transfer_log.incoming = incoming;
-	gettimeofday(&session->transfer_log.started, NULL);
-}
-
-static struct dtp *
-take_dtp(struct session *session)
-{
-	struct dtp *dtp = session->dtp;
-
-	session->dtp = NULL;
-	return dtp;
+	free(transfer->logged_path);
+	transfer->logged_path = path_to_string(&transfer->base.path);
+	transfer->incoming = incoming;
+	gettimeofday(&transfer->started, NULL);
 }
 
 /* RETR */
@@ -163,21 +171,21 @@ take_dtp(struct session *session)
 static void
 opened_for_reading(void *arg, int error, struct ftpd_read_file *file)
 {
-	struct session *session = arg;
+	struct transfer_operation *operation = arg;
+	struct session *session = operation->base.session;
 	uint64_t offset = session->restart_offset;
 	struct transfer_options options;
 	struct transfer *transfer;
 	char description[PATH_MAX_LENGTH + 64];
 
-	if (session_end_operation(session)) {
+	if (operation_arrived(&operation->base)) {
 		if (error == 0)
 			file->ops->close(file);
 		return;
 	}
 	session->restart_offset = 0;
 	if (error != 0) {
-		session_reply_error(session, error, &session->operation_path);
-		session_resume(session);
+		operation_finish(&operation->base, error, REPLY_COUNT);
 		return;
 	}
 	if (offset > file->size) {
@@ -186,145 +194,144 @@ opened_for_reading(void *arg, int error, struct ftpd_read_file *file)
 		file->ops->close(file);
 		snprintf(text, sizeof(text), "%" PRIu64, offset);
 		session_reply(session, REPLY_INVALID_RESTART, text);
-		session_resume(session);
+		operation_end(&operation->base);
 		return;
 	}
 	snprintf(description, sizeof(description), "%s (%" PRIu64 " bytes)",
-	    path_basename(&session->operation_path), file->size - offset);
-	note_file_transfer(session, 0);
+	    path_basename(&operation->base.path), file->size - offset);
+	note_file_transfer(operation, 0);
 	options = options_for(session, !session->binary);
-	transfer = transfer_send_file(session->server->base, take_dtp(session), &options, file,
-	    offset, transfer_done, session);
-	started(session, transfer, REPLY_OPENING_DATA, session->binary ? "BINARY" : "ASCII",
+	transfer = transfer_send_file(session->services->base, session_take_dtp(session), &options,
+	    file, offset, transfer_done, operation);
+	started(operation, transfer, REPLY_OPENING_DATA, session->binary ? "BINARY" : "ASCII",
 	    description);
 }
 
 void
 command_retr(struct session *session, const char *argument)
 {
+	struct transfer_operation *operation = start_transfer_operation(session, "RETR");
 	struct ftpd_path view;
 
-	if (session_resolve_argument(session, argument) != 0 || !have_data_connection(session))
+	if (operation == NULL || operation_resolve(&operation->base, argument) != 0) {
+		session->restart_offset = 0;
 		return;
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->open_for_reading(shell_of(session), &view, session->restart_offset,
-	    opened_for_reading, session);
+	}
+	view = operation_shell_path(&operation->base);
+	operation_shell(&operation->base)->ops->open_for_reading(operation_shell(&operation->base),
+	    &view, session->restart_offset, opened_for_reading, operation);
 }
 
 /* STOR, APPE, STOU */
 
-static void open_for_writing(struct session *session, enum ftpd_write_mode mode,
-    uint64_t offset);
+static void open_for_writing(struct transfer_operation *operation);
 
 /* STOU: a fresh name in the working directory, told to the client in the 150. */
 static int
-choose_unique_name(struct session *session)
+choose_unique_name(struct transfer_operation *operation)
 {
 	char name[FTPD_NAME_MAX + 1];
 
 	snprintf(name, sizeof(name), "ftpd.%08x", (unsigned)random());
-	return session_resolve_argument(session, name);
+	return operation_resolve(&operation->base, name);
 }
 
 static void
 opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 {
-	struct session *session = arg;
+	struct transfer_operation *operation = arg;
+	struct session *session = operation->base.session;
 	struct transfer_options options;
 	struct transfer *transfer;
 	char *name;
 
-	if (session_end_operation(session)) {
+	if (operation_arrived(&operation->base)) {
 		if (error == 0)
 			file->ops->abort(file);
 		return;
 	}
-	if (error == -EEXIST && session->storing_unique &&
-	    ++session->unique_name_tries < UNIQUE_NAME_TRIES) {
+	if (error == -EEXIST && operation->mode == FTPD_WRITE_UNIQUE &&
+	    ++operation->unique_name_tries < UNIQUE_NAME_TRIES) {
 		/* STOU's random name was taken: draw another. */
-		if (choose_unique_name(session) == 0)
-			open_for_writing(session, FTPD_WRITE_UNIQUE, 0);
-		else
-			session_resume(session);
+		operation_continue(&operation->base);
+		if (choose_unique_name(operation) == 0)
+			open_for_writing(operation);
 		return;
 	}
 	session->restart_offset = 0;
 	if (error != 0) {
-		session_reply_error(session, error, &session->operation_path);
-		session_resume(session);
+		operation_finish(&operation->base, error, REPLY_COUNT);
 		return;
 	}
-	note_file_transfer(session, 1);
+	note_file_transfer(operation, 1);
 	options = options_for(session, !session->binary);
-	transfer = transfer_receive_file(session->server->base, take_dtp(session), &options, file,
-	    transfer_done, session);
-	if (!session->storing_unique) {
-		started(session, transfer, REPLY_OPENING_UPLOAD, NULL, NULL);
+	transfer = transfer_receive_file(session->services->base, session_take_dtp(session),
+	    &options, file, transfer_done, operation);
+	if (operation->mode != FTPD_WRITE_UNIQUE) {
+		started(operation, transfer, REPLY_OPENING_UPLOAD, NULL, NULL);
 		return;
 	}
-	name = path_to_string(&session->operation_path);
-	started(session, transfer, REPLY_STOU_NAME, name != NULL ? name : "?", NULL);
+	name = path_to_string(&operation->base.path);
+	started(operation, transfer, REPLY_STOU_NAME, name != NULL ? name : "?", NULL);
 	free(name);
 }
 
 static void
-open_for_writing(struct session *session, enum ftpd_write_mode mode, uint64_t offset)
+open_for_writing(struct transfer_operation *operation)
 {
-	struct ftpd_path view = path_view(&session->operation_path);
+	struct ftpd_path view = operation_shell_path(&operation->base);
+	struct ftpd_shell *shell = operation_shell(&operation->base);
 
-	session->storing_unique = mode == FTPD_WRITE_UNIQUE;
-	session_begin_operation(session);
-	shell_of(session)->ops->open_for_writing(shell_of(session), &view, mode, offset,
-	    opened_for_writing, session);
+	shell->ops->open_for_writing(shell, &view, operation->mode, operation->offset,
+	    opened_for_writing, operation);
 }
 
 static void
-store(struct session *session, const char *argument, int append)
+store(struct session *session, const char *argument, const char *command, int append)
 {
-	enum ftpd_write_mode mode = FTPD_WRITE_REPLACE;
-	uint64_t offset = session->restart_offset;
+	struct transfer_operation *operation = start_transfer_operation(session, command);
 
-	if (session_resolve_argument(session, argument) != 0 || !have_data_connection(session))
+	if (operation == NULL || operation_resolve(&operation->base, argument) != 0) {
+		session->restart_offset = 0;
 		return;
+	}
+	operation->offset = session->restart_offset;
 	if (append)
-		mode = FTPD_WRITE_APPEND;
-	else if (offset > 0)
-		mode = FTPD_WRITE_AT_OFFSET;
-	open_for_writing(session, mode, offset);
+		operation->mode = FTPD_WRITE_APPEND;
+	else if (operation->offset > 0)
+		operation->mode = FTPD_WRITE_AT_OFFSET;
+	else
+		operation->mode = FTPD_WRITE_REPLACE;
+	open_for_writing(operation);
 }
 
 void
 command_stor(struct session *session, const char *argument)
 {
-	store(session, argument, 0);
+	store(session, argument, "STOR", 0);
 }
 
 void
 command_appe(struct session *session, const char *argument)
 {
-	store(session, argument, 1);
+	store(session, argument, "APPE", 1);
 }
 
 void
-command_stou(struct session *session, const char *argument)
+command_stou(struct session *session, const char *argument UNUSED)
 {
-	if (!have_data_connection(session))
-		return;
+	struct transfer_operation *operation;
+
 	session->restart_offset = 0;
-	session->unique_name_tries = 0;
-	if (choose_unique_name(session) == 0)
-		open_for_writing(session, FTPD_WRITE_UNIQUE, 0);
+	operation = start_transfer_operation(session, "STOU");
+	if (operation == NULL)
+		return;
+	operation->mode = FTPD_WRITE_UNIQUE;
+	if (choose_unique_name(operation) == 0)
+		open_for_writing(operation);
 }
 
 /* LIST, NLST, MLSD */
-
-/* What a listing command asked for, kept while the shell answers. */
-struct listing_request {
-	struct session *session;
-	struct listing_options options;
-	char pattern[FTPD_NAME_MAX + 1];
-};
 
 /* Skips ls-style flags ("-la", "-a -l") that clients send; notes -a. */
 static const char *
@@ -342,136 +349,120 @@ skip_flags(const char *argument, int *show_hidden)
 	return argument;
 }
 
+/* The listing's text is ready to stream, or error says why not. */
 static void
-start_listing(struct listing_request *request, struct transfer_source source)
+start_listing(struct transfer_operation *operation, int error, struct transfer_source source)
 {
-	struct session *session = request->session;
-	struct transfer_options options = options_for(session, 0);
+	struct session *session = operation->base.session;
+	struct transfer_options options;
 	struct transfer *transfer;
 
-	transfer = transfer_send_source(session->server->base, take_dtp(session), &options, source,
-	    transfer_done, session);
-	started(session, transfer, REPLY_OPENING_LISTING, NULL, NULL);
+	if (error != 0) {
+		operation_finish(&operation->base, error, REPLY_COUNT);
+		return;
+	}
+	options = options_for(session, 0);
+	transfer = transfer_send_source(session->services->base, session_take_dtp(session),
+	    &options, source, transfer_done, operation);
+	started(operation, transfer, REPLY_OPENING_LISTING, NULL, NULL);
 }
 
 static void
 directory_opened(void *arg, int error, struct ftpd_directory *directory)
 {
-	struct listing_request *request = arg;
-	struct session *session = request->session;
+	struct transfer_operation *operation = arg;
 	struct transfer_source source;
 
-	if (session_end_operation(session)) {
+	if (operation_arrived(&operation->base)) {
 		if (error == 0)
 			directory->ops->close(directory);
-		free(request);
 		return;
 	}
 	if (error == 0)
-		error = listing_stream_directory(directory, &request->options, &source);
-	if (error != 0) {
-		session_reply_error(session, error, &session->operation_path);
-		session_resume(session);
-	} else
-		start_listing(request, source);
-	free(request);
+		error = listing_stream_directory(directory, &operation->listing, &source);
+	start_listing(operation, error, source);
 }
 
 static void
 listing_target_known(void *arg, int error, const struct ftpd_stat *stat)
 {
-	struct listing_request *request = arg;
-	struct session *session = request->session;
+	struct transfer_operation *operation = arg;
+	const char *name = path_basename(&operation->base.path);
 	struct transfer_source source;
 	struct ftpd_path view;
 
-	if (session_end_operation(session)) {
-		free(request);
+	if (operation_arrived(&operation->base))
 		return;
-	}
 	if (error == 0 && S_ISDIR(stat->mode)) {
-		view = path_view(&session->operation_path);
-		session_begin_operation(session);
-		shell_of(session)->ops->open_directory(shell_of(session), &view, directory_opened,
-		    request);
+		view = operation_shell_path(&operation->base);
+		operation_continue(&operation->base);
+		operation_shell(&operation->base)->ops->open_directory(
+		    operation_shell(&operation->base), &view, directory_opened, operation);
 		return;
 	}
-	if (error == 0 && request->options.style == LISTING_FACTS) {
-		session_reply(session, REPLY_NOT_A_DIRECTORY_LISTING,
-		    path_basename(&session->operation_path));
-		session_resume(session);
-	} else {
-		if (error == 0)
-			error = listing_stream_single(path_basename(&session->operation_path), stat,
-			    &request->options, &source);
-		if (error != 0) {
-			session_reply_error(session, error, &session->operation_path);
-			session_resume(session);
-		} else
-			start_listing(request, source);
+	if (error == 0 && operation->listing.style == LISTING_FACTS) {
+		session_reply(operation->base.session, REPLY_NOT_A_DIRECTORY_LISTING, name);
+		operation_end(&operation->base);
+		return;
 	}
-	free(request);
+	if (error == 0)
+		error = listing_stream_single(name, stat, &operation->listing, &source);
+	start_listing(operation, error, source);
 }
 
 static void
-list(struct session *session, const char *argument, enum listing_style style)
+list(struct session *session, const char *argument, const char *command,
+    enum listing_style style)
 {
-	struct listing_request *request;
+	struct transfer_operation *operation;
 	struct ftpd_path view;
 	const char *last;
 
-	if (!have_data_connection(session))
-		return;
 	session->restart_offset = 0;
-	request = calloc(1, sizeof(*request));
-	if (request == NULL) {
-		session_reply(session, REPLY_LOCAL_ERROR, "LIST");
+	operation = start_transfer_operation(session, command);
+	if (operation == NULL)
 		return;
-	}
-	request->session = session;
-	request->options.style = style;
-	request->options.facts = session->mlst_facts;
-	request->options.writable = !session->avatar->anonymous;
+	operation->listing.style = style;
+	operation->listing.facts = session->mlst_facts;
+	operation->listing.writable = !session->avatar->anonymous;
 	if (style != LISTING_FACTS)
-		argument = skip_flags(argument, &request->options.show_hidden);
-	if (session_resolve_argument(session, argument != NULL ? argument : "") != 0) {
-		free(request);
+		argument = skip_flags(argument, &operation->listing.show_hidden);
+	if (operation_resolve(&operation->base, argument != NULL ? argument : "") != 0)
 		return;
-	}
 	/* A glob in the last segment lists the matching names of its directory. */
-	last = session->operation_path.count > 0 ? path_basename(&session->operation_path) : NULL;
+	last = operation->base.path.count > 0 ? path_basename(&operation->base.path) : NULL;
 	if (style != LISTING_FACTS && last != NULL && listing_is_glob(last)) {
 		struct path parent;
 
-		snprintf(request->pattern, sizeof(request->pattern), "%s", last);
-		request->options.pattern = request->pattern;
-		if (path_parent(&session->operation_path, &parent) != 0) {
-			free(request);
-			session_reply(session, REPLY_LOCAL_ERROR, "LIST");
+		snprintf(operation->pattern, sizeof(operation->pattern), "%s", last);
+		operation->listing.pattern = operation->pattern;
+		if (path_parent(&operation->base.path, &parent) != 0) {
+			session_release(session);
+			operation_finish(&operation->base, -ENOMEM, REPLY_COUNT);
 			return;
 		}
-		path_free(&session->operation_path);
-		session->operation_path = parent;
+		path_free(&operation->base.path);
+		operation->base.path = parent;
 	}
-	view = path_view(&session->operation_path);
-	session_begin_operation(session);
-	shell_of(session)->ops->stat(shell_of(session), &view, listing_target_known, request);
+	view = operation_shell_path(&operation->base);
+	operation_shell(&operation->base)->ops->stat(operation_shell(&operation->base), &view,
+	    listing_target_known, operation);
 }
 
 void
 command_list(struct session *session, const char *argument)
 {
-	list(session, argument, LISTING_LONG);
+	list(session, argument, "LIST", LISTING_LONG);
 }
 
 void
 command_nlst(struct session *session, const char *argument)
 {
-	list(session, argument, LISTING_NAMES);
+	list(session, argument, "NLST", LISTING_NAMES);
 }
 
 void
 command_mlsd(struct session *session, const char *argument)
 {
-	list(session, argument, LISTING_FACTS);
+	list(session, argument, "MLSD", LISTING_FACTS);
 }

@@ -281,7 +281,7 @@ setup(void)
 	ck_assert_ptr_nonnull(fixture.base);
 	fixture.workers = worker_pool_new(fixture.base, 2);
 	ck_assert_ptr_nonnull(fixture.workers);
-	fixture.checker = checker_system_new(&fixture.config, fixture.workers);
+	fixture.checker = checker_system_new(fixture.workers);
 	ck_assert_ptr_nonnull(fixture.checker);
 	fixture.loop_thread = pthread_self();
 	if (account.ready)

@@ -22,6 +22,7 @@
 #include "portal/portal.h"
 #include "portal/realm.h"
 #include "util/worker_pool.h"
+#include "util/attributes.h"
 
 struct fixture {
 	char directory[PATH_MAX];
@@ -176,7 +177,7 @@ setup(void)
 }
 
 static int
-remove_entry(const char *path, const struct stat *stat, int type, struct FTW *walk)
+remove_entry(const char *path, const struct stat *stat UNUSED, int type UNUSED, struct FTW *walk UNUSED)
 {
 	return remove(path);
 }
@@ -567,7 +568,7 @@ END_TEST
 /* --- asynchrony, cancellation, timing --- */
 
 static void
-count_tick(evutil_socket_t fd, short events, void *arg)
+count_tick(evutil_socket_t fd UNUSED, short events UNUSED, void *arg)
 {
 	(*(int *)arg)++;
 }
@@ -826,7 +827,7 @@ pool_job_slow_work(void *arg)
 }
 
 static void
-exclusive_call(void *arg, int cancelled)
+exclusive_call(void *arg UNUSED, int cancelled)
 {
 	pool_test.exclusive_calls++;
 	pool_test.exclusive_cancelled = cancelled;

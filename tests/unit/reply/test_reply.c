@@ -2,6 +2,7 @@
  * test_reply: reply formatting, multi-line replies, errno mapping, path quoting.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,17 @@ text_of(struct evbuffer *buffer)
 	evbuffer_copyout(buffer, text, length);
 	text[length] = '\0';
 	return text;
+}
+
+/* One reply line, as session_reply writes it. */
+static void
+reply_write(struct evbuffer *out, enum reply_id id, ...)
+{
+	va_list arguments;
+
+	va_start(arguments, id);
+	reply_write_va(out, id, arguments);
+	va_end(arguments);
 }
 
 START_TEST(test_single_line)
@@ -60,23 +72,34 @@ END_TEST
 START_TEST(test_multiline)
 {
 	struct evbuffer *out = evbuffer_new();
-	const char *lines[] = { "Features:", "UTF8", "211 lookalike", "End" };
 
-	reply_write_lines(out, 211, lines, 4);
+	reply_begin(out, REPLY_FEATURES);
+	reply_continue(out, "%s", "UTF8");
+	reply_continue(out, "%s", "211 lookalike");
+	reply_end(out, REPLY_FEATURES);
 	ck_assert_str_eq(text_of(out),
 	    "211-Features:\r\n UTF8\r\n 211 lookalike\r\n211 End\r\n");
 	evbuffer_free(out);
 }
 END_TEST
 
-START_TEST(test_multiline_of_one_is_single)
+START_TEST(test_multiline_first_line_takes_arguments)
 {
 	struct evbuffer *out = evbuffer_new();
-	const char *lines[] = { "Only" };
 
-	reply_write_lines(out, 200, lines, 1);
-	ck_assert_str_eq(text_of(out), "200 Only\r\n");
+	reply_begin(out, REPLY_COMMAND_SYNTAX, "SITE\r\n200 x");
+	reply_end(out, REPLY_SITE_HELP);
+	ck_assert_str_eq(text_of(out), "214-Syntax: SITE  200 x\r\n214 End of SITE help.\r\n");
 	evbuffer_free(out);
+}
+END_TEST
+
+START_TEST(test_argument_errors)
+{
+	ck_assert_int_eq(reply_code(reply_for_argument_error(-EINVAL)), 501);
+	ck_assert_int_eq(reply_code(reply_for_argument_error(-EAFNOSUPPORT)), 522);
+	ck_assert_int_eq(reply_code(reply_for_data_connection_error(-ETIMEDOUT)), 425);
+	ck_assert_int_eq(reply_for_data_connection_error(-EPERM), REPLY_DATA_TLS_NOT_RESUMED);
 }
 END_TEST
 
@@ -138,7 +161,8 @@ reply_suite(void)
 	tcase_add_test(tcase, test_arguments_cannot_forge_lines);
 	tcase_add_test(tcase, test_percent_in_argument_is_literal);
 	tcase_add_test(tcase, test_multiline);
-	tcase_add_test(tcase, test_multiline_of_one_is_single);
+	tcase_add_test(tcase, test_multiline_first_line_takes_arguments);
+	tcase_add_test(tcase, test_argument_errors);
 	tcase_add_loop_test(tcase, test_errno_mapping, 0,
 	    (int)(sizeof(errno_cases) / sizeof(errno_cases[0])));
 	tcase_add_test(tcase, test_quote_path);

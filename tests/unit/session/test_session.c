@@ -50,7 +50,8 @@ start_session(void)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
 	client = pair[1];
 	fcntl(client, F_SETFL, O_NONBLOCK);
-	ck_assert_ptr_nonnull(session_new(server, pair[0], &peer, sizeof(peer.sa_family), 0));
+	ck_assert_ptr_nonnull(session_new(&server->services, server->settings, pair[0], &peer,
+	    sizeof(peer.sa_family), 0));
 }
 
 static void

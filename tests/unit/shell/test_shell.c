@@ -20,6 +20,7 @@
 #include "fs/resolve.h"
 #include "path/path.h"
 #include "shell/registry.h"
+#include "util/attributes.h"
 
 Suite *shell_suite(void);
 
@@ -174,8 +175,8 @@ snapshot_append(const char *text, size_t length)
 }
 
 static int
-snapshot_entry(const char *path, const struct stat *status, int type,
-    struct FTW *position)
+snapshot_entry(const char *path, const struct stat *status, int type UNUSED,
+    struct FTW *position UNUSED)
 {
 	char line[PATH_MAX + 200], link_text[PATH_MAX];
 	int length;
@@ -247,8 +248,8 @@ make_tree(void)
 }
 
 static int
-remove_entry(const char *path, const struct stat *status, int type,
-    struct FTW *position)
+remove_entry(const char *path, const struct stat *status UNUSED, int type,
+    struct FTW *position UNUSED)
 {
 	if (type == FTW_DP)
 		chmod(path, 0700);

@@ -1,0 +1,41 @@
+/*
+ * session/services: everything a session and its commands may ask of the
+ * process that runs them, and nothing more. The server fills one in; the
+ * session part never sees the server itself.
+ */
+#ifndef FTPD_SESSION_SERVICES_H
+#define FTPD_SESSION_SERVICES_H
+
+#include <event2/event.h>
+
+struct session;
+struct avatar;
+struct xferlog;
+struct ftpd_host;
+
+struct session_services {
+	struct event_base *base;	/* the loop every session event runs on */
+	struct xferlog *xferlog;	/* the transfer log; NULL: none is kept */
+	struct ftpd_host *host;		/* what shells opened here may use */
+	void *owner;			/* passed back to every call below */
+
+	/*
+	 * A session starts or ends: it counts against max_clients and
+	 * max_clients_per_ip in between. The session is fully set up when
+	 * started runs, and still intact when ended runs.
+	 */
+	void (*session_started)(void *owner, struct session *session);
+	void (*session_ended)(void *owner, struct session *session);
+
+	/* Sessions served by this server now, for STAT. */
+	unsigned (*session_count)(void *owner);
+
+	/*
+	 * The portal logged in a system account (avatar->shell is NULL): the
+	 * session goes on in a process of the account's own. NULL when this
+	 * process cannot hand sessions off (the session is refused then).
+	 */
+	void (*hand_off)(void *owner, struct session *session, struct avatar *avatar);
+};
+
+#endif
