@@ -25,6 +25,7 @@ struct dtp {
 	struct event *connect_event;	/* active: the connect completing */
 	struct event *timer;		/* the timeout, and delivery of a ready connection */
 	int ready;			/* connection is established */
+	int failure;			/* why an active connect failed at once (-errno) */
 	struct sockaddr_storage remote;	/* passive: the allowed host; active: the target */
 	socklen_t remote_length;
 	struct sockaddr_storage local;	/* passive: where we listen; active: where we bind */
@@ -93,7 +94,7 @@ timer_fired(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct dtp *dtp = arg;
 
-	deliver(dtp, dtp->ready ? 0 : -ETIMEDOUT);
+	deliver(dtp, dtp->ready ? 0 : dtp->failure != 0 ? dtp->failure : -ETIMEDOUT);
 }
 
 /* Delivers a ready connection from the loop, never from inside dtp_connect. */
@@ -296,6 +297,7 @@ dtp_connect(struct dtp *dtp, unsigned timeout_seconds, dtp_connected_fn done, vo
 		}
 		log_info("active data connection failed: %s", strerror(-error));
 		/* Not ready: the timer reports the failure from the loop at once. */
+		dtp->failure = error;
 		event_active(dtp->timer, EV_TIMEOUT, 0);
 		return;
 	}

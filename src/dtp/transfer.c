@@ -44,6 +44,7 @@ struct transfer {
 	struct ftpd_read_file *read_file;
 	struct evbuffer_file_segment *segment;	/* zero-copy send of read_file */
 	uint64_t position;		/* next file offset to read */
+	uint64_t start;			/* the offset it started at (REST) */
 	uint64_t end;			/* file size when opened */
 	struct transfer_source source;
 	struct ftpd_write_file *write_file;
@@ -148,7 +149,7 @@ transfer_expected_bytes(const struct transfer *transfer)
 {
 	if (transfer->kind != SEND_FILE || transfer->options.ascii)
 		return 0;
-	return transfer->end;
+	return transfer->end - transfer->start;
 }
 
 /* Reads the next piece of a file that cannot be sent zero-copy. */
@@ -632,6 +633,7 @@ transfer_send_file(struct event_base *base, struct dtp *dtp,
 	}
 	transfer->read_file = file;
 	transfer->position = offset;
+	transfer->start = offset;
 	transfer->end = file->size > offset ? file->size : offset;
 	/* sendfile(2) would bypass TLS: protected downloads are read and encrypted. */
 	if (file->fd >= 0 && !options->ascii && options->tls == NULL && transfer->end > offset) {

@@ -68,10 +68,14 @@ struct transfer *transfer_receive_file(struct event_base *base, struct dtp *dtp,
 
 /* Bytes that crossed the data connection so far. */
 uint64_t transfer_bytes(const struct transfer *transfer);
-/* Bytes a download will send in all (0: unknown, or an upload). */
+/* Bytes a download will send in all, from its REST offset on (0: unknown, or an upload). */
 uint64_t transfer_expected_bytes(const struct transfer *transfer);
 
-/* ABOR: stops now; done() runs with TRANSFER_ABORTED before this returns. */
+/*
+ * ABOR: stops now; done() runs with TRANSFER_ABORTED before this returns.
+ * An upload already complete and being stored is not stopped: it finishes
+ * and reports as it would have (nothing half-stored is left either way).
+ */
 void transfer_abort(struct transfer *transfer);
 
 /* The session is going away: stops now, done() is not called. */

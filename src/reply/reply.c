@@ -169,6 +169,14 @@ reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments)
 	evbuffer_add(out, "\r\n", 2);
 }
 
+size_t
+reply_format(char *out, size_t size, enum reply_id id)
+{
+	int length = snprintf(out, size, "%03d %s\r\n", reply_texts[id].code, reply_texts[id].text);
+
+	return length < 0 || (size_t)length >= size ? 0 : (size_t)length;
+}
+
 void
 reply_begin(struct evbuffer *out, enum reply_id id, ...)
 {

@@ -128,6 +128,12 @@ int reply_code(enum reply_id id);
 void reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments);
 
 /*
+ * Formats a reply that takes no arguments into out, for the 421 sent
+ * before any session exists. Its length (0 when it does not fit).
+ */
+size_t reply_format(char *out, size_t size, enum reply_id id);
+
+/*
  * A multi-line reply (RFC 959 4.2): "CODE-first" (its %s taking the
  * arguments), lines indented by a space, then "CODE last".
  */

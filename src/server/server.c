@@ -18,6 +18,7 @@
 #include "log/log.h"
 #include "portal/portal.h"
 #include "server/server.h"
+#include "reply/reply.h"
 #include "session/session.h"
 #include "server/session_process.h"
 #include "config/settings.h"
@@ -47,8 +48,6 @@ struct session_process_record {
 	LIST_ENTRY(session_process_record) link;
 };
 
-static const char too_many_users[] =
-    "421 Too many users right now, try again in a few minutes.\r\n";
 
 /* The address bytes that identify a client (IPv4-mapped IPv6 counts as IPv4). */
 static size_t
@@ -256,8 +255,9 @@ children_exited(evutil_socket_t signal_number UNUSED, short what UNUSED, void *a
 static void
 refuse_connection(int fd)
 {
-	ssize_t ignored = send(fd, too_many_users, sizeof(too_many_users) - 1,
-	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	char reply[128];
+	size_t length = reply_format(reply, sizeof(reply), REPLY_TOO_MANY_USERS);
+	ssize_t ignored = send(fd, reply, length, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	(void)ignored;
 	close(fd);

@@ -94,6 +94,16 @@ START_TEST(test_multiline_first_line_takes_arguments)
 }
 END_TEST
 
+START_TEST(test_format_without_a_session)
+{
+	char line[128];
+
+	ck_assert_uint_eq(reply_format(line, sizeof(line), REPLY_TOO_MANY_USERS), strlen(line));
+	ck_assert_str_eq(line, "421 Too many users right now, try again in a few minutes.\r\n");
+	ck_assert_uint_eq(reply_format(line, 10, REPLY_TOO_MANY_USERS), 0);
+}
+END_TEST
+
 START_TEST(test_argument_errors)
 {
 	ck_assert_int_eq(reply_code(reply_for_argument_error(-EINVAL)), 501);
@@ -163,6 +173,7 @@ reply_suite(void)
 	tcase_add_test(tcase, test_multiline);
 	tcase_add_test(tcase, test_multiline_first_line_takes_arguments);
 	tcase_add_test(tcase, test_argument_errors);
+	tcase_add_test(tcase, test_format_without_a_session);
 	tcase_add_loop_test(tcase, test_errno_mapping, 0,
 	    (int)(sizeof(errno_cases) / sizeof(errno_cases[0])));
 	tcase_add_test(tcase, test_quote_path);
