@@ -14,11 +14,15 @@ Suite *data_address_suite(void);
 Suite *config_suite(void);
 Suite *line_reader_suite(void);
 Suite *listing_suite(void);
+Suite *listing_stream_suite(void);
+Suite *log_suite(void);
 Suite *path_suite(void);
 Suite *portal_suite(void);
 Suite *reply_suite(void);
 Suite *session_suite(void);
 Suite *shell_suite(void);
+Suite *transfer_suite(void);
+Suite *worker_pool_suite(void);
 Suite *xferlog_suite(void);
 
 #endif

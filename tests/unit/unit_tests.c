@@ -24,6 +24,10 @@ main(void)
 		ascii_suite,
 		data_address_suite,
 		xferlog_suite,
+		transfer_suite,
+		worker_pool_suite,
+		log_suite,
+		listing_stream_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
