@@ -216,7 +216,8 @@ fail:
 }
 
 struct dtp *
-dtp_new_active(struct event_base *base, const struct sockaddr *control_local, const struct sockaddr *target, socklen_t length)
+dtp_new_active(struct event_base *base, const struct sockaddr *control_local,
+    const struct sockaddr *target, socklen_t length)
 {
 	struct dtp *dtp = dtp_alloc(base, control_local);
 

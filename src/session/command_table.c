@@ -10,103 +10,102 @@
 #include "session/command_table.h"
 #include "session/commands/commands.h"
 
-#define LOGGED_IN (SESSION_AUTHED)
+/* Short names, so that a row reads as one line: name, handler, states, argument, flags, FEAT, HELP. */
+#define ANY SESSION_ANY_STATE
+#define UNAUTH SESSION_UNAUTH
+#define INAUTH SESSION_INAUTH
+#define LOGGED_IN SESSION_AUTHED
+#define RENAMING SESSION_RENAMING
+#define NONE ARGUMENT_NONE
+#define OPTIONAL ARGUMENT_OPTIONAL
+#define REQUIRED ARGUMENT_REQUIRED
+#define PUBLIC COMMAND_PUBLIC
+#define DURING_TRANSFER COMMAND_DURING_TRANSFER
+#define HIDE_ARGUMENT COMMAND_HIDE_ARGUMENT
+#define WRITES COMMAND_WRITES
+#define NEEDS_TLS_CONTROL COMMAND_NEEDS_TLS_CONTROL
 #define TRANSFER (COMMAND_NEEDS_DATA_CONNECTION | COMMAND_NEEDS_TLS_DATA)
 #define TLS_COMMAND (COMMAND_PUBLIC | COMMAND_TLS_FEATURE)
 #define ROWS(array) (array), sizeof(array) / sizeof((array)[0])
+/* A row with the usual refusals and no subcommands. */
+#define ROW(name, handler, states, argument, flags, feature, help) \
+	{ name, handler, states, argument, flags, feature, help, 0, REPLY_COUNT, NULL }
 
 /* SITE <subcommand> */
 static const struct command site_rows[] = {
-	{ .name = "CHMOD", .handler = command_site_chmod, .states = LOGGED_IN,
-	  .argument = ARGUMENT_REQUIRED, .flags = COMMAND_WRITES, .help = "CHMOD <octal mode> <path>" },
-	{ .name = "HELP", .handler = command_site_help, .states = LOGGED_IN,
-	  .argument = ARGUMENT_OPTIONAL, .help = "HELP" },
+	ROW("CHMOD", command_site_chmod, LOGGED_IN, REQUIRED, WRITES, NULL, "CHMOD <octal mode> <path>"),
+	ROW("HELP", command_site_help, LOGGED_IN, OPTIONAL, 0, NULL, "HELP"),
 };
 static const struct command_table site_commands = { ROWS(site_rows), REPLY_UNKNOWN_SITE_COMMAND };
 
 /* OPTS <option>; names are always UTF-8, so clients asking either way get a yes. */
 static const struct command opts_rows[] = {
-	{ .name = "UTF8", .handler = command_opts_utf8, .states = SESSION_ANY_STATE,
-	  .argument = ARGUMENT_OPTIONAL, .flags = COMMAND_PUBLIC, .help = "UTF8 [ON | OFF]" },
-	{ .name = "UTF-8", .handler = command_opts_utf8, .states = SESSION_ANY_STATE,
-	  .argument = ARGUMENT_OPTIONAL, .flags = COMMAND_PUBLIC, .help = "UTF-8 [ON | OFF]" },
-	{ .name = "MLST", .handler = command_opts_mlst, .states = SESSION_ANY_STATE,
-	  .argument = ARGUMENT_OPTIONAL, .flags = COMMAND_PUBLIC, .help = "MLST [<fact>;...]" },
+	ROW("UTF8", command_opts_utf8, ANY, OPTIONAL, PUBLIC, NULL, "UTF8 [ON | OFF]"),
+	ROW("UTF-8", command_opts_utf8, ANY, OPTIONAL, PUBLIC, NULL, "UTF-8 [ON | OFF]"),
+	ROW("MLST", command_opts_mlst, ANY, OPTIONAL, PUBLIC, NULL, "MLST [<fact>;...]"),
 };
 static const struct command_table opts_commands = { ROWS(opts_rows), REPLY_OPTION_NOT_IMPLEMENTED };
 
 static const struct command rows[] = {
 	/* login and session */
-	{ "USER", command_user, SESSION_UNAUTH | SESSION_AUTHED, ARGUMENT_REQUIRED,
-	  COMMAND_NEEDS_TLS_CONTROL, NULL, "USER <name>", 0, 0, NULL },
-	{ "PASS", command_pass, SESSION_INAUTH, ARGUMENT_OPTIONAL, COMMAND_HIDE_ARGUMENT, NULL,
-	  "PASS <password>", SESSION_UNAUTH, REPLY_USER_FIRST, NULL },
-	{ "QUIT", command_quit, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC | COMMAND_DURING_TRANSFER,
-	  NULL, "QUIT", 0, 0, NULL },
-	{ "ACCT", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "ACCT <account>", 0, 0, NULL },
-	{ "REIN", NULL, SESSION_ANY_STATE, ARGUMENT_NONE, 0, NULL, "REIN", 0, 0, NULL },
-	{ "SMNT", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "SMNT <path>", 0, 0, NULL },
+	ROW("USER", command_user, UNAUTH | LOGGED_IN, REQUIRED, NEEDS_TLS_CONTROL, NULL, "USER <name>"),
+	{ "PASS", command_pass, INAUTH, OPTIONAL, HIDE_ARGUMENT, NULL, "PASS <password>",
+	  .early_state = UNAUTH, .early_refusal = REPLY_USER_FIRST },
+	ROW("QUIT", command_quit, ANY, NONE, PUBLIC | DURING_TRANSFER, NULL, "QUIT"),
+	ROW("ACCT", NULL, LOGGED_IN, REQUIRED, 0, NULL, "ACCT <account>"),
+	ROW("REIN", NULL, ANY, NONE, 0, NULL, "REIN"),
+	ROW("SMNT", NULL, LOGGED_IN, REQUIRED, 0, NULL, "SMNT <path>"),
 	/* information */
-	{ "NOOP", command_noop, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC | COMMAND_DURING_TRANSFER,
-	  NULL, "NOOP", 0, 0, NULL },
-	{ "SYST", command_syst, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "SYST", 0, 0, NULL },
-	{ "FEAT", command_feat, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "FEAT", 0, 0, NULL },
-	{ "HELP", command_help, SESSION_ANY_STATE, ARGUMENT_OPTIONAL, COMMAND_PUBLIC, NULL,
-	  "HELP [<command>]", 0, 0, NULL },
-	{ "OPTS", NULL, SESSION_ANY_STATE, ARGUMENT_REQUIRED, COMMAND_PUBLIC, "UTF8",
-	  NULL, 0, 0, &opts_commands },
-	{ "STAT", command_stat, LOGGED_IN, ARGUMENT_OPTIONAL, COMMAND_DURING_TRANSFER, NULL, "STAT", 0, 0, NULL },
+	ROW("NOOP", command_noop, ANY, NONE, PUBLIC | DURING_TRANSFER, NULL, "NOOP"),
+	ROW("SYST", command_syst, ANY, NONE, PUBLIC, NULL, "SYST"),
+	ROW("FEAT", command_feat, ANY, NONE, PUBLIC, NULL, "FEAT"),
+	ROW("HELP", command_help, ANY, OPTIONAL, PUBLIC, NULL, "HELP [<command>]"),
+	{ "OPTS", NULL, ANY, REQUIRED, PUBLIC, "UTF8", NULL, .subcommands = &opts_commands },
+	ROW("STAT", command_stat, LOGGED_IN, OPTIONAL, DURING_TRANSFER, NULL, "STAT"),
 	/* transfer parameters */
-	{ "TYPE", command_type, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "TYPE A | A N | I | L 8", 0, 0, NULL },
-	{ "MODE", command_mode, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "MODE S", 0, 0, NULL },
-	{ "STRU", command_stru, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "STRU F", 0, 0, NULL },
-	{ "ALLO", command_allo, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "ALLO <size>", 0, 0, NULL },
+	ROW("TYPE", command_type, LOGGED_IN, REQUIRED, 0, NULL, "TYPE A | A N | I | L 8"),
+	ROW("MODE", command_mode, LOGGED_IN, REQUIRED, 0, NULL, "MODE S"),
+	ROW("STRU", command_stru, LOGGED_IN, REQUIRED, 0, NULL, "STRU F"),
+	ROW("ALLO", command_allo, LOGGED_IN, OPTIONAL, 0, NULL, "ALLO <size>"),
 	/* directories and files */
-	{ "PWD", command_pwd, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "PWD", 0, 0, NULL },
-	{ "XPWD", command_pwd, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "XPWD", 0, 0, NULL },
-	{ "CWD", command_cwd, LOGGED_IN, ARGUMENT_OPTIONAL, 0, "TVFS", "CWD <path>", 0, 0, NULL },
-	{ "XCWD", command_cwd, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "XCWD <path>", 0, 0, NULL },
-	{ "CDUP", command_cdup, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "CDUP", 0, 0, NULL },
-	{ "XCUP", command_cdup, LOGGED_IN, ARGUMENT_NONE, 0, NULL, "XCUP", 0, 0, NULL },
-	{ "SIZE", command_size, LOGGED_IN, ARGUMENT_REQUIRED, 0, "SIZE", "SIZE <path>", 0, 0, NULL },
-	{ "MDTM", command_mdtm, LOGGED_IN, ARGUMENT_REQUIRED, 0, "MDTM", "MDTM <path>", 0, 0, NULL },
-	{ "MKD", command_mkd, LOGGED_IN, ARGUMENT_REQUIRED, COMMAND_WRITES, NULL, "MKD <path>", 0, 0, NULL },
-	{ "XMKD", command_mkd, LOGGED_IN, ARGUMENT_REQUIRED, COMMAND_WRITES, NULL, "XMKD <path>", 0, 0, NULL },
-	{ "RMD", command_rmd, LOGGED_IN, ARGUMENT_REQUIRED, COMMAND_WRITES, NULL, "RMD <path>", 0, 0, NULL },
-	{ "XRMD", command_rmd, LOGGED_IN, ARGUMENT_REQUIRED, COMMAND_WRITES, NULL, "XRMD <path>", 0, 0, NULL },
-	{ "DELE", command_dele, LOGGED_IN, ARGUMENT_REQUIRED, COMMAND_WRITES, NULL, "DELE <path>", 0, 0, NULL },
-	{ "RNFR", command_rnfr, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "RNFR <path>", 0, 0, NULL },
-	{ "RNTO", command_rnto, SESSION_RENAMING, ARGUMENT_REQUIRED, COMMAND_WRITES, NULL, "RNTO <path>",
-	  SESSION_AUTHED, REPLY_RNFR_FIRST, NULL },
+	ROW("PWD", command_pwd, LOGGED_IN, NONE, 0, NULL, "PWD"),
+	ROW("XPWD", command_pwd, LOGGED_IN, NONE, 0, NULL, "XPWD"),
+	ROW("CWD", command_cwd, LOGGED_IN, OPTIONAL, 0, "TVFS", "CWD <path>"),
+	ROW("XCWD", command_cwd, LOGGED_IN, OPTIONAL, 0, NULL, "XCWD <path>"),
+	ROW("CDUP", command_cdup, LOGGED_IN, NONE, 0, NULL, "CDUP"),
+	ROW("XCUP", command_cdup, LOGGED_IN, NONE, 0, NULL, "XCUP"),
+	ROW("SIZE", command_size, LOGGED_IN, REQUIRED, 0, "SIZE", "SIZE <path>"),
+	ROW("MDTM", command_mdtm, LOGGED_IN, REQUIRED, 0, "MDTM", "MDTM <path>"),
+	ROW("MKD", command_mkd, LOGGED_IN, REQUIRED, WRITES, NULL, "MKD <path>"),
+	ROW("XMKD", command_mkd, LOGGED_IN, REQUIRED, WRITES, NULL, "XMKD <path>"),
+	ROW("RMD", command_rmd, LOGGED_IN, REQUIRED, WRITES, NULL, "RMD <path>"),
+	ROW("XRMD", command_rmd, LOGGED_IN, REQUIRED, WRITES, NULL, "XRMD <path>"),
+	ROW("DELE", command_dele, LOGGED_IN, REQUIRED, WRITES, NULL, "DELE <path>"),
+	ROW("RNFR", command_rnfr, LOGGED_IN, REQUIRED, 0, NULL, "RNFR <path>"),
+	{ "RNTO", command_rnto, RENAMING, REQUIRED, WRITES, NULL, "RNTO <path>",
+	  .early_state = LOGGED_IN, .early_refusal = REPLY_RNFR_FIRST },
 	/* data connections and transfers */
-	{ "PASV", command_pasv, LOGGED_IN, ARGUMENT_NONE, 0, "PASV", "PASV", 0, 0, NULL },
-	{ "EPSV", command_epsv, LOGGED_IN, ARGUMENT_OPTIONAL, 0, "EPSV", "EPSV [<protocol> | ALL]", 0, 0, NULL },
-	{ "PORT", command_port, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, "PORT <h1,h2,h3,h4,p1,p2>", 0, 0, NULL },
-	{ "EPRT", command_eprt, LOGGED_IN, ARGUMENT_REQUIRED, 0, "EPRT", "EPRT |<protocol>|<address>|<port>|",
-	  0, 0, NULL },
-	{ "LIST", command_list, LOGGED_IN, ARGUMENT_OPTIONAL, TRANSFER, NULL, "LIST [<path>]", 0, 0, NULL },
-	{ "NLST", command_nlst, LOGGED_IN, ARGUMENT_OPTIONAL, TRANSFER, NULL, "NLST [<path>]", 0, 0, NULL },
-	{ "MLSD", command_mlsd, LOGGED_IN, ARGUMENT_OPTIONAL, TRANSFER, NULL, "MLSD [<path>]", 0, 0, NULL },
-	{ "MLST", command_mlst, LOGGED_IN, ARGUMENT_OPTIONAL, 0, NULL, "MLST [<path>]", 0, 0, NULL },
-	{ "RETR", command_retr, LOGGED_IN, ARGUMENT_REQUIRED, TRANSFER, NULL, "RETR <path>", 0, 0, NULL },
-	{ "STOR", command_stor, LOGGED_IN, ARGUMENT_REQUIRED, TRANSFER | COMMAND_WRITES, NULL, "STOR <path>",
-	  0, 0, NULL },
-	{ "STOU", command_stou, LOGGED_IN, ARGUMENT_OPTIONAL, TRANSFER | COMMAND_WRITES, NULL, "STOU",
-	  0, 0, NULL },
-	{ "APPE", command_appe, LOGGED_IN, ARGUMENT_REQUIRED, TRANSFER | COMMAND_WRITES, NULL, "APPE <path>",
-	  0, 0, NULL },
-	{ "REST", command_rest, LOGGED_IN, ARGUMENT_REQUIRED, 0, "REST STREAM", "REST <offset>", 0, 0, NULL },
-	{ "ABOR", command_abor, LOGGED_IN, ARGUMENT_NONE, COMMAND_DURING_TRANSFER, NULL, "ABOR", 0, 0, NULL },
-	{ "MFMT", command_mfmt, LOGGED_IN, ARGUMENT_REQUIRED, COMMAND_WRITES, "MFMT",
-	  "MFMT <YYYYMMDDHHMMSS> <path>", 0, 0, NULL },
-	{ "SITE", NULL, LOGGED_IN, ARGUMENT_REQUIRED, 0, NULL, NULL, 0, 0, &site_commands },
+	ROW("PASV", command_pasv, LOGGED_IN, NONE, 0, "PASV", "PASV"),
+	ROW("EPSV", command_epsv, LOGGED_IN, OPTIONAL, 0, "EPSV", "EPSV [<protocol> | ALL]"),
+	ROW("PORT", command_port, LOGGED_IN, REQUIRED, 0, NULL, "PORT <h1,h2,h3,h4,p1,p2>"),
+	ROW("EPRT", command_eprt, LOGGED_IN, REQUIRED, 0, "EPRT", "EPRT |<protocol>|<address>|<port>|"),
+	ROW("LIST", command_list, LOGGED_IN, OPTIONAL, TRANSFER, NULL, "LIST [<path>]"),
+	ROW("NLST", command_nlst, LOGGED_IN, OPTIONAL, TRANSFER, NULL, "NLST [<path>]"),
+	ROW("MLSD", command_mlsd, LOGGED_IN, OPTIONAL, TRANSFER, NULL, "MLSD [<path>]"),
+	ROW("MLST", command_mlst, LOGGED_IN, OPTIONAL, 0, NULL, "MLST [<path>]"),
+	ROW("RETR", command_retr, LOGGED_IN, REQUIRED, TRANSFER, NULL, "RETR <path>"),
+	ROW("STOR", command_stor, LOGGED_IN, REQUIRED, TRANSFER | WRITES, NULL, "STOR <path>"),
+	ROW("STOU", command_stou, LOGGED_IN, OPTIONAL, TRANSFER | WRITES, NULL, "STOU"),
+	ROW("APPE", command_appe, LOGGED_IN, REQUIRED, TRANSFER | WRITES, NULL, "APPE <path>"),
+	ROW("REST", command_rest, LOGGED_IN, REQUIRED, 0, "REST STREAM", "REST <offset>"),
+	ROW("ABOR", command_abor, LOGGED_IN, NONE, DURING_TRANSFER, NULL, "ABOR"),
+	ROW("MFMT", command_mfmt, LOGGED_IN, REQUIRED, WRITES, "MFMT", "MFMT <YYYYMMDDHHMMSS> <path>"),
+	{ "SITE", NULL, LOGGED_IN, REQUIRED, 0, NULL, NULL, .subcommands = &site_commands },
 	/* security extensions (RFC 2228, 4217) */
-	{ "AUTH", command_auth, SESSION_ANY_STATE, ARGUMENT_REQUIRED, TLS_COMMAND, "AUTH TLS", "AUTH TLS",
-	  0, 0, NULL },
-	{ "PBSZ", command_pbsz, SESSION_ANY_STATE, ARGUMENT_REQUIRED, TLS_COMMAND, "PBSZ", "PBSZ 0", 0, 0, NULL },
-	{ "PROT", command_prot, SESSION_ANY_STATE, ARGUMENT_REQUIRED, TLS_COMMAND, "PROT", "PROT C | P",
-	  0, 0, NULL },
-	{ "CCC", command_ccc, SESSION_ANY_STATE, ARGUMENT_NONE, COMMAND_PUBLIC, NULL, "CCC", 0, 0, NULL },
+	ROW("AUTH", command_auth, ANY, REQUIRED, TLS_COMMAND, "AUTH TLS", "AUTH TLS"),
+	ROW("PBSZ", command_pbsz, ANY, REQUIRED, TLS_COMMAND, "PBSZ", "PBSZ 0"),
+	ROW("PROT", command_prot, ANY, REQUIRED, TLS_COMMAND, "PROT", "PROT C | P"),
+	ROW("CCC", command_ccc, ANY, NONE, PUBLIC, NULL, "CCC"),
 };
 
 const struct command_table command_table = { ROWS(rows), REPLY_UNKNOWN_COMMAND };
@@ -202,7 +201,8 @@ command_write_help(struct evbuffer *out)
 
 	reply_begin(out, REPLY_HELP);
 	for (i = 0; i < command_table.count; i++) {
-		snprintf(cell, sizeof(cell), "%s%s", rows[i].name, command_is_implemented(&rows[i]) ? "" : "*");
+		snprintf(cell, sizeof(cell), "%s%s", rows[i].name,
+		    command_is_implemented(&rows[i]) ? "" : "*");
 		used += (size_t)snprintf(line + used, sizeof(line) - used, "%-6s ", cell);
 		if ((i + 1) % 8 == 0 || i + 1 == command_table.count) {
 			reply_continue(out, "%s", line);
