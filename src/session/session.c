@@ -39,7 +39,7 @@ static void session_read(struct bufferevent *control, void *arg);
 static void session_written(struct bufferevent *control, void *arg);
 static void session_event(struct bufferevent *control, short what, void *arg);
 static void session_process_input(struct session *session);
-static void run_subcommand(struct session *session, const struct command_table *table,
+static void run_subcommand(struct session *session, const struct command *parent,
     const char *argument);
 
 static void
@@ -505,18 +505,23 @@ describe_session(struct session *session, const struct command *command, const c
 	context->read_only = session->avatar != NULL && session->avatar->read_only;
 }
 
-/* Runs command after the table's checks, or answers the refusal they give. */
+/*
+ * Runs command after the table's checks, or answers the refusal they give.
+ * parent: SITE or OPTS when command is one of theirs, else NULL.
+ */
 static void
-run_command(struct session *session, const struct command *command, const char *argument)
+run_command(struct session *session, const struct command *parent,
+    const struct command *command, const char *argument)
 {
 	struct command_context context;
 	enum reply_id refusal;
+	char shown[2 * COMMAND_NAME_MAX + 2];
 
 	describe_session(session, command, argument, &context);
 	refusal = command_check(command, &context, argument);
 	if (refusal == REPLY_COUNT) {
 		if (command->subcommands != NULL)
-			run_subcommand(session, command->subcommands, argument);
+			run_subcommand(session, command, argument);
 		else
 			command->handler(session, argument);
 		return;
@@ -530,17 +535,20 @@ run_command(struct session *session, const struct command *command, const char *
 	/* A refused transfer uses up its REST, as a failed one does. */
 	if (command->flags & COMMAND_NEEDS_DATA_CONNECTION)
 		session->restart_offset = 0;
-	if (refusal == REPLY_READ_ONLY && argument != NULL && *argument != '\0')
+	/* Refusals name the command ("SITE CHMOD"), a read-only share the path it was given. */
+	snprintf(shown, sizeof(shown), "%s%s%s", parent != NULL ? parent->name : "",
+	    parent != NULL ? " " : "", command->name);
+	if (refusal == REPLY_READ_ONLY && parent == NULL && argument != NULL && *argument != '\0')
 		session_reply(session, refusal, argument);
 	else
-		session_reply(session, refusal, command->name);
+		session_reply(session, refusal, shown);
 }
 
 /* SITE and OPTS: the first word names a row of their own table, checked the same way. */
 static void
-run_subcommand(struct session *session, const struct command_table *table,
-    const char *argument)
+run_subcommand(struct session *session, const struct command *parent, const char *argument)
 {
+	const struct command_table *table = parent->subcommands;
 	char name[COMMAND_NAME_MAX + 1];
 	size_t length = strcspn(argument, " ");
 	const struct command *command;
@@ -554,7 +562,7 @@ run_subcommand(struct session *session, const struct command_table *table,
 		session_reply(session, table->unknown, name);
 		return;
 	}
-	run_command(session, command, *rest != '\0' ? rest : NULL);
+	run_command(session, parent, command, *rest != '\0' ? rest : NULL);
 }
 
 /* Splits "CMD argument" in place; returns the argument or NULL. */
@@ -607,7 +615,7 @@ dispatch_line(struct session *session, char *line, size_t length)
 		session->deferred_length = length;
 		return;
 	}
-	run_command(session, command, argument);
+	run_command(session, NULL, command, argument);
 }
 
 static void
