@@ -198,3 +198,38 @@ def test_anonymous_is_read_only():
             control.expect("RNTO pub2", 550)
         control.expect("NOOP", 200)
     check_equal(snapshot(root), before, "anonymous root after write attempts")
+
+
+def test_read_only_share_refuses_before_asking_for_data():
+    """A write on a read-only share is refused from the command table: 550 at
+    once, without a data connection prepared first, and for SITE CHMOD too."""
+    server, root = anonymous_server()
+    before = snapshot(root)
+    with server, server.connect() as control:
+        control.login_anonymous()
+        for line in ("STOR new.txt", "APPE README.txt", "STOU", "MFMT 20200101000000 README.txt"):
+            reply = control.expect(line, 550)
+            check("read-only" in reply.lines[-1], "%s refusal does not say why: %r" % (line, reply))
+        reply = control.expect("SITE CHMOD 777 README.txt", 550)
+        check(reply.lines[-1].startswith("550 SITE CHMOD:"), "SITE CHMOD refusal: %r" % reply)
+        control.expect("SITE CHMOD", 501)
+        # Reads are not writes: still 425 without a data connection.
+        control.expect("RETR README.txt", 425)
+        control.expect("NOOP", 200)
+    check_equal(snapshot(root), before, "anonymous root after write attempts")
+
+
+def test_site_and_opts_help_come_from_their_tables():
+    server, _root = anonymous_server()
+    with server, server.connect() as control:
+        syntax = control.expect("HELP SITE", 214).lines[-1]
+        check("SITE CHMOD" in syntax and "SITE HELP" in syntax, "HELP SITE: %r" % syntax)
+        syntax = control.expect("HELP OPTS", 214).lines[-1]
+        check("OPTS UTF8" in syntax and "OPTS MLST" in syntax, "HELP OPTS: %r" % syntax)
+        control.login_anonymous()
+        reply = control.expect("SITE HELP", 214)
+        check_equal(reply.lines[0], "214-SITE commands:", "SITE HELP first line")
+        check(any(line.strip().startswith("CHMOD") for line in reply.lines[1:-1]),
+              "SITE HELP lacks CHMOD: %r" % reply)
+        control.expect("SITE NOSUCH", 500)
+        control.expect("OPTS NOSUCH", 502)
