@@ -28,6 +28,9 @@ main(void)
 		worker_pool_suite,
 		log_suite,
 		listing_stream_suite,
+		tls_suite,
+		server_suite,
+		daemon_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
