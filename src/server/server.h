@@ -58,9 +58,10 @@ struct server {
 struct server *server_new(struct event_base *base, struct config *config);
 
 /*
- * SIGHUP: new sessions get config (taken over); running ones keep theirs. A
- * config whose keys or certificate cannot be used is logged, and the
- * running configuration stays. 0 or -EINVAL.
+ * SIGHUP: new sessions get config; running ones keep theirs. A config
+ * whose keys or certificate cannot be used is logged, and the running
+ * configuration stays. 0 or -EINVAL. Either way the caller frees config
+ * (left empty when its contents were taken over).
  */
 int server_reload(struct server *server, struct config *config);
 
