@@ -20,6 +20,7 @@
 #include "fs/resolve.h"
 #include "fs/fs.h"
 #include "shell/registry.h"
+#include "util/attributes.h"
 
 /* The process umask applies to both, as it does for any program creating files. */
 #define NEW_FILE_MODE 0666
@@ -369,87 +370,112 @@ fs_open_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
 	done(arg, 0, &directory->base);
 }
 
+/* One change to the entry name in directory_fd; returns 0 or -errno. */
+typedef int entry_change_fn(int directory_fd, const char *name, const void *context);
+
+/*
+ * What every change to the tree shares: a read-only shell refuses it before
+ * anything else, then refusal (when not 0) answers for an argument the
+ * operation rejects by itself, then change runs in the directory holding
+ * path's last segment, which stays unresolved so no link is followed out.
+ */
 static void
-fs_make_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
-    ftpd_done_fn done, void *arg)
+change_in_parent(struct shell_fs *fs, const struct ftpd_path *path, int refusal,
+    entry_change_fn *change, const void *context, ftpd_done_fn done, void *arg)
 {
-	struct shell_fs *fs = shell_fs_of(shell);
 	const char *name;
-	int directory_fd, error = 0;
+	int directory_fd, error;
 
 	if (fs->read_only) {
 		done(arg, -EROFS);
 		return;
 	}
-	if (path->count == 0) {
-		done(arg, -EEXIST);
+	if (refusal != 0) {
+		done(arg, refusal);
 		return;
 	}
-	directory_fd = fs_resolve_open_parent(fs->root_fd, path, &name);
+	directory_fd = open_containing_directory(fs, path, &name);
 	if (directory_fd < 0) {
 		done(arg, directory_fd);
 		return;
 	}
-	if (mkdirat(directory_fd, name, NEW_DIRECTORY_MODE) == -1)
-		error = -errno;
+	error = change(directory_fd, name, context);
 	close(directory_fd);
 	done(arg, error);
+}
+
+static int
+make_directory_entry(int directory_fd, const char *name, const void *context UNUSED)
+{
+	return mkdirat(directory_fd, name, NEW_DIRECTORY_MODE) == -1 ? -errno : 0;
+}
+
+static void
+fs_make_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
+    ftpd_done_fn done, void *arg)
+{
+	/* The root always exists. */
+	change_in_parent(shell_fs_of(shell), path, path->count == 0 ? -EEXIST : 0,
+	    make_directory_entry, NULL, done, arg);
+}
+
+/* context: AT_REMOVEDIR to remove a directory, 0 for anything else. */
+static int
+remove_entry(int directory_fd, const char *name, const void *context)
+{
+	const int *flags = context;
+	struct stat status;
+
+	if (*flags == 0) {
+		/* POSIX allows unlink() of a directory to mean EPERM; say what it is. */
+		if (fstatat(directory_fd, name, &status, AT_SYMLINK_NOFOLLOW) == -1)
+			return -errno;
+		if (S_ISDIR(status.st_mode))
+			return -EISDIR;
+	}
+	return unlinkat(directory_fd, name, *flags) == -1 ? -errno : 0;
 }
 
 static void
 fs_remove_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
     ftpd_done_fn done, void *arg)
 {
-	struct shell_fs *fs = shell_fs_of(shell);
-	const char *name;
-	int directory_fd, error = 0;
+	static const int flags = AT_REMOVEDIR;
 
-	if (fs->read_only) {
-		done(arg, -EROFS);
-		return;
-	}
-	directory_fd = fs_resolve_open_parent(fs->root_fd, path, &name);
-	if (directory_fd < 0) {
-		done(arg, directory_fd);
-		return;
-	}
-	if (unlinkat(directory_fd, name, AT_REMOVEDIR) == -1)
-		error = -errno;
-	close(directory_fd);
-	done(arg, error);
+	/* The root is in use as the shell's root and has no parent to leave. */
+	change_in_parent(shell_fs_of(shell), path, path->count == 0 ? -EBUSY : 0,
+	    remove_entry, &flags, done, arg);
 }
 
 static void
 fs_remove_file(struct ftpd_shell *shell, const struct ftpd_path *path,
     ftpd_done_fn done, void *arg)
 {
-	struct shell_fs *fs = shell_fs_of(shell);
-	struct stat status;
-	const char *name;
-	int directory_fd, error = 0;
+	static const int flags = 0;
 
-	if (fs->read_only) {
-		done(arg, -EROFS);
-		return;
-	}
-	if (path->count == 0) {
-		done(arg, -EISDIR);
-		return;
-	}
-	directory_fd = fs_resolve_open_parent(fs->root_fd, path, &name);
-	if (directory_fd < 0) {
-		done(arg, directory_fd);
-		return;
-	}
-	/* POSIX allows unlink() of a directory to mean EPERM; say what it is. */
-	if (fstatat(directory_fd, name, &status, AT_SYMLINK_NOFOLLOW) == -1)
+	change_in_parent(shell_fs_of(shell), path, path->count == 0 ? -EISDIR : 0,
+	    remove_entry, &flags, done, arg);
+}
+
+struct rename_target {
+	int root_fd;
+	const struct ftpd_path *path;
+};
+
+static int
+rename_entry(int from_directory, const char *from_name, const void *context)
+{
+	const struct rename_target *to = context;
+	const char *to_name;
+	int to_directory, error = 0;
+
+	to_directory = fs_resolve_open_parent(to->root_fd, to->path, &to_name);
+	if (to_directory < 0)
+		return to_directory;
+	if (renameat(from_directory, from_name, to_directory, to_name) == -1)
 		error = -errno;
-	else if (S_ISDIR(status.st_mode))
-		error = -EISDIR;
-	else if (unlinkat(directory_fd, name, 0) == -1)
-		error = -errno;
-	close(directory_fd);
-	done(arg, error);
+	close(to_directory);
+	return error;
 }
 
 static void
@@ -457,29 +483,11 @@ fs_rename(struct ftpd_shell *shell, const struct ftpd_path *from,
     const struct ftpd_path *to, ftpd_done_fn done, void *arg)
 {
 	struct shell_fs *fs = shell_fs_of(shell);
-	const char *from_name, *to_name;
-	int from_directory, to_directory, error = 0;
+	struct rename_target target = { fs->root_fd, to };
 
-	if (fs->read_only) {
-		done(arg, -EROFS);
-		return;
-	}
-	from_directory = fs_resolve_open_parent(fs->root_fd, from, &from_name);
-	if (from_directory < 0) {
-		done(arg, from_directory);
-		return;
-	}
-	to_directory = fs_resolve_open_parent(fs->root_fd, to, &to_name);
-	if (to_directory < 0) {
-		close(from_directory);
-		done(arg, to_directory);
-		return;
-	}
-	if (renameat(from_directory, from_name, to_directory, to_name) == -1)
-		error = -errno;
-	close(from_directory);
-	close(to_directory);
-	done(arg, error);
+	/* The root has no parent to move it out of (nor, below, into). */
+	change_in_parent(fs, from, from->count == 0 ? -EBUSY : 0, rename_entry,
+	    &target, done, arg);
 }
 
 static ssize_t
@@ -833,33 +841,28 @@ fs_open_for_writing(struct ftpd_shell *shell, const struct ftpd_path *path,
 	done(arg, 0, &file->base);
 }
 
+static int
+set_entry_mtime(int directory_fd, const char *name, const void *context)
+{
+	const time_t *mtime = context;
+	struct timespec times[2];
+
+	times[0].tv_sec = 0;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1].tv_sec = *mtime;
+	times[1].tv_nsec = 0;
+	/* A symlink gets its own time set; its target, maybe outside, is untouched. */
+	if (utimensat(directory_fd, name, times, AT_SYMLINK_NOFOLLOW) == -1)
+		return -errno;
+	return 0;
+}
+
 static void
 fs_set_mtime(struct ftpd_shell *shell, const struct ftpd_path *path,
     time_t mtime, ftpd_done_fn done, void *arg)
 {
-	struct shell_fs *fs = shell_fs_of(shell);
-	struct timespec times[2];
-	const char *name;
-	int directory_fd, error = 0;
-
-	if (fs->read_only) {
-		done(arg, -EROFS);
-		return;
-	}
-	directory_fd = open_containing_directory(fs, path, &name);
-	if (directory_fd < 0) {
-		done(arg, directory_fd);
-		return;
-	}
-	times[0].tv_sec = 0;
-	times[0].tv_nsec = UTIME_OMIT;
-	times[1].tv_sec = mtime;
-	times[1].tv_nsec = 0;
-	/* A symlink gets its own time set; its target, maybe outside, is untouched. */
-	if (utimensat(directory_fd, name, times, AT_SYMLINK_NOFOLLOW) == -1)
-		error = -errno;
-	close(directory_fd);
-	done(arg, error);
+	change_in_parent(shell_fs_of(shell), path, 0, set_entry_mtime, &mtime,
+	    done, arg);
 }
 
 static int
@@ -893,34 +896,31 @@ chmod_without_following(int directory_fd, const char *name, mode_t mode)
 	return error;
 }
 
+static int
+chmod_entry(int directory_fd, const char *name, const void *context)
+{
+	const mode_t *mode = context;
+
+	return chmod_without_following(directory_fd, name, *mode);
+}
+
+/* A mode SITE CHMOD refuses before touching the tree: 0 if it may be set. */
+static int
+chmod_mode_error(mode_t mode)
+{
+	if (mode & ~(mode_t)07777)
+		return -EINVAL;
+	if (mode & ~(mode_t)CHMOD_ALLOWED_BITS)
+		return -EPERM;
+	return 0;
+}
+
 static void
 fs_chmod(struct ftpd_shell *shell, const struct ftpd_path *path, mode_t mode,
     ftpd_done_fn done, void *arg)
 {
-	struct shell_fs *fs = shell_fs_of(shell);
-	const char *name;
-	int directory_fd, error;
-
-	if (fs->read_only) {
-		done(arg, -EROFS);
-		return;
-	}
-	if (mode & ~(mode_t)07777) {
-		done(arg, -EINVAL);
-		return;
-	}
-	if (mode & ~(mode_t)CHMOD_ALLOWED_BITS) {
-		done(arg, -EPERM);
-		return;
-	}
-	directory_fd = open_containing_directory(fs, path, &name);
-	if (directory_fd < 0) {
-		done(arg, directory_fd);
-		return;
-	}
-	error = chmod_without_following(directory_fd, name, mode);
-	close(directory_fd);
-	done(arg, error);
+	change_in_parent(shell_fs_of(shell), path, chmod_mode_error(mode),
+	    chmod_entry, &mode, done, arg);
 }
 
 static void
