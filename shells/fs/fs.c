@@ -518,7 +518,7 @@ fs_open_for_reading(struct ftpd_shell *shell, const struct ftpd_path *path,
     uint64_t offset, ftpd_open_read_fn done, void *arg)
 {
 	struct shell_fs *fs = shell_fs_of(shell);
-	struct fs_read_file *file;
+	struct fs_read_file *file = NULL;
 	struct stat status;
 	int fd, error = 0;
 
@@ -535,15 +535,11 @@ fs_open_for_reading(struct ftpd_shell *shell, const struct ftpd_path *path,
 		error = -EISDIR;
 	else if (lseek(fd, (off_t)offset, SEEK_SET) == -1)
 		error = -errno;
+	else if ((file = calloc(1, sizeof(*file))) == NULL)
+		error = -ENOMEM;
 	if (error != 0) {
 		close(fd);
 		done(arg, error, NULL);
-		return;
-	}
-	file = calloc(1, sizeof(*file));
-	if (file == NULL) {
-		close(fd);
-		done(arg, -ENOMEM, NULL);
 		return;
 	}
 	file->base.ops = &fs_read_file_ops;
