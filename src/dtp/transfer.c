@@ -82,22 +82,35 @@ transfer_new(struct event_base *base, struct dtp *dtp, const struct transfer_opt
 	return transfer;
 }
 
+/*
+ * Kernel-TLS downloads write to the data socket and plain uploads read from
+ * it past any bufferevent: their events, and an upload's socket, which has
+ * no bufferevent to close it. Ended before the bufferevent closes the socket
+ * the events watch.
+ */
+static void
+end_direct_io(struct transfer *transfer)
+{
+	if (transfer->ktls_event != NULL)
+		event_free(transfer->ktls_event);
+	transfer->ktls_event = NULL;
+	if (transfer->upload_event != NULL)
+		event_free(transfer->upload_event);
+	transfer->upload_event = NULL;
+	if (transfer->upload_fd >= 0)
+		close(transfer->upload_fd);
+	transfer->upload_fd = -1;
+}
+
 /* Closes everything; an upload not yet committed is discarded (the old file stays). */
 static void
 release(struct transfer *transfer)
 {
+	end_direct_io(transfer);
+	/* Without close_notify: a TLS peer can tell a cut-off transfer from a whole one. */
 	if (transfer->data != NULL)
 		bufferevent_free(transfer->data);
 	transfer->data = NULL;
-	if (transfer->upload_event != NULL)
-		event_free(transfer->upload_event);
-	transfer->upload_event = NULL;
-	if (transfer->ktls_event != NULL)
-		event_free(transfer->ktls_event);
-	transfer->ktls_event = NULL;
-	if (transfer->upload_fd >= 0)
-		close(transfer->upload_fd);
-	transfer->upload_fd = -1;
 	free(transfer->upload_buffer);
 	transfer->upload_buffer = NULL;
 	dtp_free(transfer->dtp);
@@ -218,21 +231,13 @@ refill(struct transfer *transfer)
 static void
 close_data_connection(struct transfer *transfer)
 {
-	if (transfer->ktls_event != NULL)
-		event_free(transfer->ktls_event);
-	transfer->ktls_event = NULL;
+	end_direct_io(transfer);
 	if (transfer->data != NULL) {
 		if (transfer->options.tls != NULL)
 			tls_send_close_notify(bufferevent_openssl_get_ssl(transfer->data));
 		bufferevent_free(transfer->data);
 		transfer->data = NULL;
 	}
-	if (transfer->upload_event != NULL)
-		event_free(transfer->upload_event);
-	transfer->upload_event = NULL;
-	if (transfer->upload_fd >= 0)
-		close(transfer->upload_fd);
-	transfer->upload_fd = -1;
 }
 
 static void
