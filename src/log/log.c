@@ -235,41 +235,11 @@ log_message(enum log_level level, const char *format, va_list arguments)
 }
 
 void
-log_error(const char *format, ...)
+log_at(enum log_level level, const char *format, ...)
 {
 	va_list arguments;
 
 	va_start(arguments, format);
-	log_message(LOG_LEVEL_ERROR, format, arguments);
-	va_end(arguments);
-}
-
-void
-log_warning(const char *format, ...)
-{
-	va_list arguments;
-
-	va_start(arguments, format);
-	log_message(LOG_LEVEL_WARNING, format, arguments);
-	va_end(arguments);
-}
-
-void
-log_info(const char *format, ...)
-{
-	va_list arguments;
-
-	va_start(arguments, format);
-	log_message(LOG_LEVEL_INFO, format, arguments);
-	va_end(arguments);
-}
-
-void
-log_debug(const char *format, ...)
-{
-	va_list arguments;
-
-	va_start(arguments, format);
-	log_message(LOG_LEVEL_DEBUG, format, arguments);
+	log_message(level, format, arguments);
 	va_end(arguments);
 }

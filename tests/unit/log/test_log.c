@@ -92,25 +92,6 @@ line_prefix(enum log_level level)
 	return prefix;
 }
 
-static void
-log_at(enum log_level level, const char *text)
-{
-	switch (level) {
-	case LOG_LEVEL_ERROR:
-		log_error("%s", text);
-		break;
-	case LOG_LEVEL_WARNING:
-		log_warning("%s", text);
-		break;
-	case LOG_LEVEL_INFO:
-		log_info("%s", text);
-		break;
-	case LOG_LEVEL_DEBUG:
-		log_debug("%s", text);
-		break;
-	}
-}
-
 START_TEST(test_enabled_follows_the_threshold)
 {
 	enum log_level threshold = (enum log_level)_i, level;
@@ -130,7 +111,7 @@ START_TEST(test_threshold_filters_output)
 	capture_start();
 	for (level = LOG_LEVEL_DEBUG + 1; level-- > LOG_LEVEL_ERROR;) {
 		snprintf(line, sizeof(line), "message at %s", level_names[level]);
-		log_at(level, line);
+		log_at(level, "%s", line);
 		if (level <= threshold) {
 			strcat(expected, line_prefix(level));
 			strcat(expected, line);
@@ -280,7 +261,7 @@ START_TEST(test_errno_survives_every_level)
 	capture_start();
 	for (level = LOG_LEVEL_ERROR; level <= LOG_LEVEL_DEBUG; level++) {
 		errno = EPIPE;
-		log_at(level, "keep errno");
+		log_at(level, "%s", "keep errno");
 		ck_assert_int_eq(errno, EPIPE);
 	}
 	free(capture_end(NULL));
