@@ -39,25 +39,39 @@ static const struct {
 	{ "unix.mode", FACT_UNIX_MODE },
 };
 
-static char
-file_type_character(mode_t mode)
+/*
+ * How the first column of a LIST line and MLSx's type fact name each type
+ * of file, from one table so the two cannot disagree. RFC 3659 7.5.1: types
+ * other than file and dir are named "OS.<system>=<type>".
+ */
+struct file_type {
+	mode_t format;		/* its S_IFMT bits */
+	char character;
+	const char *fact;
+};
+
+static const struct file_type file_types[] = {
+	{ S_IFREG, '-', "file" },
+	{ S_IFDIR, 'd', "dir" },
+	{ S_IFLNK, 'l', "OS.unix=symlink" },
+	{ S_IFCHR, 'c', "OS.unix=chr" },
+	{ S_IFBLK, 'b', "OS.unix=blk" },
+	{ S_IFIFO, 'p', "OS.unix=fifo" },
+	{ S_IFSOCK, 's', "OS.unix=socket" },
+};
+
+/* Python's C filemode() also answers '?' for a type it does not know. */
+static const struct file_type unknown_file_type = { 0, '?', "OS.unix=unknown" };
+
+static const struct file_type *
+file_type_of(mode_t mode)
 {
-	if (S_ISREG(mode))
-		return '-';
-	if (S_ISDIR(mode))
-		return 'd';
-	if (S_ISLNK(mode))
-		return 'l';
-	if (S_ISCHR(mode))
-		return 'c';
-	if (S_ISBLK(mode))
-		return 'b';
-	if (S_ISFIFO(mode))
-		return 'p';
-	if (S_ISSOCK(mode))
-		return 's';
-	/* Python's C filemode() also answers '?' for a type it does not know. */
-	return '?';
+	size_t i;
+
+	for (i = 0; i < sizeof(file_types) / sizeof(file_types[0]); i++)
+		if ((mode & S_IFMT) == file_types[i].format)
+			return &file_types[i];
+	return &unknown_file_type;
 }
 
 /*
@@ -75,7 +89,7 @@ execute_character(mode_t mode, mode_t execute_bit, mode_t special_bit, char spec
 void
 listing_file_mode(mode_t mode, char out[11])
 {
-	out[0] = file_type_character(mode);
+	out[0] = file_type_of(mode)->character;
 	out[1] = (mode & S_IRUSR) ? 'r' : '-';
 	out[2] = (mode & S_IWUSR) ? 'w' : '-';
 	out[3] = execute_character(mode, S_IXUSR, S_ISUID, 's');
@@ -195,22 +209,7 @@ fact_type(const char *name, mode_t mode)
 		return "cdir";
 	if (strcmp(name, "..") == 0)
 		return "pdir";
-	if (S_ISREG(mode))
-		return "file";
-	if (S_ISDIR(mode))
-		return "dir";
-	/* RFC 3659 7.5.1: other types are named "OS.<system>=<type>". */
-	if (S_ISLNK(mode))
-		return "OS.unix=symlink";
-	if (S_ISCHR(mode))
-		return "OS.unix=chr";
-	if (S_ISBLK(mode))
-		return "OS.unix=blk";
-	if (S_ISFIFO(mode))
-		return "OS.unix=fifo";
-	if (S_ISSOCK(mode))
-		return "OS.unix=socket";
-	return "OS.unix=unknown";
+	return file_type_of(mode)->fact;
 }
 
 /*
