@@ -145,24 +145,38 @@ command_epsv(struct session *session, const char *argument)
 	session_reply(session, REPLY_ENTERING_EXTENDED_PASSIVE, port);
 }
 
+/* PORT and EPRT differ only in how their argument writes the address. */
+typedef int active_address_parser(const char *argument, struct sockaddr_storage *out,
+    socklen_t *length);
+
 /* PORT and EPRT: only to the control connection's host, never to a privileged port. */
 static void
-use_active_target(struct session *session, const struct sockaddr_storage *target,
-    socklen_t length)
+use_active_target(struct session *session, const char *argument,
+    active_address_parser *parse)
 {
+	struct sockaddr_storage target;
+	socklen_t length;
 	struct dtp *dtp;
+	int error;
 
-	if (!data_address_same_host((const struct sockaddr *)target, control_peer(session))) {
+	if (refused_after_epsv_all(session))
+		return;
+	error = parse(argument, &target, &length);
+	if (error != 0) {
+		session_reply(session, reply_for_argument_error(error), argument);
+		return;
+	}
+	if (!data_address_same_host((const struct sockaddr *)&target, control_peer(session))) {
 		log_warning("%s: refused PORT/EPRT to another host (FTP bounce)", session->peer_text);
 		session_reply(session, REPLY_FOREIGN_DATA_ADDRESS);
 		return;
 	}
-	if (data_address_port((const struct sockaddr *)target) < 1024) {
+	if (data_address_port((const struct sockaddr *)&target) < 1024) {
 		session_reply(session, REPLY_PRIVILEGED_DATA_PORT);
 		return;
 	}
 	dtp = dtp_new_active(session->services->base, control_local(session),
-	    (const struct sockaddr *)target, length);
+	    (const struct sockaddr *)&target, length);
 	if (dtp == NULL) {
 		session_reply(session, REPLY_LOCAL_ERROR, "PORT");
 		return;
@@ -175,35 +189,13 @@ use_active_target(struct session *session, const struct sockaddr_storage *target
 void
 command_port(struct session *session, const char *argument)
 {
-	struct sockaddr_storage target;
-	socklen_t length;
-	int error;
-
-	if (refused_after_epsv_all(session))
-		return;
-	error = data_address_parse_port(argument, &target, &length);
-	if (error != 0) {
-		session_reply(session, reply_for_argument_error(error), argument);
-		return;
-	}
-	use_active_target(session, &target, length);
+	use_active_target(session, argument, data_address_parse_port);
 }
 
 void
 command_eprt(struct session *session, const char *argument)
 {
-	struct sockaddr_storage target;
-	socklen_t length;
-	int error;
-
-	if (refused_after_epsv_all(session))
-		return;
-	error = data_address_parse_eprt(argument, &target, &length);
-	if (error != 0) {
-		session_reply(session, reply_for_argument_error(error), argument);
-		return;
-	}
-	use_active_target(session, &target, length);
+	use_active_target(session, argument, data_address_parse_eprt);
 }
 
 void
