@@ -344,43 +344,43 @@ directory_made(void *arg, int error)
 	operation_end(operation);
 }
 
-void
-command_mkd(struct session *session, const char *argument)
+/* The shell operations that change one path and report only whether they did. */
+typedef void path_change_fn(struct ftpd_shell *shell, const struct ftpd_path *path,
+    ftpd_done_fn done, void *arg);
+
+/* MKD, RMD, DELE: the argument's path handed to one shell operation. */
+static void
+change_path(struct session *session, const char *argument, const char *command,
+    path_change_fn *change, ftpd_done_fn done)
 {
-	struct operation *operation = start_on(session, argument, "MKD");
+	struct operation *operation = start_on(session, argument, command);
 	struct ftpd_path view;
 
 	if (operation == NULL)
 		return;
 	view = operation_shell_path(operation);
-	operation_shell(operation)->ops->make_directory(operation_shell(operation), &view,
-	    directory_made, operation);
+	change(operation_shell(operation), &view, done, operation);
+}
+
+void
+command_mkd(struct session *session, const char *argument)
+{
+	change_path(session, argument, "MKD", session->avatar->shell->ops->make_directory,
+	    directory_made);
 }
 
 void
 command_rmd(struct session *session, const char *argument)
 {
-	struct operation *operation = start_on(session, argument, "RMD");
-	struct ftpd_path view;
-
-	if (operation == NULL)
-		return;
-	view = operation_shell_path(operation);
-	operation_shell(operation)->ops->remove_directory(operation_shell(operation), &view,
-	    finish_with_250, operation);
+	change_path(session, argument, "RMD", session->avatar->shell->ops->remove_directory,
+	    finish_with_250);
 }
 
 void
 command_dele(struct session *session, const char *argument)
 {
-	struct operation *operation = start_on(session, argument, "DELE");
-	struct ftpd_path view;
-
-	if (operation == NULL)
-		return;
-	view = operation_shell_path(operation);
-	operation_shell(operation)->ops->remove_file(operation_shell(operation), &view,
-	    finish_with_250, operation);
+	change_path(session, argument, "DELE", session->avatar->shell->ops->remove_file,
+	    finish_with_250);
 }
 
 static void
