@@ -51,6 +51,22 @@ operation_resolve(struct operation *operation, const char *argument)
 	return -1;
 }
 
+void *
+operation_start_optional(struct session *session, int supported, size_t size,
+    const char *command, const char *path)
+{
+	struct operation *operation;
+
+	if (!supported) {
+		session_reply(session, REPLY_NOT_IMPLEMENTED, command);
+		return NULL;
+	}
+	operation = operation_start(session, size, command);
+	if (operation == NULL || operation_resolve(operation, path) != 0)
+		return NULL;
+	return operation;
+}
+
 struct ftpd_path
 operation_shell_path(const struct operation *operation)
 {

@@ -43,6 +43,15 @@ void *operation_start(struct session *session, size_t size, const char *command)
  */
 int operation_resolve(struct operation *operation, const char *argument);
 
+/*
+ * For a command whose shell operation is optional (ftpd/shell.h), supported
+ * telling whether this shell has it: 502 naming the command without it,
+ * else operation_start and operation_resolve of path. NULL when refused,
+ * after replying.
+ */
+void *operation_start_optional(struct session *session, int supported, size_t size,
+    const char *command, const char *path);
+
 /* operation->path as the shell interface takes it. */
 struct ftpd_path operation_shell_path(const struct operation *operation);
 

@@ -317,12 +317,9 @@ command_mfmt(struct session *session, const char *argument)
 		session_reply(session, reply_for_argument_error(-EINVAL), argument);
 		return;
 	}
-	if (shell->ops->set_mtime == NULL) {
-		session_reply(session, REPLY_NOT_IMPLEMENTED, "MFMT");
-		return;
-	}
-	mfmt = operation_start(session, sizeof(*mfmt), "MFMT");
-	if (mfmt == NULL || operation_resolve(&mfmt->base, argument + 15) != 0)
+	mfmt = operation_start_optional(session, shell->ops->set_mtime != NULL, sizeof(*mfmt),
+	    "MFMT", argument + 15);
+	if (mfmt == NULL)
 		return;
 	memcpy(mfmt->time, argument, 14);
 	view = operation_shell_path(&mfmt->base);

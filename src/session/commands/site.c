@@ -36,12 +36,9 @@ command_site_chmod(struct session *session, const char *arguments)
 		session_reply(session, reply_for_argument_error(-EINVAL), arguments);
 		return;
 	}
-	if (shell->ops->chmod == NULL) {
-		session_reply(session, REPLY_NOT_IMPLEMENTED, "SITE CHMOD");
-		return;
-	}
-	operation = operation_start(session, sizeof(*operation), "SITE CHMOD");
-	if (operation == NULL || operation_resolve(operation, end + 1) != 0)
+	operation = operation_start_optional(session, shell->ops->chmod != NULL,
+	    sizeof(*operation), "SITE CHMOD", end + 1);
+	if (operation == NULL)
 		return;
 	view = operation_shell_path(operation);
 	shell->ops->chmod(shell, &view, (mode_t)mode, mode_changed, operation);
