@@ -83,18 +83,26 @@ request_unlink(struct portal_request *request)
 }
 
 void
+checker_free(struct checker *checker)
+{
+	if (checker == NULL)
+		return;
+	if (checker->ops->free != NULL)
+		checker->ops->free(checker);
+	else
+		free(checker);
+}
+
+void
 portal_free(struct portal *portal)
 {
 	if (portal == NULL)
 		return;
 	while (portal->requests != NULL)
 		portal_cancel(portal->requests);
-	if (portal->anonymous_checker != NULL)
-		portal->anonymous_checker->ops->free(portal->anonymous_checker);
-	if (portal->passwd_checker != NULL)
-		portal->passwd_checker->ops->free(portal->passwd_checker);
-	if (portal->system_checker != NULL)
-		portal->system_checker->ops->free(portal->system_checker);
+	checker_free(portal->anonymous_checker);
+	checker_free(portal->passwd_checker);
+	checker_free(portal->system_checker);
 	realm_free(portal->realm);
 	free(portal);
 }

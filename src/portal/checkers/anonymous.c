@@ -38,16 +38,9 @@ anonymous_cancel(struct checker_request *request)
 	(void)request;
 }
 
-static void
-anonymous_free(struct checker *checker)
-{
-	free(checker);
-}
-
 static const struct checker_ops anonymous_ops = {
 	.check = anonymous_check,
 	.cancel = anonymous_cancel,
-	.free = anonymous_free,
 };
 
 struct checker *

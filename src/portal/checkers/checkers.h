@@ -60,13 +60,19 @@ struct checker_ops {
 	    const char *password, checker_done_fn done, void *arg);
 	/* The caller went away: done() will not run, and the request is freed. */
 	void (*cancel)(struct checker_request *request);
-	/* Requests still running must have completed or been cancelled. */
+	/*
+	 * Requests still running must have completed or been cancelled. NULL
+	 * for a checker that owns nothing but its own struct (freed with free).
+	 */
 	void (*free)(struct checker *checker);
 };
 
 struct checker {
 	const struct checker_ops *ops;
 };
+
+/* Frees checker (NULL: nothing) through its ops, or plainly when it owns nothing else. */
+void checker_free(struct checker *checker);
 
 /* Guests: "anonymous" or "ftp" in any case, any password, if config->anonymous. */
 struct checker *checker_anonymous_new(const struct config *config);

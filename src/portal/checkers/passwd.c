@@ -233,16 +233,9 @@ passwd_check(struct checker *checker, const char *user, const char *password,
 	    sizeof(passwd->settings), passwd_check_work, done, arg);
 }
 
-static void
-passwd_free(struct checker *checker)
-{
-	free(checker);
-}
-
 static const struct checker_ops passwd_ops = {
 	.check = passwd_check,
 	.cancel = checker_worker_cancel,
-	.free = passwd_free,
 };
 
 struct checker *
@@ -265,7 +258,7 @@ checker_passwd_new(const struct config *config, struct worker_pool *workers)
 	if (crypt_gensalt_rn(PASSWD_DEFAULT_SCHEME, 0, NULL, 0,
 	    passwd->settings.fallback_setting, sizeof(passwd->settings.fallback_setting)) == NULL) {
 		log_error("passwd_file: crypt_gensalt_rn(%s) failed", PASSWD_DEFAULT_SCHEME);
-		passwd_free(&passwd->base);
+		free(passwd);
 		return NULL;
 	}
 	return &passwd->base;

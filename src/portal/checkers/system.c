@@ -428,16 +428,9 @@ system_check(struct checker *checker, const char *user, const char *password,
 	    sizeof(settings), system_check_work, done, arg);
 }
 
-static void
-system_free(struct checker *checker)
-{
-	free(checker);
-}
-
 static const struct checker_ops system_ops = {
 	.check = system_check,
 	.cancel = checker_worker_cancel,
-	.free = system_free,
 };
 
 struct checker *

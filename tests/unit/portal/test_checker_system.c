@@ -294,7 +294,7 @@ teardown(void)
 	checker_system_set_shells_file("/etc/shells");
 	worker_pool_free(fixture.workers);
 	if (fixture.checker != NULL)
-		fixture.checker->ops->free(fixture.checker);
+		checker_free(fixture.checker);
 	if (fixture.base != NULL)
 		event_base_free(fixture.base);
 }
