@@ -190,7 +190,6 @@ init_services(struct server *server, int can_hand_off)
 
 	services->base = server->base;
 	services->xferlog = server->xferlog;
-	services->host = server->host;
 	services->owner = server;
 	services->session_started = session_started;
 	services->session_ended = session_ended;

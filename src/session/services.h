@@ -11,18 +11,16 @@
 struct session;
 struct avatar;
 struct xferlog;
-struct ftpd_host;
 
 struct session_services {
 	struct event_base *base;	/* the loop every session event runs on */
 	struct xferlog *xferlog;	/* the transfer log; NULL: none is kept */
-	struct ftpd_host *host;		/* what shells opened here may use */
 	void *owner;			/* passed back to every call below */
 
 	/*
 	 * A session starts or ends: it counts against max_clients and
-	 * max_clients_per_ip in between. The session is fully set up when
-	 * started runs, and still intact when ended runs.
+	 * max_clients_per_ip in between. Its peer address is set when
+	 * started runs, and the session is still intact when ended runs.
 	 */
 	void (*session_started)(void *owner, struct session *session);
 	void (*session_ended)(void *owner, struct session *session);
