@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs/resolve.h"
 #include "fs/fs.h"
+#include "fs/resolve.h"
 #include "shell/registry.h"
 #include "util/attributes.h"
 

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "portal/portal.h"
 #include "config/settings.h"
+#include "portal/portal.h"
 #include "tls/tls.h"
 
 struct settings *

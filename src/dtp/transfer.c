@@ -13,9 +13,9 @@
 
 #include "dtp/ascii.h"
 #include "dtp/dtp.h"
+#include "dtp/transfer.h"
 #include "log/log.h"
 #include "tls/tls.h"
-#include "dtp/transfer.h"
 #include "util/attributes.h"
 
 /* Refill a download when less than this is queued; read this much per step. */

@@ -5,8 +5,8 @@
 #ifndef FTPD_LISTING_STREAM_H
 #define FTPD_LISTING_STREAM_H
 
-#include "ftpd/shell.h"
 #include "dtp/transfer.h"
+#include "ftpd/shell.h"
 
 enum listing_style { LISTING_LONG, LISTING_NAMES, LISTING_FACTS };
 

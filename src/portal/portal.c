@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "portal/checkers/checkers.h"
 #include "log/log.h"
+#include "portal/checkers/checkers.h"
 #include "portal/portal.h"
 #include "portal/realm.h"
 

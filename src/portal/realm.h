@@ -7,8 +7,8 @@
 
 #include <stddef.h>
 
-#include "portal/checkers/checkers.h"
 #include "config/config.h"
+#include "portal/checkers/checkers.h"
 #include "portal/portal.h"
 
 struct realm;

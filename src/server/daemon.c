@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/daemon.h"
 #include "log/log.h"
+#include "server/daemon.h"
 
 /* Write end of the pipe the waiting parent reads; -1 when not detached. */
 static int ready_pipe = -1;

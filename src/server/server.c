@@ -14,18 +14,18 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "shell/host.h"
-#include "log/log.h"
-#include "portal/portal.h"
-#include "server/server.h"
-#include "reply/reply.h"
-#include "session/session.h"
-#include "server/session_process.h"
 #include "config/settings.h"
-#include "tls/tls.h"
+#include "log/log.h"
 #include "log/xferlog.h"
-#include "util/worker_pool.h"
+#include "portal/portal.h"
+#include "reply/reply.h"
+#include "server/server.h"
+#include "server/session_process.h"
+#include "session/session.h"
+#include "shell/host.h"
+#include "tls/tls.h"
 #include "util/attributes.h"
+#include "util/worker_pool.h"
 
 /* Threads for crypt(3): slow on purpose, so never on the event loop. */
 #define SERVER_AUTH_THREADS 2

@@ -25,17 +25,17 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "portal/checkers/checkers.h"
-#include "server/daemon.h"
-#include "log/log.h"
-#include "portal/portal.h"
-#include "server/server.h"
-#include "session/session.h"
-#include "server/session_process.h"
 #include "config/settings.h"
-#include "util/worker_pool.h"
+#include "log/log.h"
 #include "log/xferlog.h"
+#include "portal/checkers/checkers.h"
+#include "portal/portal.h"
+#include "server/daemon.h"
+#include "server/server.h"
+#include "server/session_process.h"
+#include "session/session.h"
 #include "util/attributes.h"
+#include "util/worker_pool.h"
 
 /* How long to wait for earlier replies to leave before forking (TLS writes must not move). */
 #define FLUSH_RETRY_MS 10

@@ -18,16 +18,16 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "config/config.h"
-#include "session/command_table.h"
+#include "config/settings.h"
 #include "dtp/dtp.h"
+#include "dtp/transfer.h"
 #include "listing/listing.h"
 #include "log/log.h"
 #include "portal/portal.h"
+#include "session/command_table.h"
 #include "session/operation.h"
 #include "session/session.h"
-#include "config/settings.h"
 #include "tls/tls.h"
-#include "dtp/transfer.h"
 #include "util/attributes.h"
 
 /* Input kept unread while a command is busy; beyond it the socket is not read. */

@@ -15,11 +15,11 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "path/path.h"
+#include "reply/reply.h"
 #include "session/command_table.h"
 #include "session/line_reader.h"
 #include "session/services.h"
-#include "path/path.h"
-#include "reply/reply.h"
 
 struct settings;
 struct config;

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "portal/checkers/worker.h"
-#include "portal/checkers/checkers.h"
 #include "log/log.h"
+#include "portal/checkers/checkers.h"
+#include "portal/checkers/worker.h"
 
 /* Longest line of the password file; a longer one is skipped as malformed. */
 #define PASSWD_LINE_MAX 4096

@@ -15,9 +15,9 @@
 
 #include <security/pam_appl.h>
 
-#include "portal/checkers/worker.h"
-#include "portal/checkers/checkers.h"
 #include "log/log.h"
+#include "portal/checkers/checkers.h"
+#include "portal/checkers/worker.h"
 #include "util/attributes.h"
 
 /* The PAM service, so /etc/pam.d/ftpd decides how system users authenticate. */

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "portal/checkers/worker.h"
 #include "portal/checkers/checkers.h"
+#include "portal/checkers/worker.h"
 #include "util/worker_pool.h"
 
 /* One login being checked; everything the worker needs is copied in. */

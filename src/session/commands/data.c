@@ -11,15 +11,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "session/commands/commands.h"
 #include "config/config.h"
 #include "dtp/data_address.h"
 #include "dtp/dtp.h"
-#include "log/log.h"
-#include "session/session.h"
-#include "util/attributes.h"
-#include "tls/tls.h"
 #include "dtp/transfer.h"
+#include "log/log.h"
+#include "session/commands/commands.h"
+#include "session/session.h"
+#include "tls/tls.h"
+#include "util/attributes.h"
 
 static const struct sockaddr *
 control_local(struct session *session)

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "util/attributes.h"
 #include "dtp/ascii.h"
 #include "listing/listing.h"
 #include "path/path.h"
@@ -22,6 +21,7 @@
 #include "session/commands/commands.h"
 #include "session/operation.h"
 #include "session/session.h"
+#include "util/attributes.h"
 
 /* In TYPE A the size is what the transfer sends: every bare LF becomes CRLF. */
 #define ASCII_SIZE_LIMIT (10 * 1024 * 1024)

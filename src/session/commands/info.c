@@ -9,14 +9,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include "session/commands/commands.h"
 #include "config/config.h"
-#include "listing/listing.h"
-#include "portal/portal.h"
-#include "session/session.h"
-#include "util/attributes.h"
 #include "config/settings.h"
 #include "dtp/transfer.h"
+#include "listing/listing.h"
+#include "portal/portal.h"
+#include "session/commands/commands.h"
+#include "session/session.h"
+#include "util/attributes.h"
 
 #ifndef FTPD_VERSION
 #define FTPD_VERSION "unknown"

@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "util/attributes.h"
-#include "session/commands/commands.h"
 #include "config/config.h"
+#include "config/settings.h"
 #include "log/log.h"
 #include "portal/portal.h"
+#include "session/commands/commands.h"
 #include "session/session.h"
-#include "config/settings.h"
+#include "util/attributes.h"
 
 void
 command_user(struct session *session, const char *argument)

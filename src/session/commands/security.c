@@ -6,12 +6,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "util/attributes.h"
-#include "session/commands/commands.h"
-#include "config/config.h"
-#include "portal/portal.h"
-#include "session/session.h"
 #include "config/settings.h"
+#include "session/commands/commands.h"
+#include "session/session.h"
+#include "util/attributes.h"
 
 void
 command_auth(struct session *session, const char *argument)

@@ -6,12 +6,12 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "util/attributes.h"
 #include "portal/portal.h"
 #include "session/command_table.h"
 #include "session/commands/commands.h"
 #include "session/operation.h"
 #include "session/session.h"
+#include "util/attributes.h"
 
 static void
 mode_changed(void *arg, int error)

@@ -17,7 +17,6 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 
-#include "util/attributes.h"
 #include "config/config.h"
 #include "config/settings.h"
 #include "dtp/transfer.h"
@@ -28,6 +27,7 @@
 #include "session/commands/commands.h"
 #include "session/operation.h"
 #include "session/session.h"
+#include "util/attributes.h"
 
 /* Tries for a free STOU name before giving up. */
 #define UNIQUE_NAME_TRIES 8

@@ -27,8 +27,8 @@
 #include "fs/fs.h"
 #include "shell/host.h"
 #include "suites.h"
-#include "util/worker_pool.h"
 #include "util/attributes.h"
+#include "util/worker_pool.h"
 
 /* Large enough for many sendfile and read steps, small enough to be quick. */
 #define PAYLOAD_SIZE (3 * 1024 * 1024 + 17)

@@ -9,8 +9,8 @@
 
 #include <check.h>
 
-#include "suites.h"
 #include "log/xferlog.h"
+#include "suites.h"
 
 static struct xferlog_entry
 entry_at(time_t started)

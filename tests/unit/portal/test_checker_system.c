@@ -18,9 +18,9 @@
 
 #include <event2/event.h>
 
+#include "config/config.h"
 #include "portal/checkers/checkers.h"
 #include "suites.h"
-#include "config/config.h"
 #include "util/worker_pool.h"
 
 /* Declared only here: the checker's hook for a shells file other than /etc/shells. */

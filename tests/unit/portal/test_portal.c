@@ -17,12 +17,12 @@
 
 #include <event2/event.h>
 
-#include "portal/checkers/checkers.h"
 #include "config/config.h"
+#include "portal/checkers/checkers.h"
 #include "portal/portal.h"
 #include "portal/realm.h"
-#include "util/worker_pool.h"
 #include "util/attributes.h"
+#include "util/worker_pool.h"
 
 struct fixture {
 	char directory[PATH_MAX];

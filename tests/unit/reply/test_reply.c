@@ -9,8 +9,8 @@
 #include <check.h>
 #include <event2/buffer.h>
 
-#include "session/command_table.h"
 #include "reply/reply.h"
+#include "session/command_table.h"
 #include "suites.h"
 
 /* The buffer's contents as a NUL-terminated string (static storage). */

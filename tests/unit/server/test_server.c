@@ -22,8 +22,8 @@
 
 #include "config/config.h"
 #include "server/server.h"
-#include "util/attributes.h"
 #include "suites.h"
+#include "util/attributes.h"
 
 #define MAX_CLIENTS 8
 #define GREETING "220 ftpd ready.\r\n"

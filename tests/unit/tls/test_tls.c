@@ -20,9 +20,9 @@
 #include <openssl/x509.h>
 
 #include "config/config.h"
+#include "suites.h"
 #include "tls/tls.h"
 #include "util/attributes.h"
-#include "suites.h"
 
 /*
  * Made once per test case, in the runner's process, so that every forked

@@ -13,8 +13,8 @@
 #include <event2/event.h>
 
 #include "suites.h"
-#include "util/worker_pool.h"
 #include "util/attributes.h"
+#include "util/worker_pool.h"
 
 #define JOBS 64
 
