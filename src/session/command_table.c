@@ -108,7 +108,7 @@ static const struct command rows[] = {
 	ROW("CCC", command_ccc, ANY, NONE, PUBLIC, NULL, "CCC"),
 };
 
-const struct command_table command_table = { ROWS(rows), REPLY_UNKNOWN_COMMAND };
+static const struct command_table command_table = { ROWS(rows), REPLY_UNKNOWN_COMMAND };
 
 const struct command *
 command_find_in(const struct command_table *table, const char *name)

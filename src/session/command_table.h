@@ -72,9 +72,6 @@ struct command_context {
 	int read_only;			/* the logged-in user's shell refuses every change */
 };
 
-/* The FTP commands. */
-extern const struct command_table command_table;
-
 /* Runs in a session, or is only known (502). */
 int command_is_implemented(const struct command *command);
 

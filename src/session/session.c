@@ -375,6 +375,20 @@ session_resume(struct session *session)
 		session_process_input(session);
 }
 
+/* Leaves the logged-in state: shell logout, working directory reset. */
+static void
+session_logout(struct session *session)
+{
+	if (session->avatar != NULL) {
+		log_info("%s: logout %s", session->peer_text, session->avatar->name);
+		avatar_logout(session->avatar);
+		session->avatar = NULL;
+	}
+	path_free(&session->working_directory);
+	path_free(&session->rename_from);
+	session->state = SESSION_UNAUTH;
+}
+
 void
 session_expect_password(struct session *session, const char *user)
 {
@@ -408,19 +422,6 @@ session_end_rename(struct session *session)
 	session->rename_from = PATH_ROOT;
 	session->state = SESSION_AUTHED;
 	return from;
-}
-
-void
-session_logout(struct session *session)
-{
-	if (session->avatar != NULL) {
-		log_info("%s: logout %s", session->peer_text, session->avatar->name);
-		avatar_logout(session->avatar);
-		session->avatar = NULL;
-	}
-	path_free(&session->working_directory);
-	path_free(&session->rename_from);
-	session->state = SESSION_UNAUTH;
 }
 
 void

@@ -164,9 +164,6 @@ void session_begin_rename(struct session *session, struct path *from);
 /* RNTO or anything else ends the rename: AUTHED, and the caller owns the source. */
 struct path session_end_rename(struct session *session);
 
-/* Leaves the logged-in state: shell logout, working directory reset. */
-void session_logout(struct session *session);
-
 /* Replaces the prepared data connection (NULL: none). */
 void session_set_dtp(struct session *session, struct dtp *dtp);
 /* Takes the prepared data connection for a transfer (NULL: none). */
