@@ -283,6 +283,21 @@ fail_memory:
 	return NULL;
 }
 
+/*
+ * Takes the lock to queue work, unless the pool is stopping: a done()
+ * running inside worker_pool_free, where nothing would ever run the work.
+ * 1 with the lock held, else 0.
+ */
+static int
+lock_unless_stopping(struct worker_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (!pool->stopping)
+		return 1;
+	pthread_mutex_unlock(&pool->lock);
+	return 0;
+}
+
 struct worker_job *
 worker_pool_submit(struct worker_pool *pool, worker_work_fn work, worker_done_fn done,
     void *arg)
@@ -297,10 +312,7 @@ worker_pool_submit(struct worker_pool *pool, worker_work_fn work, worker_done_fn
 	job->done = done;
 	job->arg = arg;
 
-	pthread_mutex_lock(&pool->lock);
-	if (pool->stopping) {
-		/* A done() running inside worker_pool_free: nothing would ever run it. */
-		pthread_mutex_unlock(&pool->lock);
+	if (!lock_unless_stopping(pool)) {
 		free(job);
 		return NULL;
 	}
@@ -320,9 +332,7 @@ worker_pool_run_exclusive(struct worker_pool *pool, worker_done_fn call, void *a
 		return -ENOMEM;
 	exclusive->call = call;
 	exclusive->arg = arg;
-	pthread_mutex_lock(&pool->lock);
-	if (pool->stopping) {
-		pthread_mutex_unlock(&pool->lock);
+	if (!lock_unless_stopping(pool)) {
 		free(exclusive);
 		return -ECANCELED;
 	}

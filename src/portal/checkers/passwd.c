@@ -118,12 +118,9 @@ find_user(const char *path, const char *user, char hash[CRYPT_OUTPUT_SIZE],
 	int found = 0, error = 0, have_dummy = 0;
 	FILE *file;
 
-	file = fopen(path, "re");
-	if (file == NULL) {
-		error = -errno;
-		log_error("passwd_file %s: %s", path, strerror(errno));
+	error = checker_worker_open_file("passwd_file", path, &file);
+	if (error != 0)
 		return error;
-	}
 	while (fgets(line, sizeof(line), file) != NULL) {
 		line_number++;
 		length = strlen(line);

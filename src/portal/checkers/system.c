@@ -164,12 +164,9 @@ shell_is_listed(const char *shells_file, const char *path)
 	int listed = 0, character, error;
 	FILE *file;
 
-	file = fopen(shells_file, "re");
-	if (file == NULL) {
-		error = -errno;
-		log_error("shells file %s: %s", shells_file, strerror(errno));
+	error = checker_worker_open_file("shells file", shells_file, &file);
+	if (error != 0)
 		return error;
-	}
 	while (!listed && fgets(line, sizeof(line), file) != NULL) {
 		length = strlen(line);
 		if (length == sizeof(line) - 1 && line[length - 1] != '\n') {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/log.h"
 #include "portal/checkers/checkers.h"
 #include "portal/checkers/worker.h"
 #include "util/worker_pool.h"
@@ -106,4 +107,17 @@ checker_worker_cancel(struct checker_request *request)
 	/* The request is freed by checker_worker_done, which the pool still runs once. */
 	request->owner_cancelled = 1;
 	worker_job_cancel(request->job);
+}
+
+int
+checker_worker_open_file(const char *what, const char *path, FILE **file)
+{
+	int error;
+
+	*file = fopen(path, "re");
+	if (*file != NULL)
+		return 0;
+	error = -errno;
+	log_error("%s %s: %s", what, path, strerror(errno));
+	return error;
 }

@@ -7,6 +7,7 @@
 
 #include <crypt.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "portal/checkers/checkers.h"
 
@@ -42,5 +43,11 @@ struct checker_request *checker_worker_submit(struct worker_pool *pool, const ch
 
 /* The cancel() of struct checker_ops for requests checker_worker_submit made. */
 void checker_worker_cancel(struct checker_request *request);
+
+/*
+ * For work(): opens a file the checker reads at every check (what names it
+ * in the log). 0 with *file set, or -errno, logged.
+ */
+int checker_worker_open_file(const char *what, const char *path, FILE **file);
 
 #endif
