@@ -23,6 +23,7 @@
 #include "config/config.h"
 #include "server/server.h"
 #include "suites.h"
+#include "support/control_client.h"
 #include "util/attributes.h"
 
 #define MAX_CLIENTS 8
@@ -158,50 +159,16 @@ disconnect(size_t n)
 	clients[n] = -1;
 }
 
-/* Runs the loop until fd has a complete reply, or EOF; "" on EOF before any byte. */
 static const char *
 read_reply(int fd)
 {
-	static char reply[8192];
-	size_t used = 0;
-	time_t deadline = time(NULL) + 5;
-
-	reply[0] = '\0';
-	while (time(NULL) <= deadline) {
-		ssize_t got;
-
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		got = read(fd, reply + used, sizeof(reply) - 1 - used);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			ck_assert_int_eq(errno, EAGAIN);
-			usleep(1000);
-			continue;
-		}
-		used += (size_t)got;
-		reply[used] = '\0';
-		if (used >= 2 && reply[used - 2] == '\r' && reply[used - 1] == '\n') {
-			char *last;
-
-			reply[used - 2] = '\0';
-			last = strrchr(reply, '\n');
-			last = last == NULL ? reply : last + 1;
-			reply[used - 2] = '\r';
-			if (strlen(last) >= 4 && last[3] == ' ')
-				return reply;
-		}
-	}
-	return reply;
+	return control_read_reply(base, fd);
 }
 
 static const char *
 converse(int fd, const char *line)
 {
-	size_t length = strlen(line);
-
-	ck_assert_int_eq(write(fd, line, length), (ssize_t)length);
-	return read_reply(fd);
+	return control_converse(base, fd, line);
 }
 
 #define ck_assert_prefix(text, prefix) do {					\

@@ -21,6 +21,7 @@
 #include "server/server.h"
 #include "session/session.h"
 #include "suites.h"
+#include "support/control_client.h"
 
 static struct event_base *base;
 static struct server *server;
@@ -97,50 +98,16 @@ teardown(void)
 	ck_assert_int_eq(system(command), 0);
 }
 
-/* Runs the loop until the client has a complete reply (or EOF); returns it. */
 static const char *
 read_reply(void)
 {
-	static char reply[8192];
-	size_t used = 0;
-	time_t deadline = time(NULL) + 5;
-
-	reply[0] = '\0';
-	while (time(NULL) <= deadline) {
-		ssize_t got;
-		char *last;
-
-		event_base_loop(base, EVLOOP_NONBLOCK);
-		got = read(client, reply + used, sizeof(reply) - 1 - used);
-		if (got == 0)
-			break;
-		if (got < 0) {
-			ck_assert_int_eq(errno, EAGAIN);
-			usleep(1000);
-			continue;
-		}
-		used += (size_t)got;
-		reply[used] = '\0';
-		/* complete when the last line is "ddd text\r\n" */
-		if (used >= 2 && reply[used - 2] == '\r' && reply[used - 1] == '\n') {
-			reply[used - 2] = '\0';
-			last = strrchr(reply, '\n');
-			last = last == NULL ? reply : last + 1;
-			reply[used - 2] = '\r';
-			if (strlen(last) >= 4 && last[3] == ' ')
-				return reply;
-		}
-	}
-	return reply;
+	return control_read_reply(base, client);
 }
 
 static const char *
 converse(const char *line)
 {
-	size_t length = strlen(line);
-
-	ck_assert_int_eq(write(client, line, length), (ssize_t)length);
-	return read_reply();
+	return control_converse(base, client, line);
 }
 
 #define ck_assert_reply(line, prefix) do {					\
