@@ -1,27 +1,21 @@
 /*
- * main: the command line (see ftpd(8)), configuration loading, and the event loop.
- * Everything else lives in the parts main wires together.
+ * main: the command line (see ftpd(8)) and configuration loading; then the
+ * monitor runs the server. Everything else lives in the parts main wires together.
  */
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <malloc.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/event.h>
-
 #include "config/config.h"
 #include "log/log.h"
-#include "server/daemon.h"
-#include "server/server.h"
-#include "server/systemd.h"
+#include "monitor/monitor.h"
 #include "tls/tls.h"
-#include "util/attributes.h"
+#include "util/process_title.h"
 
 #ifndef FTPD_VERSION
 #define FTPD_VERSION "unknown"
@@ -129,152 +123,11 @@ load_config(struct config *config, const struct options *options,
 	return 0;
 }
 
-struct running {
-	struct event_base *base;
-	struct server *server;
-	const struct options *options;
-	int stopping;
-};
-
-/* SIGHUP: read the configuration again; new sessions get it, running ones keep theirs. */
-static void
-reload_on_signal(evutil_socket_t signal_number, short what UNUSED, void *arg)
-{
-	struct running *running = arg;
-	char error[CONFIG_ERROR_SIZE];
-	struct config config;
-	unsigned level;
-
-	log_info("signal %d: reloading the configuration", (int)signal_number);
-	if (load_config(&config, running->options, error) != 0) {
-		log_error("reload: %s; keeping the running configuration", error);
-		config_free(&config);
-		return;
-	}
-	level = config.log_level;
-	if (server_reload(running->server, &config) == 0)
-		log_set_level(level);
-	config_free(&config);
-}
-
-/* First SIGTERM/SIGINT: stop gracefully; a second one: stop now. */
-static void
-stop_on_signal(evutil_socket_t signal_number, short what UNUSED, void *arg)
-{
-	struct running *running = arg;
-
-	if (running->stopping) {
-		log_info("signal %d again: stopping now", (int)signal_number);
-		event_base_loopexit(running->base, NULL);
-		return;
-	}
-	running->stopping = 1;
-	log_info("signal %d: stopping", (int)signal_number);
-	systemd_notify("STOPPING=1");
-	server_shutdown(running->server);
-}
-
-/*
- * Where connections come from: sockets systemd passed (listening ones for
- * Accept=no, one connection for Accept=yes), the inetd socket, or the
- * configured listen addresses.
- */
+/* The monitor's SIGHUP: the same file and overrides as at the start. */
 static int
-open_connections(struct server *server, const struct options *options)
+reload_config(const void *arg, struct config *config, char error[CONFIG_ERROR_SIZE])
 {
-	int count = systemd_listen_fds();
-	int i, error = 0;
-
-	if (options->inetd)
-		return server_adopt(server, STDIN_FILENO);
-	if (count == 0)
-		return server_listen(server);
-	for (i = 0; i < count && error == 0; i++) {
-		int fd = SYSTEMD_FIRST_FD + i;
-
-		error = systemd_fd_is_listening(fd) ? server_listen_inherited(server, fd) :
-		    server_adopt(server, fd);
-	}
-	return error;
-}
-
-static int
-serve(struct config *initial, const struct options *options)
-{
-	struct running running = { NULL, NULL, options, 0 };
-	struct event *terminate = NULL, *interrupt = NULL, *hangup = NULL;
-	const struct config *config;
-	char *pid_file = NULL;
-	int status = 1;
-
-	signal(SIGPIPE, SIG_IGN);
-	/*
-	 * Transfer buffers come and go in 64-128 KiB pieces, right at glibc's
-	 * default thresholds, which made the heap grow and shrink (page faults)
-	 * with every chunk of a protected download. Keep freed memory instead.
-	 */
-	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-	/* A file-size limit must fail the write (EFBIG -> 552), not kill the server. */
-	signal(SIGXFSZ, SIG_IGN);
-	/*
-	 * Detach before any thread or event queue exists (neither survives a
-	 * fork); the starting process waits until this one is ready, so its
-	 * exit status still tells whether the server came up.
-	 */
-	if (!options->foreground && !options->inetd && daemon_detach() != 0) {
-		log_error("cannot detach: %s", strerror(errno));
-		config_free(initial);
-		return 1;
-	}
-	running.base = event_base_new();
-	if (running.base == NULL) {
-		log_error("cannot create the event loop");
-		config_free(initial);
-		return 1;
-	}
-	/* Keys, certificates, logs and ports while still privileged; then let go of root. */
-	running.server = server_new(running.base, initial);
-	if (running.server == NULL)
-		goto out;
-	config = running.server->config;
-	/* The pid file first: it is there by the time anyone can connect. */
-	if (config->pid_file != NULL) {
-		if (daemon_write_pid_file(config->pid_file, config) != 0)
-			goto out;
-		pid_file = strdup(config->pid_file);
-	}
-	if (open_connections(running.server, options) != 0 ||
-	    daemon_drop_privileges(config) != 0)
-		goto out;
-	terminate = evsignal_new(running.base, SIGTERM, stop_on_signal, &running);
-	interrupt = evsignal_new(running.base, SIGINT, stop_on_signal, &running);
-	hangup = evsignal_new(running.base, SIGHUP, reload_on_signal, &running);
-	if (terminate == NULL || interrupt == NULL || hangup == NULL)
-		goto out;
-	evsignal_add(terminate, NULL);
-	evsignal_add(interrupt, NULL);
-	evsignal_add(hangup, NULL);
-	if (!options->inetd)
-		log_info("ftpd %s ready", FTPD_VERSION);
-	daemon_ready();
-	systemd_notify("READY=1");
-	event_base_dispatch(running.base);
-	status = 0;
-out:
-	if (terminate != NULL)
-		event_free(terminate);
-	if (interrupt != NULL)
-		event_free(interrupt);
-	if (hangup != NULL)
-		event_free(hangup);
-	if (running.server != NULL)
-		server_free(running.server);
-	event_base_free(running.base);
-	if (pid_file != NULL)
-		daemon_remove_pid_file(pid_file);
-	free(pid_file);
-	return status;
+	return load_config(config, arg, error);
 }
 
 /*
@@ -305,12 +158,14 @@ stderr_is_the_client(void)
 int
 main(int argc, char **argv)
 {
+	struct monitor_options monitor_options;
 	struct options options;
 	char error[CONFIG_ERROR_SIZE];
 	const char *destination;
 	struct config config;
 	int status;
 
+	process_title_init(argc, argv);
 	memset(&options, 0, sizeof(options));
 	status = parse_options(argc, argv, &options);
 	if (status >= 0)
@@ -356,7 +211,11 @@ main(int argc, char **argv)
 		config_free(&config);
 		return 1;
 	}
-	status = serve(&config, &options);
+	monitor_options.inetd = options.inetd;
+	monitor_options.foreground = options.foreground;
+	monitor_options.load = reload_config;
+	monitor_options.load_arg = &options;
+	status = monitor_run(&config, &monitor_options);
 	log_close();
 	config_free(&config);
 	return status;

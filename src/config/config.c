@@ -189,8 +189,8 @@ static const struct config_key config_keys[] = {
 	  .default_value = "none",
 	  .description = "directory to chroot into after start-up (none: stay)" },
 	{ .name = "workers", .type = KEY_UNSIGNED, .offset = FIELD(workers),
-	  .minimum = 1, .maximum = 64, .default_value = "1",
-	  .description = "processes accepting connections" },
+	  .minimum = 0, .maximum = CONFIG_MAX_WORKERS, .default_value = "0",
+	  .description = "unprivileged processes serving sessions (0: one per CPU)" },
 	{ .name = "proxy_protocol", .type = KEY_BOOL, .offset = FIELD(proxy_protocol),
 	  .default_value = "no",
 	  .description = "expect a PROXY protocol header on each connection" },
@@ -864,9 +864,6 @@ config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 	if (config->proxy_protocol)
 		return report(error, NULL, -ENOTSUP, "proxy_protocol is not supported yet "
 		    "(a PROXY header would be read as an FTP command)");
-	if (config->workers != 1)
-		return report(error, NULL, -ENOTSUP, "workers is not supported yet "
-		    "(ftpd serves every connection from one process; set it to 1)");
 	if (config->system_users && config->passwd_file != NULL)
 		return report(error, NULL, -EINVAL,
 		    "system_users and passwd_file exclude each other (choose one source of users)");
@@ -904,8 +901,6 @@ config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 	if (config->log == NULL || !log_destination_valid(config->log))
 		return report(error, NULL, -EINVAL, "log must be stderr, syslog or "
 		    "syslog:FACILITY");
-	if (config->workers < 1)
-		return report(error, NULL, -EINVAL, "workers must be at least 1");
 	if (config->listen_count == 0)
 		return report(error, NULL, -EDESTADDRREQ,
 		    "no listen address (set listen = ADDRESS:PORT)");

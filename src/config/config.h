@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_WORKERS 64
 #define CONFIG_ERROR_SIZE 512
 
 enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };

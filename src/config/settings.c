@@ -11,8 +11,7 @@
 #include "tls/tls.h"
 
 struct settings *
-settings_new(struct config *config, struct worker_pool *workers, struct ftpd_host *host,
-    char *error, size_t size)
+settings_new(struct config *config, char *error, size_t size)
 {
 	struct settings *settings = calloc(1, sizeof(*settings));
 
@@ -29,11 +28,6 @@ settings_new(struct config *config, struct worker_pool *workers, struct ftpd_hos
 		settings->tls = tls_context_new(&settings->config, error, size);
 		if (settings->tls == NULL)
 			goto fail;
-	}
-	settings->portal = portal_new(&settings->config, workers, host);
-	if (settings->portal == NULL) {
-		snprintf(error, size, "cannot set up logins (see the messages above)");
-		goto fail;
 	}
 	return settings;
 fail:

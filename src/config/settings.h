@@ -10,24 +10,23 @@
 
 #include "config/config.h"
 
-struct worker_pool;
-struct ftpd_host;
 struct portal;
 struct tls_context;
 
 struct settings {
 	unsigned references;
 	struct config config;
-	struct portal *portal;
+	struct portal *portal;		/* built by the process that serves sessions */
 	struct tls_context *tls;	/* NULL with tls = off */
 };
 
 /*
  * Builds a generation from config, whose contents it takes over (config is
- * left empty either way). NULL with a message in error on failure.
+ * left empty either way), loading the certificate and key while the caller
+ * may still read them. The portal is left to the process that serves
+ * sessions (it loads shells). NULL with a message in error on failure.
  */
-struct settings *settings_new(struct config *config, struct worker_pool *workers,
-    struct ftpd_host *host, char *error, size_t size);
+struct settings *settings_new(struct config *config, char *error, size_t size);
 
 struct settings *settings_hold(struct settings *settings);
 /* Frees the generation when its last holder lets go. */

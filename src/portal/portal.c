@@ -14,8 +14,8 @@
 struct portal {
 	const struct config *config;
 	struct checker *anonymous_checker;
-	struct checker *passwd_checker;	/* NULL without passwd_file */
-	struct checker *system_checker;	/* NULL without system_users */
+	/* passwd_file, system_users (PAM) or the monitor asked for either; NULL: none */
+	struct checker *password_checker;
 	struct realm *realm;
 	/* Logins in flight, so portal_free can cancel what sessions left behind. */
 	struct portal_request *requests;
@@ -37,30 +37,36 @@ portal_is_anonymous_user(const char *user)
 	return strcasecmp(user, "anonymous") == 0 || strcasecmp(user, "ftp") == 0;
 }
 
+int
+portal_password_checker_new(const struct config *config, struct worker_pool *workers,
+    struct checker **checker)
+{
+	*checker = NULL;
+	if (config->system_users)
+		*checker = checker_system_new(workers);
+	else if (config->passwd_file != NULL)
+		*checker = checker_passwd_new(config, workers);
+	else
+		return 0;
+	return *checker == NULL ? -ENOMEM : 0;
+}
+
 struct portal *
-portal_new(const struct config *config, struct worker_pool *workers, struct ftpd_host *host)
+portal_new(const struct config *config, struct checker *password_checker, struct ftpd_host *host)
 {
 	struct portal *portal;
 
 	portal = calloc(1, sizeof(*portal));
 	if (portal == NULL) {
 		log_error("portal: out of memory");
+		checker_free(password_checker);
 		return NULL;
 	}
 	portal->config = config;
+	portal->password_checker = password_checker;
 	portal->anonymous_checker = checker_anonymous_new(config);
 	if (portal->anonymous_checker == NULL)
 		goto fail;
-	if (config->passwd_file != NULL) {
-		portal->passwd_checker = checker_passwd_new(config, workers);
-		if (portal->passwd_checker == NULL)
-			goto fail;
-	}
-	if (config->system_users) {
-		portal->system_checker = checker_system_new(workers);
-		if (portal->system_checker == NULL)
-			goto fail;
-	}
 	portal->realm = realm_new(config, host);
 	if (portal->realm == NULL)
 		goto fail;
@@ -101,8 +107,7 @@ portal_free(struct portal *portal)
 	while (portal->requests != NULL)
 		portal_cancel(portal->requests);
 	checker_free(portal->anonymous_checker);
-	checker_free(portal->passwd_checker);
-	checker_free(portal->system_checker);
+	checker_free(portal->password_checker);
 	realm_free(portal->realm);
 	free(portal);
 }
@@ -143,10 +148,8 @@ portal_login(struct portal *portal, const char *user, const char *password,
 	/* Guests only ever meet the anonymous checker, like Twisted's Anonymous credentials. */
 	if (portal_is_anonymous_user(user))
 		checker = portal->anonymous_checker;
-	else if (portal->system_checker != NULL)
-		checker = portal->system_checker;
 	else
-		checker = portal->passwd_checker;
+		checker = portal->password_checker;
 	if (checker == NULL) {
 		done(arg, -EACCES, NULL);
 		return NULL;

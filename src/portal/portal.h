@@ -13,6 +13,7 @@
 struct portal;
 struct portal_request;
 struct worker_pool;
+struct checker;
 
 struct system_account;
 
@@ -33,8 +34,20 @@ struct avatar {
  */
 typedef void (*portal_login_fn)(void *arg, int error, struct avatar *avatar);
 
-/* config and host (offered to every shell; may be NULL) must outlive the portal. NULL on failure (logged). */
-struct portal *portal_new(const struct config *config, struct worker_pool *workers,
+/*
+ * The checker for config's password logins, run on workers' threads:
+ * system accounts (PAM) with system_users, else passwd_file users; *checker
+ * is NULL when config has neither. 0 or -ENOMEM (logged).
+ */
+int portal_password_checker_new(const struct config *config, struct worker_pool *workers,
+    struct checker **checker);
+
+/*
+ * A portal for guests (config->anonymous) and for password logins through
+ * password_checker (taken over; NULL: none). config and host (offered to
+ * every shell; may be NULL) must outlive the portal. NULL on failure (logged).
+ */
+struct portal *portal_new(const struct config *config, struct checker *password_checker,
     struct ftpd_host *host);
 void portal_free(struct portal *portal);
 

@@ -20,6 +20,8 @@
 
 /* Write end of the pipe the waiting parent reads; -1 when not detached. */
 static int ready_pipe = -1;
+/* This process (or the monitor it was forked from) went to the background. */
+static int detached;
 
 int
 daemon_detach(void)
@@ -45,26 +47,38 @@ daemon_detach(void)
 	}
 	close(pipe_fds[0]);
 	ready_pipe = pipe_fds[1];
+	detached = 1;
 	if (setsid() < 0)
 		return -errno;
 	return 0;
 }
 
 void
+daemon_stdio_to_null(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
+}
+
+int
+daemon_is_detached(void)
+{
+	return detached;
+}
+
+void
 daemon_ready(void)
 {
-	int null;
-
 	if (ready_pipe < 0)
 		return;
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		if (null > STDERR_FILENO)
-			close(null);
-	}
+	daemon_stdio_to_null();
 	if (write(ready_pipe, "R", 1) != 1)
 		log_warning("cannot tell the starting process that ftpd is ready");
 	close(ready_pipe);
@@ -109,55 +123,58 @@ daemon_remove_pid_file(const char *path)
 		log_warning("pid_file %s: cannot remove it: %s", path, strerror(errno));
 }
 
-int
-daemon_drop_privileges(const struct config *config)
-{
-	struct passwd *account;
-	uid_t uid;
-	gid_t gid;
+/* Longest getpwnam_r buffer tried. */
+#define PASSWD_BUFFER_MAX (1024 * 1024)
 
-	if (config->system_users && geteuid() != 0) {
-		log_error("system_users needs ftpd to be started as root");
-		return -EPERM;
-	}
-	if (geteuid() != 0 || config->user == NULL)
-		return 0;
-	if (config->system_users) {
-		/* PAM needs root, and so does becoming each user after login. */
-		log_info("system_users: the listening process stays root; each logged-in "
-		    "session runs in a process of its own as its user");
-		return 0;
-	}
-	errno = 0;
-	account = getpwnam(config->user);
-	if (account == NULL) {
-		log_error("user %s: no such user (create it, or set user in ftpd.conf)",
-		    config->user);
+int
+daemon_identity_lookup(const char *name, struct daemon_identity *identity)
+{
+	struct passwd entry, *found = NULL;
+	int group_count = DAEMON_GROUPS_MAX;
+	size_t size = 16384;
+	char *buffer = NULL, *grown;
+	int error;
+
+	memset(identity, 0, sizeof(*identity));
+	if (strlen(name) >= sizeof(identity->name))
+		return -ENAMETOOLONG;
+	do {
+		grown = realloc(buffer, size);
+		if (grown == NULL) {
+			free(buffer);
+			return -ENOMEM;
+		}
+		buffer = grown;
+		error = getpwnam_r(name, &entry, buffer, size, &found);
+		size *= 2;
+	} while (error == ERANGE && size <= PASSWD_BUFFER_MAX);
+	if (found == NULL) {
+		free(buffer);
+		log_error("user %s: no such user (create it, or set user in ftpd.conf)", name);
 		return -ENOENT;
 	}
-	uid = account->pw_uid;
-	gid = account->pw_gid;
-	if (initgroups(config->user, gid) != 0 || setgid(gid) != 0) {
-		log_error("user %s: cannot take its groups: %s", config->user, strerror(errno));
-		return -errno;
+	strcpy(identity->name, name);
+	identity->uid = entry.pw_uid;
+	identity->gid = entry.pw_gid;
+	if (getgrouplist(name, entry.pw_gid, identity->groups, &group_count) < 0) {
+		/* Too many to list: the primary group alone takes permissions away, never adds. */
+		identity->groups[0] = entry.pw_gid;
+		group_count = 1;
 	}
-	if (config->chroot != NULL && (chroot(config->chroot) != 0 || chdir("/") != 0)) {
-		log_error("chroot %s: %s", config->chroot, strerror(errno));
-		return -errno;
-	}
-	if (setuid(uid) != 0) {
-		log_error("user %s: cannot switch to it: %s", config->user, strerror(errno));
-		return -errno;
-	}
-	/* Make sure there is no way back. */
-	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-		log_error("user %s: root privileges could be regained; stopping", config->user);
-		return -EPERM;
-	}
-	log_info("running as %s (uid %ld)%s%s", config->user, (long)uid,
-	    config->chroot != NULL ? ", chrooted to " : "",
-	    config->chroot != NULL ? config->chroot : "");
+	identity->group_count = group_count;
+	free(buffer);
 	return 0;
+}
+
+int
+daemon_take_identity(const struct daemon_identity *identity, const char *chroot_directory)
+{
+	if (chroot_directory != NULL && (chroot(chroot_directory) != 0 || chdir("/") != 0)) {
+		log_error("chroot %s: %s", chroot_directory, strerror(errno));
+		return -errno;
+	}
+	return daemon_become(identity->name, identity->uid, identity->gid, identity->groups,
+	    identity->group_count);
 }
 
 int

@@ -20,6 +20,12 @@ int daemon_detach(void);
 /* The child is serving: release the waiting parent, stdio to /dev/null. */
 void daemon_ready(void);
 
+/* Whether daemon_detach ran in this process or in the one it was forked from. */
+int daemon_is_detached(void);
+
+/* Standard input, output and error to /dev/null (what a detached process must not hold). */
+void daemon_stdio_to_null(void);
+
 /*
  * Writes the process id to path (created 0644, owned by config->user when
  * privileges will be dropped). 0 or -errno (logged).
@@ -32,12 +38,31 @@ int daemon_write_pid_file(const char *path, const struct config *config);
  */
 void daemon_remove_pid_file(const char *path);
 
+/* Most supplementary groups an identity brings along; more are cut to the primary group. */
+#define DAEMON_GROUPS_MAX 64
+
+/* Whom a process becomes: looked up once, by a process that may use NSS. */
+struct daemon_identity {
+	char name[64];
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[DAEMON_GROUPS_MAX];
+	int group_count;
+};
+
 /*
- * Started as root with config->user set: optional chroot, then the user's
- * groups, gid and uid, for good. Not root: nothing. 0, or -errno with a
- * message logged (an unknown user is an error, never a silent stay-root).
+ * Looks up user name with its groups. 0, -ENOENT for no such user (logged),
+ * -ENAMETOOLONG, -ENOMEM.
  */
-int daemon_drop_privileges(const struct config *config);
+int daemon_identity_lookup(const char *name, struct daemon_identity *identity);
+
+/*
+ * For good: chroot to chroot_directory (NULL: none), then identity's groups,
+ * gid and uid (0 refused), with no way back. Only system calls: safe in a
+ * child forked from a threaded process. 0 or -errno (logged).
+ */
+int daemon_take_identity(const struct daemon_identity *identity,
+    const char *chroot_directory);
 
 /*
  * For good, in a session process: the given supplementary groups, gid and

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,133 +18,59 @@
 #include "config/settings.h"
 #include "log/log.h"
 #include "log/xferlog.h"
+#include "monitor/limits.h"
+#include "monitor/link.h"
+#include "portal/checkers/checkers.h"
 #include "portal/portal.h"
 #include "reply/reply.h"
 #include "server/server.h"
 #include "server/session_process.h"
+#include "server/worker_process.h"
 #include "session/session.h"
 #include "shell/host.h"
 #include "tls/tls.h"
 #include "util/attributes.h"
 #include "util/worker_pool.h"
 
-/* Threads for crypt(3): slow on purpose, so never on the event loop. */
-#define SERVER_AUTH_THREADS 2
+/* Threads for what must not block the loop: fsync before 226, a shell's slow calls. */
+#define SERVER_THREADS 2
 /* How long accepting pauses when the process is out of file descriptors. */
 #define ACCEPT_BACKOFF_MS 200
-
-/* How many sessions one client address has. */
-struct client_count {
-	struct client_count *next;
-	unsigned char address[16];
-	size_t address_length;
-	unsigned sessions;
-};
 
 /* A logged-in session that went on in a process of its own. */
 struct session_process_record {
 	pid_t pid;
-	struct sockaddr_storage peer;		/* counted in client_counts until it exits */
-	char peer_text[64];
+	struct message_address address;		/* counted until it exits */
 	LIST_ENTRY(session_process_record) link;
 };
 
+/* A connection waiting for the monitor's word on the limits. */
+struct pending_connection {
+	struct server *server;
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t peer_length;
+	int implicit_tls;
+	struct monitor_request *request;
+	LIST_ENTRY(pending_connection) link;
+};
 
-/* The address bytes that identify a client (IPv4-mapped IPv6 counts as IPv4). */
-static size_t
-client_address(const struct sockaddr *peer, unsigned char out[16])
-{
-	if (peer->sa_family == AF_INET) {
-		memcpy(out, &((const struct sockaddr_in *)peer)->sin_addr, 4);
-		return 4;
-	}
-	if (peer->sa_family == AF_INET6) {
-		const struct in6_addr *address = &((const struct sockaddr_in6 *)peer)->sin6_addr;
-
-		if (IN6_IS_ADDR_V4MAPPED(address)) {
-			memcpy(out, &address->s6_addr[12], 4);
-			return 4;
-		}
-		memcpy(out, address, 16);
-		return 16;
-	}
-	return 0;
-}
-
-static unsigned
-client_bucket(const unsigned char *address, size_t length)
-{
-	uint32_t hash = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < length; i++)
-		hash = (hash ^ address[i]) * 16777619u;
-	return hash % SERVER_CLIENT_BUCKETS;
-}
-
-static struct client_count **
-client_count_slot(struct server *server, const struct sockaddr *peer, unsigned char address[16],
-    size_t *length)
-{
-	struct client_count **slot;
-
-	*length = client_address(peer, address);
-	slot = &server->client_counts[client_bucket(address, *length)];
-	while (*slot != NULL && ((*slot)->address_length != *length ||
-	    memcmp((*slot)->address, address, *length) != 0))
-		slot = &(*slot)->next;
-	return slot;
-}
-
-static unsigned
-sessions_from(struct server *server, const struct sockaddr *peer)
-{
-	unsigned char address[16];
-	size_t length;
-	struct client_count **slot = client_count_slot(server, peer, address, &length);
-
-	return *slot == NULL ? 0 : (*slot)->sessions;
-}
-
-/* NULL when out of memory: that client goes uncounted (the limit is best effort). */
-static struct client_count *
-client_count_add(struct server *server, const struct sockaddr *peer)
-{
-	unsigned char address[16];
-	size_t length;
-	struct client_count **slot = client_count_slot(server, peer, address, &length);
-
-	if (*slot == NULL) {
-		*slot = calloc(1, sizeof(**slot));
-		if (*slot == NULL)
-			return NULL;
-		memcpy((*slot)->address, address, length);
-		(*slot)->address_length = length;
-	}
-	(*slot)->sessions++;
-	return *slot;
-}
-
-static void
-client_count_remove(struct server *server, const struct sockaddr *peer)
-{
-	unsigned char address[16];
-	size_t length;
-	struct client_count **slot = client_count_slot(server, peer, address, &length);
-
-	if (*slot != NULL && --(*slot)->sessions == 0) {
-		struct client_count *gone = *slot;
-
-		*slot = gone->next;
-		free(gone);
-	}
-}
-
-/* Nobody is served any more, here or in a session process. */
+/* Nobody is served any more, here or in a session process, and nobody waits. */
 static int
 server_idle(const struct server *server)
 {
-	return server->session_count == 0 && server->process_count == 0;
+	return server->session_count == 0 && server->process_count == 0 &&
+	    LIST_EMPTY(&server->pending);
+}
+
+/* An admitted session is over: the limits count it no longer. */
+static void
+release_admission(struct server *server, const struct message_address *address)
+{
+	if (server->link != NULL)
+		monitor_link_tell(server->link, MESSAGE_SESSION_ENDED, address);
+	else
+		limits_remove(&server->limits, address);
 }
 
 /* The session services: what sessions may ask of the server. */
@@ -154,7 +81,6 @@ session_started(void *owner, struct session *session)
 
 	LIST_INSERT_HEAD(&server->sessions, session, link);
 	server->session_count++;
-	session->client_count = client_count_add(server, (const struct sockaddr *)&session->peer);
 }
 
 static void
@@ -164,8 +90,13 @@ session_ended(void *owner, struct session *session)
 
 	LIST_REMOVE(session, link);
 	server->session_count--;
-	if (session->client_count != NULL)
-		client_count_remove(server, (const struct sockaddr *)&session->peer);
+	/* A session that moved to a process of its own is released when that ends. */
+	if (!session->moved) {
+		struct message_address address;
+
+		message_address_from((const struct sockaddr *)&session->peer, &address);
+		release_admission(server, &address);
+	}
 	if (server->exit_when_idle && server_idle(server))
 		event_base_loopexit(server->base, NULL);
 }
@@ -204,17 +135,16 @@ server_session_moved(struct server *server, struct session *session, pid_t pid)
 
 	record = calloc(1, sizeof(*record));
 	if (record == NULL) {
-		/* Unrecorded: its exit is reaped all the same, only the limits miss it. */
+		/* Unrecorded: its exit is reaped all the same; it counts no longer. */
 		log_warning("%s: session process %ld is not counted: out of memory",
 		    session->peer_text, (long)pid);
 		return;
 	}
 	record->pid = pid;
-	memcpy(&record->peer, &session->peer, sizeof(record->peer));
-	memcpy(record->peer_text, session->peer_text, sizeof(record->peer_text));
+	message_address_from((const struct sockaddr *)&session->peer, &record->address);
 	LIST_INSERT_HEAD(&server->processes, record, link);
 	server->process_count++;
-	client_count_add(server, (const struct sockaddr *)&record->peer);
+	session->moved = 1;
 	/* A login that finished while the server was stopping ends with the rest. */
 	if (server->shutting_down)
 		kill(pid, SIGTERM);
@@ -243,7 +173,7 @@ children_exited(evutil_socket_t signal_number UNUSED, short what UNUSED, void *a
 			continue;
 		LIST_REMOVE(record, link);
 		server->process_count--;
-		client_count_remove(server, (const struct sockaddr *)&record->peer);
+		release_admission(server, &record->address);
 		free(record);
 	}
 	if (server->exit_when_idle && server_idle(server))
@@ -252,43 +182,101 @@ children_exited(evutil_socket_t signal_number UNUSED, short what UNUSED, void *a
 
 /* Answers 421 and closes: no session, no buffering, nothing to free later. */
 static void
-refuse_connection(int fd)
+refuse_connection(int fd, enum reply_id why)
 {
 	char reply[128];
-	size_t length = reply_format(reply, sizeof(reply), REPLY_TOO_MANY_USERS);
+	size_t length = reply_format(reply, sizeof(reply), why);
 	ssize_t ignored = send(fd, reply, length, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 	(void)ignored;
 	close(fd);
 }
 
-static int
-over_limits(struct server *server, const struct sockaddr *peer)
+static void
+start_session(struct server *server, int fd, const struct sockaddr *peer, socklen_t peer_length,
+    int implicit_tls)
 {
-	const struct config *config = server->config;
+	struct message_address address;
 
-	if (config->max_clients != 0 &&
-	    server->session_count + server->process_count >= config->max_clients)
-		return 1;
-	if (config->max_clients_per_ip != 0 &&
-	    sessions_from(server, peer) >= config->max_clients_per_ip)
-		return 1;
-	return 0;
+	if (session_new(&server->services, server->settings, fd, peer, peer_length,
+	    implicit_tls) != NULL) {
+		log_info("%s: connected%s", server->sessions.lh_first->peer_text,
+		    implicit_tls ? " (implicit TLS)" : "");
+		return;
+	}
+	message_address_from(peer, &address);
+	release_admission(server, &address);
 }
 
+static void
+admitted(struct pending_connection *pending, enum message_verdict verdict)
+{
+	struct server *server = pending->server;
+
+	LIST_REMOVE(pending, link);
+	if (verdict == MESSAGE_ADMIT_OK)
+		start_session(server, pending->fd, (const struct sockaddr *)&pending->peer,
+		    pending->peer_length, pending->implicit_tls);
+	else {
+		log_info("refused a connection: %s", verdict == MESSAGE_ADMIT_TOO_MANY_USERS ?
+		    "too many users" : "too many sessions from its address");
+		refuse_connection(pending->fd, REPLY_TOO_MANY_USERS);
+	}
+	free(pending);
+	if (server->exit_when_idle && server_idle(server))
+		event_base_loopexit(server->base, NULL);
+}
+
+static void
+monitor_answered_admit(void *arg, const struct message *answer)
+{
+	struct pending_connection *pending = arg;
+
+	pending->request = NULL;
+	if (answer == NULL) {
+		struct server *server = pending->server;
+
+		LIST_REMOVE(pending, link);
+		refuse_connection(pending->fd, REPLY_SESSION_UNAVAILABLE);
+		free(pending);
+		if (server->exit_when_idle && server_idle(server))
+			event_base_loopexit(server->base, NULL);
+		return;
+	}
+	admitted(pending, (enum message_verdict)answer->body.admitted.verdict);
+}
+
+/*
+ * The limits hold across every worker, so the monitor counts; a server on
+ * its own counts itself. The connection waits for the verdict unread.
+ */
 static void
 accept_session(struct server *server, evutil_socket_t fd, struct sockaddr *peer,
     int peer_length, int implicit_tls)
 {
-	if (over_limits(server, peer)) {
-		log_info("refused a connection: too many users");
-		refuse_connection(fd);
+	const struct config *config = server->config;
+	struct pending_connection *pending;
+	struct message_admit admit;
+
+	message_address_from(peer, &admit.address);
+	pending = calloc(1, sizeof(*pending));
+	if (pending == NULL) {
+		refuse_connection(fd, REPLY_SESSION_UNAVAILABLE);
 		return;
 	}
-	if (session_new(&server->services, server->settings, fd, peer, (socklen_t)peer_length,
-	    implicit_tls) != NULL)
-		log_info("%s: connected%s", server->sessions.lh_first->peer_text,
-		    implicit_tls ? " (implicit TLS)" : "");
+	pending->server = server;
+	pending->fd = fd;
+	memcpy(&pending->peer, peer, (size_t)peer_length);
+	pending->peer_length = (socklen_t)peer_length;
+	pending->implicit_tls = implicit_tls;
+	LIST_INSERT_HEAD(&server->pending, pending, link);
+	if (server->link == NULL) {
+		admitted(pending, limits_admit(&server->limits, &admit.address,
+		    config->max_clients, config->max_clients_per_ip));
+		return;
+	}
+	pending->request = monitor_link_request(server->link, MESSAGE_ADMIT, &admit,
+	    monitor_answered_admit, pending);
 }
 
 static void
@@ -341,7 +329,7 @@ accept_failed(struct evconnlistener *listener, void *arg)
 		server->spare_fd = -1;
 		fd = accept(evconnlistener_get_fd(listener), NULL, NULL);
 		if (fd >= 0)
-			refuse_connection(fd);
+			refuse_connection(fd, REPLY_TOO_MANY_USERS);
 	}
 	log_warning("accept: %s; pausing for %d ms", strerror(error), ACCEPT_BACKOFF_MS);
 	for (i = 0; i < server->listener_count; i++)
@@ -349,153 +337,170 @@ accept_failed(struct evconnlistener *listener, void *arg)
 	evtimer_add(server->accept_resume_timer, &backoff);
 }
 
-struct server *
-server_new(struct event_base *base, struct config *config)
+/* The monitor asks this worker to stop taking connections. */
+static void
+monitor_drain(void *owner, unsigned reason)
 {
+	struct server *server = owner;
+
+	if (reason == MESSAGE_DRAIN_RELOAD)
+		server_drain(server);
+	else if (!server->shutting_down)
+		server_shutdown(server);
+}
+
+/* Without the monitor no login can be checked: the worker winds down. */
+static void
+monitor_lost(void *owner)
+{
+	struct server *server = owner;
+
+	if (!server->shutting_down)
+		server_shutdown(server);
+}
+
+static int
+open_portal(struct server *server, struct settings *settings, char *error, size_t size)
+{
+	struct checker *password_checker = NULL;
+
+	if (settings->portal != NULL)
+		return 0;
+	if (server->link != NULL)
+		password_checker = checker_monitor_new(server->link);
+	else if (portal_password_checker_new(&settings->config, server->workers,
+	    &password_checker) != 0) {
+		snprintf(error, size, "cannot set up logins (see the messages above)");
+		return -1;
+	}
+	if (server->link != NULL && password_checker == NULL) {
+		snprintf(error, size, "cannot set up logins: out of memory");
+		return -1;
+	}
+	settings->portal = portal_new(&settings->config, password_checker, server->host);
+	if (settings->portal == NULL) {
+		snprintf(error, size, "cannot set up logins (see the messages above)");
+		return -1;
+	}
+	return 0;
+}
+
+struct server *
+server_new(struct event_base *base, struct settings *settings, struct xferlog *xferlog,
+    int monitor_fd)
+{
+	static const struct monitor_link_events no_events;
+	struct monitor_link_events events = no_events;
 	struct server *server = calloc(1, sizeof(*server));
 	char error[512];
 
 	if (server == NULL) {
-		config_free(config);
+		log_error("cannot set up the server: out of memory");
+		settings_release(settings);
+		xferlog_close(xferlog);
 		return NULL;
 	}
 	server->base = base;
+	server->settings = settings;
+	server->config = &settings->config;
+	server->xferlog = xferlog;
 	server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	LIST_INIT(&server->sessions);
 	LIST_INIT(&server->processes);
+	LIST_INIT(&server->pending);
+	limits_init(&server->limits);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
-	if (config->system_users) {
+	if (settings->config.system_users) {
 		server->child_exited = evsignal_new(base, SIGCHLD, children_exited, server);
 		if (server->child_exited == NULL || evsignal_add(server->child_exited, NULL) != 0) {
 			log_error("cannot watch session processes: out of memory");
-			config_free(config);
 			server_free(server);
 			return NULL;
 		}
 	}
-	/* Opened once, before privileges go; a reload does not move it. */
-	if (config->xferlog != NULL) {
-		server->xferlog = xferlog_open(config->xferlog);
-		if (server->xferlog == NULL) {
-			log_error("xferlog %s: %s", config->xferlog, strerror(errno));
-			config_free(config);
+	if (monitor_fd >= 0) {
+		events.owner = server;
+		events.drain = monitor_drain;
+		events.lost = monitor_lost;
+		server->link = monitor_link_new(base, monitor_fd, &events);
+		if (server->link == NULL) {
+			close(monitor_fd);
+			log_error("cannot set up the server: out of memory");
 			server_free(server);
 			return NULL;
 		}
 	}
-	server->workers = worker_pool_new(base, SERVER_AUTH_THREADS);
+	server->workers = worker_pool_new(base, SERVER_THREADS);
 	if (server->workers != NULL)
 		server->host = host_new(base, server->workers);
 	if (server->accept_resume_timer == NULL || server->host == NULL) {
 		log_error("cannot set up the server: out of memory");
-		config_free(config);
 		server_free(server);
 		return NULL;
 	}
-	server->settings = settings_new(config, server->workers, server->host, error,
-	    sizeof(error));
-	if (server->settings == NULL) {
+	if (open_portal(server, settings, error, sizeof(error)) != 0) {
 		log_error("%s", error);
 		server_free(server);
 		return NULL;
 	}
-	server->config = &server->settings->config;
 	init_services(server, 1);
 	return server;
 }
 
-int
-server_reload(struct server *server, struct config *config)
+struct server *
+server_new_from_config(struct event_base *base, struct config *config)
 {
+	struct xferlog *xferlog = NULL;
 	struct settings *settings;
 	char error[512];
-	unsigned i;
 
-	if (config->listen_count != server->config->listen_count)
-		log_warning("reload: listen addresses change only with a restart");
-	for (i = 0; i < config->listen_count && i < server->config->listen_count; i++)
-		if (strcmp(config->listen[i].text, server->config->listen[i].text) != 0)
-			log_warning("reload: listen addresses change only with a restart");
-	if (config->system_users != server->config->system_users) {
-		log_error("reload: system_users changes only with a restart; keeping the "
-		    "running configuration");
-		return -EINVAL;
+	if (config->xferlog != NULL) {
+		xferlog = xferlog_open(config->xferlog);
+		if (xferlog == NULL) {
+			log_error("xferlog %s: %s", config->xferlog, strerror(errno));
+			config_free(config);
+			return NULL;
+		}
 	}
-	settings = settings_new(config, server->workers, server->host, error, sizeof(error));
+	settings = settings_new(config, error, sizeof(error));
 	if (settings == NULL) {
-		log_error("reload: %s; keeping the running configuration", error);
-		return -EINVAL;
+		log_error("%s", error);
+		xferlog_close(xferlog);
+		return NULL;
 	}
-	settings_release(server->settings);
-	server->settings = settings;
-	server->config = &settings->config;
-	log_info("configuration reloaded; it applies to new sessions");
-	return 0;
-}
-
-/* Opens one listening socket; the server speaks first, so never LEV_OPT_DEFERRED_ACCEPT. */
-static int
-listen_on(struct server *server, const struct listen_address *address,
-    evconnlistener_cb accept_callback)
-{
-	unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
-	struct evconnlistener *listener;
-
-	if (address->address.ss_family == AF_INET6)
-		flags |= LEV_OPT_BIND_IPV6ONLY;
-	listener = evconnlistener_new_bind(server->base, accept_callback, server, flags, 128,
-	    (const struct sockaddr *)&address->address, (int)address->length);
-	if (listener == NULL) {
-		int error = errno;
-
-		log_error("cannot listen on %s: %s", address->text, strerror(error));
-		return -error;
-	}
-	evconnlistener_set_error_cb(listener, accept_failed);
-	server->listeners[server->listener_count++] = listener;
-	log_info("listening on %s%s", address->text,
-	    accept_callback == accepted_implicit ? " (implicit TLS)" : "");
-	return 0;
+	return server_new(base, settings, xferlog, -1);
 }
 
 int
-server_listen(struct server *server)
+server_ready(struct server *server)
 {
-	const struct config *config = server->config;
-	struct listen_address implicit;
-	unsigned i;
-	int error;
+	struct message_ready ready;
 
-	for (i = 0; i < config->listen_count; i++) {
-		error = listen_on(server, &config->listen[i], accepted);
-		if (error != 0)
-			return error;
-	}
-	if (server->settings->tls != NULL && config->listen_implicit != NULL) {
-		if (config_parse_listen_address(config->listen_implicit, &implicit) != 0)
-			return -EINVAL;
-		return listen_on(server, &implicit, accepted_implicit);
-	}
-	return 0;
+	if (server->link == NULL)
+		return 0;
+	ready.listeners = server->listener_count;
+	return monitor_link_tell(server->link, MESSAGE_READY, &ready);
 }
 
 int
-server_listen_inherited(struct server *server, int fd)
+server_accept_on(struct server *server, const struct worker_listener *listener)
 {
-	struct evconnlistener *listener;
+	evconnlistener_cb callback = listener->implicit_tls ? accepted_implicit : accepted;
+	struct evconnlistener *accepting;
 
 	if (server->listener_count == sizeof(server->listeners) / sizeof(server->listeners[0]))
 		return -EMFILE;
-	evutil_make_socket_nonblocking(fd);
-	listener = evconnlistener_new(server->base, accepted, server,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-	if (listener == NULL) {
-		log_error("cannot accept on inherited socket %d: %s", fd, strerror(errno));
+	/* Accepting goes on until EAGAIN: a blocking socket (systemd's) would hang there. */
+	evutil_make_socket_nonblocking(listener->fd);
+	/* Closing this copy leaves the socket open in the monitor and other workers. */
+	accepting = evconnlistener_new(server->base, callback, server,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, listener->fd);
+	if (accepting == NULL) {
+		log_error("cannot accept on socket %d: %s", listener->fd, strerror(errno));
 		return -errno;
 	}
-	evconnlistener_set_error_cb(listener, accept_failed);
-	server->listeners[server->listener_count++] = listener;
-	log_info("accepting on socket %d from the service manager", fd);
+	evconnlistener_set_error_cb(accepting, accept_failed);
+	server->listeners[server->listener_count++] = accepting;
 	return 0;
 }
 
@@ -509,17 +514,40 @@ grace_over(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	event_base_loopexit(server->base, NULL);
 }
 
+static void
+stop_listening(struct server *server)
+{
+	unsigned i;
+
+	for (i = 0; i < server->listener_count; i++)
+		evconnlistener_free(server->listeners[i]);
+	server->listener_count = 0;
+	if (server->accept_resume_timer != NULL)
+		evtimer_del(server->accept_resume_timer);
+}
+
+void
+server_drain(struct server *server)
+{
+	if (server->draining || server->shutting_down)
+		return;
+	server->draining = 1;
+	stop_listening(server);
+	server->exit_when_idle = 1;
+	log_info("draining: %u session(s) go on with the old configuration",
+	    server->session_count + server->process_count);
+	if (server_idle(server))
+		event_base_loopexit(server->base, NULL);
+}
+
 void
 server_shutdown(struct server *server)
 {
 	struct timeval grace = { (time_t)server->config->shutdown_grace, 0 };
 	struct session_process_record *record;
 	struct session *session, *next;
-	unsigned i;
 
-	for (i = 0; i < server->listener_count; i++)
-		evconnlistener_free(server->listeners[i]);
-	server->listener_count = 0;
+	stop_listening(server);
 	server->exit_when_idle = 1;
 	server->shutting_down = 1;
 	for (session = LIST_FIRST(&server->sessions); session != NULL; session = next) {
@@ -553,9 +581,7 @@ server_adopt(struct server *server, int fd)
 		length = sizeof(sa_family_t);
 	}
 	server->exit_when_idle = 1;
-	if (session_new(&server->services, server->settings, fd, (struct sockaddr *)&peer, length,
-	    0) == NULL)
-		return -ENOMEM;
+	accept_session(server, fd, (struct sockaddr *)&peer, (int)length, 0);
 	return 0;
 }
 
@@ -567,6 +593,14 @@ server_free(struct server *server)
 	for (i = 0; i < server->listener_count; i++)
 		evconnlistener_free(server->listeners[i]);
 	server->exit_when_idle = 0;
+	while (!LIST_EMPTY(&server->pending)) {
+		struct pending_connection *pending = LIST_FIRST(&server->pending);
+
+		LIST_REMOVE(pending, link);
+		monitor_request_cancel(pending->request);
+		close(pending->fd);
+		free(pending);
+	}
 	while (!LIST_EMPTY(&server->sessions))
 		session_free(LIST_FIRST(&server->sessions));
 	/* The sessions are gone: this releases the last generation. */
@@ -592,37 +626,49 @@ server_free(struct server *server)
 		LIST_REMOVE(record, link);
 		free(record);
 	}
-	for (i = 0; i < SERVER_CLIENT_BUCKETS; i++)
-		while (server->client_counts[i] != NULL) {
-			struct client_count *next = server->client_counts[i]->next;
-
-			free(server->client_counts[i]);
-			server->client_counts[i] = next;
-		}
+	limits_clear(&server->limits);
+	monitor_link_free(server->link);
 	free(server);
 }
 
 static void
-session_process_stop(evutil_socket_t signal_number, short what UNUSED, void *arg)
+stop_on_signal(evutil_socket_t signal_number, short what UNUSED, void *arg)
 {
 	struct server *server = arg;
 
-	/* A second signal: stop now, as the daemon does. */
+	/* A second signal: stop now. */
 	if (server->shutting_down) {
+		log_info("signal %d again: stopping now", (int)signal_number);
 		event_base_loopexit(server->base, NULL);
 		return;
 	}
-	log_info("signal %d: stopping the session", (int)signal_number);
+	log_info("signal %d: stopping", (int)signal_number);
 	server_shutdown(server);
+}
+
+int
+server_stop_on_signals(struct server *server)
+{
+	static const int stop_signals[2] = { SIGTERM, SIGINT };
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		server->stop_signals[i] = evsignal_new(server->base, stop_signals[i],
+		    stop_on_signal, server);
+		if (server->stop_signals[i] == NULL ||
+		    evsignal_add(server->stop_signals[i], NULL) != 0)
+			return -ENOMEM;
+	}
+	/* A reload is the monitor's: it starts new workers with the new configuration. */
+	signal(SIGHUP, SIG_IGN);
+	return 0;
 }
 
 struct server *
 server_new_for_session_process(struct event_base *base, struct settings *settings,
     struct xferlog *xferlog)
 {
-	static const int stop_signals[2] = { SIGTERM, SIGINT };
 	struct server *server = calloc(1, sizeof(*server));
-	unsigned i;
 
 	if (server == NULL) {
 		log_error("session process: out of memory");
@@ -632,6 +678,8 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 	server->spare_fd = -1;
 	LIST_INIT(&server->sessions);
 	LIST_INIT(&server->processes);
+	LIST_INIT(&server->pending);
+	limits_init(&server->limits);
 	server->settings = settings;
 	server->config = &settings->config;
 	server->xferlog = xferlog;
@@ -641,20 +689,11 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 	server->workers = worker_pool_new(base, 1);
 	if (server->workers != NULL)
 		server->host = host_new(base, server->workers);
-	for (i = 0; i < 2; i++) {
-		server->stop_signals[i] = evsignal_new(base, stop_signals[i], session_process_stop,
-		    server);
-		if (server->stop_signals[i] == NULL ||
-		    evsignal_add(server->stop_signals[i], NULL) != 0)
-			break;
-	}
-	if (server->host == NULL || i < 2) {
+	if (server->host == NULL || server_stop_on_signals(server) != 0) {
 		log_error("session process: cannot set up: out of memory");
 		server_free(server);
 		return NULL;
 	}
 	init_services(server, 0);
-	/* A reload concerns the listening process; this session keeps its configuration. */
-	signal(SIGHUP, SIG_IGN);
 	return server;
 }

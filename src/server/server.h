@@ -13,6 +13,7 @@
 #include <event2/listener.h>
 
 #include "config/config.h"
+#include "monitor/limits.h"
 #include "session/services.h"
 
 struct session;
@@ -20,10 +21,10 @@ struct portal;
 struct worker_pool;
 struct ftpd_host;
 struct settings;
-struct client_count;
+struct monitor_link;
+struct pending_connection;
 struct session_process_record;
-
-#define SERVER_CLIENT_BUCKETS 256
+struct worker_listener;
 
 struct server {
 	struct event_base *base;
@@ -40,10 +41,15 @@ struct server {
 	struct event *accept_resume_timer;	/* after EMFILE: listen again later */
 	int spare_fd;				/* given up to answer 421 when out of fds */
 
+	/* The monitor (NULL: a server on its own, counting its own limits). */
+	struct monitor_link *link;
+	struct limits limits;			/* without a monitor */
+	LIST_HEAD(, pending_connection) pending;	/* waiting for admission */
+
 	LIST_HEAD(, session) sessions;
 	unsigned session_count;
-	struct client_count *client_counts[SERVER_CLIENT_BUCKETS];
 	int exit_when_idle;			/* inetd mode: stop after the last session */
+	int draining;				/* a newer worker took over: no new sessions */
 	int shutting_down;			/* SIGTERM came: nothing new starts */
 	struct event *grace_timer;		/* shutting down: the deadline */
 
@@ -51,31 +57,46 @@ struct server {
 	LIST_HEAD(, session_process_record) processes;
 	unsigned process_count;
 	struct event *child_exited;		/* SIGCHLD */
-	struct event *stop_signals[2];		/* in a session process: SIGTERM, SIGINT */
+	struct event *stop_signals[2];		/* SIGTERM, SIGINT */
 };
 
-/* Takes over config's contents (left empty). NULL on failure (logged). */
-struct server *server_new(struct event_base *base, struct config *config);
+/*
+ * A server for settings (a generation it takes over, with its portal built
+ * here if it has none yet) and xferlog (taken over; may be NULL). In a
+ * worker, monitor_fd is its socket to the monitor (taken over): the monitor
+ * checks passwords and counts the limits across workers. With -1 the server
+ * stands alone and does both itself. NULL on failure (logged).
+ */
+struct server *server_new(struct event_base *base, struct settings *settings,
+    struct xferlog *xferlog, int monitor_fd);
+
+/* A server on its own for config (taken over): its xferlog opened, its generation built. */
+struct server *server_new_from_config(struct event_base *base, struct config *config);
+
+/* SIGTERM and SIGINT stop the server gently, a second one at once; SIGHUP is ignored. */
+int server_stop_on_signals(struct server *server);
+
+/* Tells the monitor that this worker accepts connections now. 0 or -errno. */
+int server_ready(struct server *server);
 
 /*
- * SIGHUP: new sessions get config; running ones keep theirs. A config
- * whose keys or certificate cannot be used is logged, and the running
- * configuration stays. 0 or -EINVAL. Either way the caller frees config
- * (left empty when its contents were taken over).
+ * Accepts connections on a listening socket the monitor opened (or the
+ * service manager passed); listener->fd is the server's to close (a copy:
+ * the monitor and other workers keep theirs). 0 or -errno (logged).
  */
-int server_reload(struct server *server, struct config *config);
-
-/* Opens every config->listen address. 0, or -errno (logged). */
-int server_listen(struct server *server);
-
-/* Accepts on a listening socket made by someone else (systemd, Accept=no). 0 or -errno. */
-int server_listen_inherited(struct server *server, int fd);
+int server_accept_on(struct server *server, const struct worker_listener *listener);
 
 /*
  * Serves one already-connected socket (inetd mode, systemd Accept=yes); the
  * loop ends with that session. 0 or -errno.
  */
 int server_adopt(struct server *server, int fd);
+
+/*
+ * A newer worker took over: stops accepting and ends the loop after the
+ * last session, however long that takes (the sessions keep their generation).
+ */
+void server_drain(struct server *server);
 
 /*
  * SIGTERM: stops accepting, closes idle sessions with 421, lets running

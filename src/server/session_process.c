@@ -35,12 +35,11 @@
 #include "server/session_process.h"
 #include "session/session.h"
 #include "util/attributes.h"
+#include "util/descriptors.h"
 #include "util/worker_pool.h"
 
 /* How long to wait for earlier replies to leave before forking (TLS writes must not move). */
 #define FLUSH_RETRY_MS 10
-/* Longest getpwnam_r buffer tried. */
-#define PASSWD_BUFFER_MAX (1024 * 1024)
 
 struct handoff {
 	struct server *server;		/* the listening process's */
@@ -79,67 +78,21 @@ give_up(struct handoff *handoff, const char *reason)
 	session_close_after_flush(session);
 }
 
-/* Closes every descriptor but those in keep (unsorted, -1 entries ignored). */
-static void
-close_descriptors_except(int *keep, int count)
-{
-	unsigned next = 0;
-	int i, j, swap;
-
-	for (i = 1; i < count; i++)
-		for (j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
-			swap = keep[j];
-			keep[j] = keep[j - 1];
-			keep[j - 1] = swap;
-		}
-	for (i = 0; i < count; i++) {
-		if (keep[i] < 0 || (unsigned)keep[i] < next)
-			continue;
-		if ((unsigned)keep[i] > next)
-			close_range(next, (unsigned)keep[i] - 1, 0);
-		next = (unsigned)keep[i] + 1;
-	}
-	close_range(next, ~0U, 0);
-}
-
 /* Guests run as the configured user, with that user's groups. */
 static int
 become_configured_user(const char *name)
 {
-	struct passwd entry, *found = NULL;
-	gid_t groups[CHECKER_GROUPS_MAX];
-	int group_count = CHECKER_GROUPS_MAX;
-	size_t size = 16384;
-	char *buffer = NULL, *grown;
+	struct daemon_identity identity;
 	int error;
 
 	if (name == NULL) {
 		log_error("no user is configured for guest sessions");
 		return -EPERM;
 	}
-	do {
-		grown = realloc(buffer, size);
-		if (grown == NULL) {
-			free(buffer);
-			return -ENOMEM;
-		}
-		buffer = grown;
-		error = getpwnam_r(name, &entry, buffer, size, &found);
-		size *= 2;
-	} while (error == ERANGE && size <= PASSWD_BUFFER_MAX);
-	if (found == NULL) {
-		free(buffer);
-		log_error("user %s: no such user", name);
-		return -ENOENT;
-	}
-	if (getgrouplist(name, entry.pw_gid, groups, &group_count) < 0) {
-		/* Too many to list: the primary group alone takes permissions away, never adds. */
-		groups[0] = entry.pw_gid;
-		group_count = 1;
-	}
-	error = daemon_become(name, entry.pw_uid, entry.pw_gid, groups, group_count);
-	free(buffer);
-	return error;
+	error = daemon_identity_lookup(name, &identity);
+	if (error != 0)
+		return error;
+	return daemon_take_identity(&identity, NULL);
 }
 
 static int
@@ -181,7 +134,7 @@ run_session_process(struct server *listening, struct session *session, struct av
 	keep[2] = 2;
 	keep[3] = session_control_fd(session);
 	keep[4] = xferlog_fd(xferlog);
-	close_descriptors_except(keep, 5);
+	descriptors_close_except(keep, 5);
 	log_reopen_after_fork();
 
 	error = become(avatar, session->config);

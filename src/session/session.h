@@ -28,7 +28,6 @@ struct ssl_st;
 struct dtp;
 struct transfer;
 struct portal_request;
-struct client_count;
 struct operation;
 
 #define SESSION_USER_MAX 64
@@ -44,7 +43,7 @@ struct session {
 	struct sockaddr_storage local;
 	socklen_t local_length;
 	char peer_text[64];		/* "ADDRESS" for logs */
-	struct client_count *client_count; /* the per-address counter, the services' owner's */
+	int moved;			/* went on in a process of its own (system_users) */
 
 	unsigned state;			/* one enum session_state bit */
 	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */

@@ -16,6 +16,8 @@ import time
 # Markers that an ASan/UBSan build writes when it finds a bug.
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
 
+# Workers each test server runs (FTPD_TEST_WORKERS; CI runs the suite with 2 and with 1).
+TEST_WORKERS = os.environ.get("FTPD_TEST_WORKERS", "2")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 REPLY_TIMEOUT = 10.0
@@ -107,6 +109,7 @@ class Server:
         self.options.setdefault("login_failure_delay", "0")
         # Tests run as whatever user CI is; never drop to the default "ftpd".
         self.options.setdefault("user", "none")
+        self.options.setdefault("workers", TEST_WORKERS)
         self.options["listen"] = "127.0.0.1:%d" % self.port
         base = temp_dir("ftpd-server-")
         self.config_file = write_file(os.path.join(base, "empty.conf"), "")
@@ -736,7 +739,8 @@ def shared_temp_dir(prefix="ftpd-shared-"):
 def ftpd_command(config_file, options=None, args=()):
     """An ftpd command line: -c config_file, then -o KEY=VALUE for each option
     (user=none and log=stderr unless options say otherwise), then args."""
-    opts = {"user": "none", "log": "stderr", "login_failure_delay": "0"}
+    opts = {"user": "none", "log": "stderr", "login_failure_delay": "0",
+            "workers": TEST_WORKERS}
     opts.update(options or {})
     argv = [ftpd_path(), "-c", config_file]
     for key, value in opts.items():
@@ -855,6 +859,51 @@ def process_status(pid):
             key, _sep, value = line.partition(":")
             fields[key] = value.strip()
     return fields
+
+
+def process_title(pid):
+    """What ps shows for pid: its command line as ftpd rewrote it ("ftpd: worker 1")."""
+    with open("/proc/%d/cmdline" % pid, "rb") as f:
+        return f.read().split(b"\0")[0].decode("utf-8", "replace")
+
+
+def parent_pid(pid):
+    return int(process_status(pid)["PPid"])
+
+
+def children_of(pid):
+    """The live processes whose parent is pid."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            status = process_status(int(name))
+        except OSError:
+            continue
+        if status.get("PPid") == str(pid) and not status.get("State", "").startswith(("Z", "X")):
+            found.append(int(name))
+    return sorted(found)
+
+
+def worker_pids(monitor_pid, count=None, timeout=5.0):
+    """The worker processes of the ftpd monitor monitor_pid (waiting until there
+    are count of them, when given)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workers = []
+        for pid in children_of(monitor_pid):
+            try:
+                if process_title(pid).startswith("ftpd: worker"):
+                    workers.append(pid)
+            except OSError:
+                pass
+        if count is None or len(workers) == count:
+            return workers
+        if time.monotonic() > deadline:
+            raise AssertionError("ftpd %d has workers %r, expected %d" % (monitor_pid, workers,
+                                                                          count))
+        time.sleep(0.02)
 
 
 def process_environment(pid):

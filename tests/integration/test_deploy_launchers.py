@@ -11,8 +11,9 @@ import subprocess
 import time
 
 from harness import (Launched, check, check_equal, free_port, ftpd_command, ftpd_path,
-                     populate_tree, process_environment, process_gone, server_end_inode,
-                     serving_pid, skip, temp_dir, wait_for_listening, wait_until, write_file)
+                     parent_pid, populate_tree, process_gone, process_title, server_end_inode,
+                     serving_pid, skip, temp_dir, wait_for_listening, wait_until, worker_pids,
+                     write_file)
 
 SYSTEMD_SOCKET_ACTIVATE = "systemd-socket-activate"
 
@@ -181,19 +182,22 @@ def test_inetd_mode_two_sessions_at_once():
 
 
 def test_socket_activation_accept_no():
-    """Accept=no: ftpd gets the listening socket as fd 3 and serves every
-    connection on it itself, in one process."""
+    """Accept=no: ftpd gets the listening socket as fd 3; its workers accept
+    every connection on that socket."""
     root, config = share()
     port = free_port()
     launcher = launch_socket_activate(port, config)
     first, second = ftp_session(port), ftp_session(port)
-    pid = serving_pid(first.sock)
-    check_equal(pid, launcher.pid, "pid serving the first session (systemd-socket-activate "
-                "execs ftpd in its place)")
-    check_equal(serving_pid(second.sock), pid, "pid serving the second, concurrent session")
-    check_equal(executable_of(pid), ftpd_path(), "program serving the sessions")
-    check(os.readlink("/proc/%d/fd/3" % pid).startswith("socket:"),
-          "fd 3 of ftpd is not the inherited socket: %s" % os.readlink("/proc/%d/fd/3" % pid))
+    workers = worker_pids(launcher.pid, 2)
+    for client in (first, second):
+        pid = serving_pid(client.sock)
+        check(pid in workers, "process %d serving a session is not a worker of the ftpd that "
+              "systemd-socket-activate exec'd (%d: %r)" % (pid, launcher.pid, workers))
+        check_equal(executable_of(pid), ftpd_path(), "program serving the sessions")
+    for pid in [launcher.pid] + workers:
+        check(os.readlink("/proc/%d/fd/3" % pid).startswith("socket:"),
+              "fd 3 of ftpd %d is not the inherited socket: %s"
+              % (pid, os.readlink("/proc/%d/fd/3" % pid)))
     full_session(first, root)
     full_session(second, root)
     third = ftp_session(port)
@@ -215,16 +219,18 @@ def test_socket_activation_accept_yes():
     for _ in range(2):
         client = ftp_session(port)
         pid = serving_pid(client.sock)
-        check(pid != launcher.pid, "the launcher itself serves the connection")
+        monitor = parent_pid(pid)
+        check(monitor != launcher.pid, "the launcher itself serves the connection")
+        check_equal(parent_pid(monitor), launcher.pid, "parent of the session's ftpd")
         check_equal(executable_of(pid), ftpd_path(), "program serving the session")
-        environment = process_environment(pid)
-        check_equal(environment.get("LISTEN_FDS"), "1", "LISTEN_FDS of the session's ftpd")
-        check_equal(environment.get("LISTEN_PID"), str(pid), "LISTEN_PID of the session's ftpd")
+        check_equal(process_title(monitor), "ftpd: monitor", "title of the session's ftpd")
+        check_equal(process_title(pid), "ftpd: worker 1", "title of its worker")
         check_equal(os.readlink("/proc/%d/fd/3" % pid), "socket:[%d]" % server_inode(client),
-                    "fd 3 of the session's ftpd")
+                    "fd 3 of the session's worker")
         full_session(client, root)
         client.close()
-        wait_until(lambda: process_gone(pid), 5, "ftpd %d exits after its session" % pid)
+        wait_until(lambda: process_gone(pid) and process_gone(monitor), 5,
+                   "ftpd %d and its worker %d exit after the session" % (monitor, pid))
         seen.append(pid)
     check(seen[0] != seen[1], "both connections were served by process %d" % seen[0])
 

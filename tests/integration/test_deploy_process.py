@@ -13,7 +13,7 @@ from harness import (Control, Server, anonymous_server, at_finish, check,
                      check_equal, download, expect_preliminary, free_port, ftpd_command,
                      ftpd_path, open_passive, populate_tree, process_status, read_all,
                      reap, run_ftpd, shared_temp_dir, skip, system_user, temp_dir, upload,
-                     wait_until, write_file, write_passwd_file)
+                     wait_until, worker_pids, write_file, write_passwd_file)
 
 MEGABYTE = 1 << 20
 TEST_USER = "ftpdtest"
@@ -133,10 +133,17 @@ def test_daemon_pid_file_exists_when_command_returns():
 
 
 def wait_for_drop(pid, uid):
-    """ftpd accepts connections as soon as its ports are bound, a moment before
-    it lets go of root: wait for the switch rather than race it."""
-    wait_until(lambda: ids(process_status(pid), "Uid") == [uid] * 4, 5,
-               "ftpd switching to uid %d" % uid)
+    """The monitor (pid) binds the ports and stays root; its workers let go of
+    root a moment after they start: wait for every one of them to switch rather
+    than race it. Returns the workers' pids."""
+    workers = worker_pids(pid)
+    check(workers, "ftpd %d has no workers" % pid)
+    for worker in workers:
+        wait_until(lambda: ids(process_status(worker), "Uid") == [uid] * 4, 5,
+                   "ftpd worker %d switching to uid %d" % (worker, uid))
+    check_equal(ids(process_status(pid), "Uid"), [os.geteuid()] * 4,
+                "Uid of the monitor (stays as started)")
+    return workers
 
 
 def test_pid_file_removed_after_privilege_drop():
@@ -277,13 +284,13 @@ def test_privileges_dropped_to_nobody():
     root = shared_temp_dir("ftpd-anon-")
     populate_tree(root)
     with Server({"anonymous": "yes", "anonymous_root": root, "user": "nobody"}) as server:
-        wait_for_drop(server.process.pid, nobody.pw_uid)
-        status = process_status(server.process.pid)
-        check_equal(ids(status, "Uid"), [nobody.pw_uid] * 4, "Uid of ftpd (real, effective, "
-                    "saved, file system)")
-        check_equal(ids(status, "Gid"), [nobody.pw_gid] * 4, "Gid of ftpd")
-        groups = [int(group) for group in status.get("Groups", "").split()]
-        check(0 not in groups, "ftpd kept supplementary group 0: %r" % groups)
+        for worker in wait_for_drop(server.process.pid, nobody.pw_uid):
+            status = process_status(worker)
+            check_equal(ids(status, "Uid"), [nobody.pw_uid] * 4, "Uid of a worker (real, "
+                        "effective, saved, file system)")
+            check_equal(ids(status, "Gid"), [nobody.pw_gid] * 4, "Gid of a worker")
+            groups = [int(group) for group in status.get("Groups", "").split()]
+            check(0 not in groups, "a worker kept supplementary group 0: %r" % groups)
         check("running as nobody" in server.stderr_text(), "no 'running as nobody' log line: %r"
               % server.stderr_tail())
         with server.connect() as control:
@@ -303,10 +310,10 @@ def test_privileges_dropped_upload_owned_by_user():
     os.chmod(passwd, 0o644)
     options = {"anonymous": "no", "passwd_file": passwd, "home_root": homes, "user": TEST_USER}
     with Server(options) as server:
-        wait_for_drop(server.process.pid, uid)
-        status = process_status(server.process.pid)
-        check_equal(ids(status, "Uid"), [uid] * 4, "Uid of ftpd")
-        check_equal(ids(status, "Gid"), [gid] * 4, "Gid of ftpd")
+        for worker in wait_for_drop(server.process.pid, uid):
+            status = process_status(worker)
+            check_equal(ids(status, "Uid"), [uid] * 4, "Uid of a worker")
+            check_equal(ids(status, "Gid"), [gid] * 4, "Gid of a worker")
         with server.connect() as control:
             control.login("alice", "secret")
             upload(control, "STOR new.txt", b"uploaded\n")

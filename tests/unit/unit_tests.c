@@ -31,6 +31,9 @@ main(void)
 		tls_suite,
 		server_suite,
 		daemon_suite,
+		message_suite,
+		limits_suite,
+		link_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;

@@ -14,6 +14,7 @@
 #include "config/config.h"
 
 struct worker_pool;
+struct monitor_link;
 struct checker;
 struct checker_request;
 
@@ -89,6 +90,13 @@ struct checker *checker_passwd_new(const struct config *config, struct worker_po
  * in /etc/shells (nologin, false) and uid 0 are refused. NULL on failure.
  */
 struct checker *checker_system_new(struct worker_pool *workers);
+
+/*
+ * In a worker: passwords are the monitor's to check (it alone may read the
+ * passwd file or run PAM); the answer comes back over link. NULL when out
+ * of memory.
+ */
+struct checker *checker_monitor_new(struct monitor_link *link);
 
 /*
  * Names no checker looks up: empty, longer than CHECKER_USER_MAX, or with

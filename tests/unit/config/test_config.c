@@ -128,7 +128,7 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(config.pid_file);
 	ck_assert_uint_eq(config.shutdown_grace, 30);
 	ck_assert_ptr_null(config.chroot);
-	ck_assert_uint_eq(config.workers, 1);
+	ck_assert_uint_eq(config.workers, 0);	/* one per CPU */
 	ck_assert_int_eq(config.proxy_protocol, 0);
 	ck_assert_str_eq(config.log, "syslog");
 	ck_assert_ptr_null(config.xferlog);
@@ -275,7 +275,7 @@ static const struct {
 	  "milliseconds from 0 to 60000)" },
 	{ "login_failure_delay", "1s", "bad value for login_failure_delay: '1s'" },
 	{ "login_failure_delay", "ms", "bad value for login_failure_delay: 'ms'" },
-	{ "workers", "0", "bad value for workers: '0' (expected a whole number from 1 to 64)" },
+	{ "workers", "-1", "bad value for workers: '-1' (expected a whole number from 0 to 64)" },
 	{ "workers", "65", "bad value for workers: '65'" },
 	{ "anonymous_root", "none", "bad value for anonymous_root: 'none' (expected a path" },
 	{ "anonymous_root", "", "bad value for anonymous_root: ''" },
@@ -828,8 +828,8 @@ START_TEST(test_validate)
 	assert_validate_fails(&config, -ENOTSUP, "proxy_protocol");
 	set_or_fail(&config, "proxy_protocol", "no");
 	set_or_fail(&config, "workers", "4");
-	assert_validate_fails(&config, -ENOTSUP, "workers");
-	set_or_fail(&config, "workers", "1");
+	ck_assert_int_eq(config_validate(&config, error), 0);
+	set_or_fail(&config, "workers", "0");
 
 	/* system_users excludes passwd_file and chroot, and guests need a user to run as. */
 	set_or_fail(&config, "system_users", "yes");

@@ -128,10 +128,21 @@ write_default_passwd(void)
 	write_passwd(content);
 }
 
+/* A portal for the fixture's config: its own password checker, as a server on its own has. */
+static struct portal *
+portal_for_config(void)
+{
+	struct checker *password_checker;
+
+	ck_assert_int_eq(portal_password_checker_new(fixture.config, fixture.workers,
+	    &password_checker), 0);
+	return portal_new(fixture.config, password_checker, NULL);
+}
+
 static void
 start_portal(void)
 {
-	fixture.portal = portal_new(fixture.config, fixture.workers, NULL);
+	fixture.portal = portal_for_config();
 	ck_assert_ptr_nonnull(fixture.portal);
 }
 
@@ -776,7 +787,7 @@ START_TEST(test_realm_unknown_shell_fails_at_start)
 {
 	fixture.config->shell = "no-such-shell";
 	ck_assert_ptr_null(realm_new(fixture.config, NULL));
-	ck_assert_ptr_null(portal_new(fixture.config, fixture.workers, NULL));
+	ck_assert_ptr_null(portal_for_config());
 }
 END_TEST
 

@@ -409,10 +409,15 @@ ck_assert_became(const struct report *report, uid_t uid, gid_t gid)
 	ck_assert_int_eq(report->regained, 0);
 }
 
+/* What a worker does: the identity looked up (by the monitor), then taken with the chroot. */
 static void
 drop(struct report *report)
 {
-	report->result = daemon_drop_privileges(&config);
+	struct daemon_identity identity;
+
+	report->result = daemon_identity_lookup(config.user, &identity);
+	if (report->result == 0)
+		report->result = daemon_take_identity(&identity, config.chroot);
 	report->regained = can_regain_root();
 	describe_self(report);
 }
@@ -472,46 +477,6 @@ START_TEST(test_drop_privileges_unknown_user)
 	set_user("ftpd-no-such-user-here");
 	report = in_child(drop);
 	ck_assert_int_eq(report.result, -ENOENT);
-}
-END_TEST
-
-START_TEST(test_drop_privileges_without_user_stays)
-{
-	struct report report;
-
-	/* user = none: nothing changes (and nothing fails). */
-	report = in_child(drop);
-	ck_assert_int_eq(report.result, 0);
-	ck_assert_uint_eq(report.euid, geteuid());
-	ck_assert_uint_eq(report.egid, getegid());
-}
-END_TEST
-
-/* Not root: drop_privileges has nothing to do, but system_users cannot work. */
-static void
-drop_when_unprivileged(struct report *report)
-{
-	if (geteuid() == 0) {
-		become_nobody(report);
-		if (report->result != 0)
-			return;
-	}
-	report->result = daemon_drop_privileges(&config);
-	config.system_users = 1;
-	report->second_result = daemon_drop_privileges(&config);
-	describe_self(report);
-}
-
-START_TEST(test_drop_privileges_when_not_root)
-{
-	struct report report;
-	uid_t uid = geteuid() == 0 ? nobody().pw_uid : geteuid();
-
-	set_user("nobody");
-	report = in_child(drop_when_unprivileged);
-	ck_assert_int_eq(report.result, 0);
-	ck_assert_int_eq(report.second_result, -EPERM);
-	ck_assert_uint_eq(report.euid, uid);
 }
 END_TEST
 
@@ -591,8 +556,6 @@ daemon_suite(void)
 	tcase_add_test(privileges, test_drop_privileges_to_user);
 	tcase_add_test(privileges, test_drop_privileges_with_chroot);
 	tcase_add_test(privileges, test_drop_privileges_unknown_user);
-	tcase_add_test(privileges, test_drop_privileges_without_user_stays);
-	tcase_add_test(privileges, test_drop_privileges_when_not_root);
 	tcase_add_test(privileges, test_become_drops_for_good);
 	tcase_add_test(privileges, test_become_refuses_root);
 	suite_add_tcase(suite, privileges);

@@ -22,6 +22,7 @@
 
 #include "config/config.h"
 #include "server/server.h"
+#include "server/worker_process.h"
 #include "suites.h"
 #include "support/control_client.h"
 #include "util/attributes.h"
@@ -36,6 +37,7 @@ static char root[64];
 static char other_root[64];
 static struct sockaddr_in server_address;
 static int clients[MAX_CLIENTS];
+static int listening_fd = -1;
 
 static void
 write_file(const char *directory, const char *name, const char *content)
@@ -102,6 +104,9 @@ teardown(void)
 			close(clients[i]);
 	if (server != NULL)
 		server_free(server);
+	if (listening_fd >= 0)
+		close(listening_fd);
+	listening_fd = -1;
 	event_base_free(base);
 	snprintf(command, sizeof(command), "rm -rf '%s' '%s'", root, other_root);
 	ck_assert_int_eq(system(command), 0);
@@ -114,15 +119,28 @@ start_server(unsigned max_clients, unsigned max_clients_per_ip)
 	struct config config;
 	socklen_t length = sizeof(server_address);
 
+	struct worker_listener listener = { -1, 0, 0 };
+
 	make_config(&config, root);
 	config.max_clients = max_clients;
 	config.max_clients_per_ip = max_clients_per_ip;
-	server = server_new(base, &config);
+	server = server_new_from_config(base, &config);
 	ck_assert_ptr_nonnull(server);
-	ck_assert_int_eq(server_listen(server), 0);
+	/* The socket a monitor would have bound. */
+	listening_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(listening_fd, 0);
+	server_address.sin_family = AF_INET;
+	server_address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	server_address.sin_port = 0;
+	ck_assert_int_eq(bind(listening_fd, (struct sockaddr *)&server_address,
+	    sizeof(server_address)), 0);
+	ck_assert_int_eq(listen(listening_fd, 16), 0);
+	ck_assert_int_eq(getsockname(listening_fd, (struct sockaddr *)&server_address, &length),
+	    0);
+	listener.fd = listening_fd;
+	listening_fd = -1;		/* the server's now */
+	ck_assert_int_eq(server_accept_on(server, &listener), 0);
 	ck_assert_uint_eq(server->listener_count, 1);
-	ck_assert_int_eq(getsockname(evconnlistener_get_fd(server->listeners[0]),
-	    (struct sockaddr *)&server_address, &length), 0);
 	ck_assert_uint_ne(ntohs(server_address.sin_port), 0);
 }
 
@@ -360,64 +378,6 @@ START_TEST(test_adopt_ends_when_client_leaves)
 }
 END_TEST
 
-START_TEST(test_reload_applies_to_new_sessions)
-{
-	struct config config;
-	int old, fresh;
-
-	start_server(0, 0);
-	old = connect_client(0);
-	ck_assert_str_eq(read_reply(old), GREETING);
-
-	make_config(&config, other_root);
-	free(config.banner);
-	config.banner = strdup("reloaded ftpd.");
-	ck_assert_int_eq(server_reload(server, &config), 0);
-	ck_assert_str_eq(server->config->banner, "reloaded ftpd.");
-
-	fresh = connect_client(1);
-	ck_assert_str_eq(read_reply(fresh), "220 reloaded ftpd.\r\n");
-	/* The session that was running keeps its configuration: the old root. */
-	ck_assert_prefix(converse(old, "USER anonymous\r\n"), "331 ");
-	ck_assert_prefix(converse(old, "PASS guest@\r\n"), "230 ");
-	ck_assert_prefix(converse(old, "SIZE where.txt\r\n"), "213 6\r\n");
-	ck_assert_prefix(converse(fresh, "USER anonymous\r\n"), "331 ");
-	ck_assert_prefix(converse(fresh, "PASS guest@\r\n"), "230 ");
-	ck_assert_prefix(converse(fresh, "SIZE where.txt\r\n"), "213 16\r\n");
-	/* Listening goes on where it was. */
-	ck_assert_uint_eq(server->listener_count, 1);
-}
-END_TEST
-
-START_TEST(test_reload_refuses_unusable_config)
-{
-	struct config config;
-	char missing[PATH_MAX];
-
-	start_server(0, 0);
-	snprintf(missing, sizeof(missing), "%s/missing.pem", root);
-
-	make_config(&config, other_root);
-	free(config.banner);
-	config.banner = strdup("never served");
-	config.tls = TLS_EXPLICIT;
-	free(config.tls_cert);
-	free(config.tls_key);
-	config.tls_cert = strdup(missing);
-	config.tls_key = strdup(missing);
-	ck_assert_int_eq(server_reload(server, &config), -EINVAL);
-	config_free(&config);
-
-	make_config(&config, other_root);
-	config.system_users = 1;
-	ck_assert_int_eq(server_reload(server, &config), -EINVAL);
-	config_free(&config);
-
-	ck_assert_str_eq(server->config->banner, "ftpd ready.");
-	ck_assert_str_eq(read_reply(connect_client(0)), GREETING);
-}
-END_TEST
-
 Suite *
 server_suite(void)
 {
@@ -432,8 +392,6 @@ server_suite(void)
 	tcase_add_test(tcase, test_shutdown_without_sessions_ends_loop);
 	tcase_add_test(tcase, test_adopt_serves_until_quit);
 	tcase_add_test(tcase, test_adopt_ends_when_client_leaves);
-	tcase_add_test(tcase, test_reload_applies_to_new_sessions);
-	tcase_add_test(tcase, test_reload_refuses_unusable_config);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }

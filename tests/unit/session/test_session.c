@@ -72,7 +72,7 @@ setup_with(unsigned idle_timeout)
 	config.login_failure_delay_ms = 0;
 	config.idle_timeout = idle_timeout;
 	base = event_base_new();
-	server = server_new(base, &config);
+	server = server_new_from_config(base, &config);
 	ck_assert_ptr_nonnull(server);
 	start_session();
 }

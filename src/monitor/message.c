@@ -1,0 +1,152 @@
+/*
+ * monitor/message: framing and checking of the monitor's requests and answers.
+ * Nothing a worker sends is trusted: every length, string and count is checked.
+ */
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "monitor/message.h"
+
+size_t
+message_body_size(uint32_t type)
+{
+	switch (type) {
+	case MESSAGE_AUTHENTICATE:
+		return sizeof(struct message_authenticate);
+	case MESSAGE_AUTHENTICATED:
+		return sizeof(struct message_authenticated);
+	case MESSAGE_ADMIT:
+		return sizeof(struct message_admit);
+	case MESSAGE_ADMITTED:
+		return sizeof(struct message_admitted);
+	case MESSAGE_SESSION_ENDED:
+		return sizeof(struct message_session_ended);
+	case MESSAGE_READY:
+		return sizeof(struct message_ready);
+	case MESSAGE_DRAIN:
+		return sizeof(struct message_drain);
+	default:
+		return 0;
+	}
+}
+
+int
+message_put(struct evbuffer *output, uint32_t type, uint32_t id, const void *body)
+{
+	struct message_header header;
+	size_t size = message_body_size(type);
+
+	if (size == 0)
+		return -EINVAL;
+	header.type = type;
+	header.length = (uint32_t)size;
+	header.id = id;
+	/* One add of both parts would need a copy; two adds are one write either way. */
+	if (evbuffer_expand(output, sizeof(header) + size) != 0 ||
+	    evbuffer_add(output, &header, sizeof(header)) != 0 ||
+	    evbuffer_add(output, body, size) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int
+string_is_terminated(const char *text, size_t size)
+{
+	return memchr(text, '\0', size) != NULL;
+}
+
+static int
+address_is_valid(const struct message_address *address)
+{
+	return address->length == 0 || address->length == 4 || address->length == 16;
+}
+
+int
+message_validate(const struct message *message)
+{
+	const union message_body *body = &message->body;
+
+	switch (message->header.type) {
+	case MESSAGE_AUTHENTICATE:
+		if (!string_is_terminated(body->authenticate.user, sizeof(body->authenticate.user)) ||
+		    !string_is_terminated(body->authenticate.password,
+		    sizeof(body->authenticate.password)))
+			return -EINVAL;
+		return 0;
+	case MESSAGE_AUTHENTICATED:
+		if (!string_is_terminated(body->authenticated.name,
+		    sizeof(body->authenticated.name)) ||
+		    !string_is_terminated(body->authenticated.home,
+		    sizeof(body->authenticated.home)) ||
+		    body->authenticated.has_account > 1 ||
+		    body->authenticated.group_count > CHECKER_GROUPS_MAX ||
+		    body->authenticated.error > 0)
+			return -EINVAL;
+		return 0;
+	case MESSAGE_ADMIT:
+		return address_is_valid(&body->admit.address) ? 0 : -EINVAL;
+	case MESSAGE_SESSION_ENDED:
+		return address_is_valid(&body->session_ended.address) ? 0 : -EINVAL;
+	case MESSAGE_ADMITTED:
+		return body->admitted.verdict < MESSAGE_VERDICT_END ? 0 : -EINVAL;
+	case MESSAGE_READY:
+		return 0;
+	case MESSAGE_DRAIN:
+		return body->drain.reason < MESSAGE_DRAIN_REASON_END ? 0 : -EINVAL;
+	default:
+		return -EPROTO;
+	}
+}
+
+int
+message_take(struct evbuffer *input, struct message *out)
+{
+	struct message_header header;
+	struct evbuffer_ptr body_start;
+	size_t size;
+	int error;
+
+	if (evbuffer_get_length(input) < sizeof(header))
+		return 0;
+	evbuffer_copyout(input, &header, sizeof(header));
+	size = message_body_size(header.type);
+	if (size == 0)
+		return -EPROTO;
+	if (header.length != size)
+		return -EMSGSIZE;
+	if (evbuffer_get_length(input) < sizeof(header) + size)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out->header = header;
+	evbuffer_ptr_set(input, &body_start, sizeof(header), EVBUFFER_PTR_SET);
+	evbuffer_copyout_from(input, &body_start, &out->body, size);
+	error = message_validate(out);
+	if (error != 0)
+		return error;
+	evbuffer_drain(input, sizeof(header) + size);
+	return 1;
+}
+
+void
+message_address_from(const struct sockaddr *peer, struct message_address *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (peer->sa_family == AF_INET) {
+		memcpy(out->bytes, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+		out->length = 4;
+	} else if (peer->sa_family == AF_INET6) {
+		const struct in6_addr *address = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(address)) {
+			memcpy(out->bytes, &address->s6_addr[12], 4);
+			out->length = 4;
+		} else {
+			memcpy(out->bytes, address, 16);
+			out->length = 16;
+		}
+	}
+}

@@ -1,0 +1,140 @@
+/*
+ * monitor/message: the requests a worker sends the monitor and the answers,
+ * as fixed-size records with a length-checked header (one binary, one machine).
+ */
+#ifndef FTPD_MONITOR_MESSAGE_H
+#define FTPD_MONITOR_MESSAGE_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "portal/checkers/checkers.h"
+
+struct evbuffer;
+
+#define MESSAGE_PASSWORD_SIZE 512	/* CRYPT_MAX_PASSPHRASE_SIZE */
+#define MESSAGE_HOME_SIZE 4096		/* PATH_MAX */
+#define MESSAGE_ADDRESS_SIZE 16
+
+enum message_type {
+	/* worker -> monitor */
+	MESSAGE_AUTHENTICATE = 1,	/* check a password; answered by AUTHENTICATED */
+	MESSAGE_ADMIT,			/* a connection arrived; answered by ADMITTED */
+	MESSAGE_SESSION_ENDED,		/* an admitted session ended; no answer */
+	MESSAGE_READY,			/* the worker accepts connections; no answer */
+	/* monitor -> worker */
+	MESSAGE_AUTHENTICATED,
+	MESSAGE_ADMITTED,
+	MESSAGE_DRAIN,			/* stop accepting; end with the last session */
+	MESSAGE_TYPE_END
+};
+
+struct message_header {
+	uint32_t type;		/* enum message_type */
+	uint32_t length;	/* of the body that follows: exactly its type's size */
+	uint32_t id;		/* a request's number, repeated in its answer */
+};
+
+/* Strings are NUL-terminated inside their arrays; the decoder checks it. */
+struct message_authenticate {
+	char user[CHECKER_USER_MAX + 1];
+	char password[MESSAGE_PASSWORD_SIZE];
+};
+
+struct message_authenticated {
+	int32_t error;		/* 0, or the checker's -errno */
+	char name[CHECKER_USER_MAX + 1];
+	char home[MESSAGE_HOME_SIZE];	/* "" when the store names none */
+	uint32_t has_account;	/* system_users: account below is whom to become */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t group_count;	/* at most CHECKER_GROUPS_MAX */
+	uint32_t groups[CHECKER_GROUPS_MAX];
+};
+
+/* A client address: 4 bytes (IPv4, also IPv4-mapped IPv6), 16 (IPv6) or 0 (local). */
+struct message_address {
+	uint32_t length;
+	unsigned char bytes[MESSAGE_ADDRESS_SIZE];
+};
+
+struct message_admit {
+	struct message_address address;
+};
+
+enum message_verdict {
+	MESSAGE_ADMIT_OK = 0,
+	MESSAGE_ADMIT_TOO_MANY_USERS,		/* max_clients */
+	MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS,	/* max_clients_per_ip */
+	MESSAGE_VERDICT_END
+};
+
+struct message_admitted {
+	uint32_t verdict;	/* enum message_verdict */
+};
+
+struct message_session_ended {
+	struct message_address address;
+};
+
+struct message_ready {
+	uint32_t listeners;	/* how many sockets it accepts on */
+};
+
+struct message_drain {
+	uint32_t reason;	/* enum message_drain_reason */
+};
+
+enum message_drain_reason {
+	MESSAGE_DRAIN_RELOAD = 0,	/* a new generation took over */
+	MESSAGE_DRAIN_STOP,		/* the server stops: shutdown_grace applies */
+	MESSAGE_DRAIN_REASON_END
+};
+
+/* The biggest body, for buffers that hold any message. */
+union message_body {
+	struct message_authenticate authenticate;
+	struct message_authenticated authenticated;
+	struct message_admit admit;
+	struct message_admitted admitted;
+	struct message_session_ended session_ended;
+	struct message_ready ready;
+	struct message_drain drain;
+};
+
+struct message {
+	struct message_header header;
+	union message_body body;
+};
+
+/* The body size of type, or 0 for a type that does not exist. */
+size_t message_body_size(uint32_t type);
+
+/*
+ * Appends one message to output. body must be the struct of type. 0, or
+ * -EINVAL for an unknown type, -ENOMEM.
+ */
+int message_put(struct evbuffer *output, uint32_t type, uint32_t id, const void *body);
+
+/*
+ * Takes the next message from input into out. 1 when one was taken, 0 when
+ * more bytes are needed, or a negative errno when input is not a valid
+ * message (decided as soon as the header is there, for a wrong type or
+ * length): -EPROTO for an unknown type, -EMSGSIZE for a length not its
+ * type's, -EINVAL for a field out of range. Nothing is consumed on error.
+ */
+int message_take(struct evbuffer *input, struct message *out);
+
+/*
+ * Checks the fields of a complete message whose header is already valid:
+ * strings terminated, counts and enumerations in range. 0 or -EINVAL.
+ */
+int message_validate(const struct message *message);
+
+/* The address bytes that identify a client (IPv4-mapped IPv6 counts as IPv4). */
+void message_address_from(const struct sockaddr *peer, struct message_address *out);
+
+#endif

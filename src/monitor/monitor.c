@@ -1,0 +1,507 @@
+/*
+ * monitor: the privileged process's life: start (detach, keys, logs,
+ * sockets, workers), SIGHUP (a new generation of workers; the old ones
+ * drain), SIGTERM (every worker drains within shutdown_grace), exit.
+ */
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/settings.h"
+#include "log/log.h"
+#include "log/xferlog.h"
+#include "monitor/monitor.h"
+#include "monitor/state.h"
+#include "portal/checkers/checkers.h"
+#include "portal/portal.h"
+#include "server/daemon.h"
+#include "server/systemd.h"
+#include "util/attributes.h"
+#include "util/process_title.h"
+#include "util/worker_pool.h"
+
+#ifndef FTPD_VERSION
+#define FTPD_VERSION "unknown"
+#endif
+
+/* Threads for password checks: crypt(3) and PAM are slow on purpose. */
+#define MONITOR_CHECK_THREADS 2
+/* Pending connections per listening socket. */
+#define LISTEN_BACKLOG 128
+/* After shutdown_grace, how long workers get to exit before they are killed. */
+#define STOP_MARGIN_SECONDS 5
+
+void
+monitor_cut_off(struct worker_record *worker, const char *why)
+{
+	log_error("worker %u (process %ld) broke the protocol: %s; stopping it",
+	    worker->slot + 1, (long)worker->pid, why);
+	if (worker->channel != NULL) {
+		bufferevent_free(worker->channel);
+		worker->channel = NULL;
+	}
+	requests_cancel_all(worker);
+	if (worker->pid > 0)
+		kill(worker->pid, SIGKILL);
+}
+
+void
+monitor_worker_ready(struct monitor *monitor, struct worker_record *worker)
+{
+	struct worker_record *other;
+	struct message_drain drain = { MESSAGE_DRAIN_RELOAD };
+
+	if (worker->generation != monitor->generation)
+		return;
+	/* The new worker accepts now: the one it replaces stops taking connections. */
+	LIST_FOREACH(other, &monitor->workers, link)
+		if (other->slot == worker->slot && other->generation != worker->generation &&
+		    !other->draining) {
+			other->draining = 1;
+			if (other->channel != NULL)
+				message_put(bufferevent_get_output(other->channel), MESSAGE_DRAIN, 0,
+				    &drain);
+		}
+	if (monitor->announced_ready)
+		return;
+	LIST_FOREACH(other, &monitor->workers, link)
+		if (other->generation == monitor->generation && !other->ready)
+			return;
+	monitor->announced_ready = 1;
+	if (!monitor->options->inetd)
+		log_info("ftpd %s ready (%u worker%s)", FTPD_VERSION, monitor->slot_count,
+		    monitor->slot_count == 1 ? "" : "s");
+	daemon_ready();
+	systemd_notify("READY=1");
+}
+
+/* One listening socket; with several workers each has its own (SO_REUSEPORT). */
+static int
+bind_listener(const struct listen_address *address, int reuse_port, int *fd_out)
+{
+	int one = 1, error;
+	int fd = socket(address->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
+	    (address->address.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(fd, (const struct sockaddr *)&address->address, address->length) != 0 ||
+	    listen(fd, LISTEN_BACKLOG) != 0)
+		goto fail;
+	*fd_out = fd;
+	return 0;
+fail:
+	error = errno;
+	log_error("cannot listen on %s: %s", address->text, strerror(error));
+	if (fd >= 0)
+		close(fd);
+	return -error;
+}
+
+static int
+bind_listeners(struct monitor *monitor)
+{
+	const struct config *config = &monitor->settings->config;
+	struct listen_address implicit;
+	unsigned per_slot = config->listen_count, slot, i;
+	int has_implicit = monitor->settings->tls != NULL && config->listen_implicit != NULL;
+	int error;
+
+	if (has_implicit) {
+		if (config_parse_listen_address(config->listen_implicit, &implicit) != 0)
+			return -EINVAL;
+		per_slot++;
+	}
+	monitor->listeners = calloc((size_t)monitor->slot_count * per_slot,
+	    sizeof(*monitor->listeners));
+	if (monitor->listeners == NULL)
+		return -ENOMEM;
+	monitor->listeners_per_slot = per_slot;
+	for (i = 0; i < monitor->slot_count * per_slot; i++)
+		monitor->listeners[i].fd = -1;
+	for (slot = 0; slot < monitor->slot_count; slot++) {
+		struct worker_listener *row = monitor->listeners + (size_t)slot * per_slot;
+
+		for (i = 0; i < per_slot; i++) {
+			const struct listen_address *address = i < config->listen_count ?
+			    &config->listen[i] : &implicit;
+
+			row[i].implicit_tls = i >= config->listen_count;
+			error = bind_listener(address, monitor->slot_count > 1, &row[i].fd);
+			if (error != 0)
+				return error;
+		}
+	}
+	for (i = 0; i < per_slot; i++)
+		log_info("listening on %s%s", i < config->listen_count ? config->listen[i].text :
+		    implicit.text, i < config->listen_count ? "" : " (implicit TLS)");
+	return 0;
+}
+
+/*
+ * Where connections come from: the inetd socket, sockets systemd passed
+ * (listening ones for Accept=no, shared by every worker; one connection for
+ * Accept=yes), or the configured addresses.
+ */
+static int
+open_connections(struct monitor *monitor)
+{
+	int count = systemd_listen_fds();
+	unsigned slot, i;
+
+	monitor->connection_fd = -1;
+	if (monitor->options->inetd) {
+		monitor->connection_fd = STDIN_FILENO;
+		monitor->slot_count = 1;
+		return 0;
+	}
+	if (count == 0)
+		return bind_listeners(monitor);
+	if (count == 1 && !systemd_fd_is_listening(SYSTEMD_FIRST_FD)) {
+		monitor->connection_fd = SYSTEMD_FIRST_FD;
+		monitor->slot_count = 1;
+		return 0;
+	}
+	monitor->listeners = calloc((size_t)monitor->slot_count * (size_t)count,
+	    sizeof(*monitor->listeners));
+	if (monitor->listeners == NULL)
+		return -ENOMEM;
+	monitor->listeners_per_slot = (unsigned)count;
+	for (slot = 0; slot < monitor->slot_count; slot++)
+		for (i = 0; i < (unsigned)count; i++) {
+			struct worker_listener *listener =
+			    monitor->listeners + (size_t)slot * (unsigned)count + i;
+
+			listener->fd = SYSTEMD_FIRST_FD + (int)i;
+			listener->inherited = 1;
+			if (!systemd_fd_is_listening(listener->fd)) {
+				log_error("socket %d from the service manager is a connection among "
+				    "listening sockets; use Accept=yes with one socket", listener->fd);
+				return -EINVAL;
+			}
+		}
+	for (i = 0; i < (unsigned)count; i++)
+		log_info("accepting on socket %d from the service manager", SYSTEMD_FIRST_FD + (int)i);
+	return 0;
+}
+
+unsigned
+monitor_worker_count(const struct config *config)
+{
+	long cpus;
+
+	if (config->workers != 0)
+		return config->workers;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	return cpus < 1 ? 1 : cpus > CONFIG_MAX_WORKERS ? CONFIG_MAX_WORKERS : (unsigned)cpus;
+}
+
+/* Whom workers run as. Root with a user set: that user; otherwise whoever started ftpd. */
+static int
+resolve_identity(const struct config *config, struct daemon_identity *identity,
+    int *drop_privileges)
+{
+	*drop_privileges = 0;
+	if (geteuid() != 0 || config->user == NULL)
+		return 0;
+	if (daemon_identity_lookup(config->user, identity) != 0)
+		return -ENOENT;
+	*drop_privileges = 1;
+	return 0;
+}
+
+static int
+start_generation(struct monitor *monitor)
+{
+	unsigned slot;
+	int error;
+
+	for (slot = 0; slot < monitor->slot_count; slot++) {
+		error = supervisor_start_worker(monitor, slot);
+		if (error != 0)
+			return error;
+	}
+	return 0;
+}
+
+static void
+reload(struct monitor *monitor)
+{
+	const struct config *running = &monitor->settings->config;
+	struct daemon_identity identity;
+	struct checker *password_checker;
+	struct settings *settings;
+	char error[CONFIG_ERROR_SIZE];
+	struct config config;
+	unsigned i, level;
+	int drop;
+
+	if (monitor->connection_fd >= 0) {
+		log_info("reload: this server has one connection; nothing to reload");
+		return;
+	}
+	if (monitor->options->load(monitor->options->load_arg, &config, error) != 0) {
+		log_error("reload: %s; keeping the running configuration", error);
+		config_free(&config);
+		return;
+	}
+	if (config.listen_count != running->listen_count)
+		log_warning("reload: listen addresses change only with a restart");
+	for (i = 0; i < config.listen_count && i < running->listen_count; i++)
+		if (strcmp(config.listen[i].text, running->listen[i].text) != 0)
+			log_warning("reload: listen addresses change only with a restart");
+	if (monitor_worker_count(&config) != monitor->slot_count)
+		log_warning("reload: the number of workers changes only with a restart");
+	if (config.system_users != running->system_users) {
+		log_error("reload: system_users changes only with a restart; keeping the "
+		    "running configuration");
+		config_free(&config);
+		return;
+	}
+	if (resolve_identity(&config, &identity, &drop) != 0 ||
+	    portal_password_checker_new(&config, monitor->threads, &password_checker) != 0) {
+		log_error("reload: keeping the running configuration");
+		config_free(&config);
+		return;
+	}
+	level = config.log_level;
+	settings = settings_new(&config, error, sizeof(error));
+	if (settings == NULL) {
+		log_error("reload: %s; keeping the running configuration", error);
+		checker_free(password_checker);
+		return;
+	}
+	settings_release(monitor->settings);
+	monitor->settings = settings;
+	checker_free(monitor->password_checker);
+	monitor->password_checker = password_checker;
+	monitor->identity = identity;
+	monitor->drop_privileges = drop;
+	monitor->generation++;
+	log_set_level(level);
+	log_info("configuration reloaded: new workers take new sessions; the old ones "
+	    "finish theirs");
+	start_generation(monitor);
+}
+
+static void
+close_listeners(struct monitor *monitor)
+{
+	size_t count = (size_t)monitor->slot_count * monitor->listeners_per_slot, i;
+
+	for (i = 0; i < count && monitor->listeners != NULL; i++)
+		if (monitor->listeners[i].fd >= 0 && !monitor->listeners[i].inherited) {
+			close(monitor->listeners[i].fd);
+			monitor->listeners[i].fd = -1;
+		}
+}
+
+static void
+stop_deadline_passed(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct monitor *monitor = arg;
+
+	log_warning("workers still running %d s after shutdown_grace: killing them",
+	    STOP_MARGIN_SECONDS);
+	supervisor_signal_all(monitor, SIGKILL);
+	event_base_loopexit(monitor->base, NULL);
+}
+
+static void
+stop(struct monitor *monitor, int signal_number)
+{
+	struct timeval deadline = { 0, 0 };
+
+	if (monitor->stopping) {
+		log_info("signal %d again: stopping now", signal_number);
+		/* A worker that is already stopping takes a second SIGTERM as "now". */
+		supervisor_signal_all(monitor, SIGTERM);
+		return;
+	}
+	monitor->stopping = 1;
+	log_info("signal %d: stopping", signal_number);
+	systemd_notify("STOPPING=1");
+	/* Once the workers stop accepting too, new clients are refused, not left waiting. */
+	close_listeners(monitor);
+	supervisor_drain_all(monitor, MESSAGE_DRAIN_STOP);
+	if (LIST_EMPTY(&monitor->workers)) {
+		event_base_loopexit(monitor->base, NULL);
+		return;
+	}
+	deadline.tv_sec = (time_t)monitor->settings->config.shutdown_grace + STOP_MARGIN_SECONDS;
+	monitor->stop_deadline = evtimer_new(monitor->base, stop_deadline_passed, monitor);
+	if (monitor->stop_deadline != NULL)
+		evtimer_add(monitor->stop_deadline, &deadline);
+}
+
+static void
+signalled(evutil_socket_t signal_number, short what UNUSED, void *arg)
+{
+	struct monitor *monitor = arg;
+
+	switch (signal_number) {
+	case SIGCHLD:
+		supervisor_reap(monitor);
+		break;
+	case SIGHUP:
+		log_info("signal %d: reloading the configuration", (int)signal_number);
+		if (!monitor->stopping)
+			reload(monitor);
+		break;
+	default:
+		stop(monitor, (int)signal_number);
+		break;
+	}
+}
+
+static int
+watch_signals(struct monitor *monitor)
+{
+	static const int numbers[4] = { SIGCHLD, SIGHUP, SIGTERM, SIGINT };
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		monitor->signals[i] = evsignal_new(monitor->base, numbers[i], signalled, monitor);
+		if (monitor->signals[i] == NULL || evsignal_add(monitor->signals[i], NULL) != 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+monitor_free(struct monitor *monitor)
+{
+	unsigned i;
+
+	supervisor_free_all(monitor);
+	for (i = 0; i < 4; i++)
+		if (monitor->signals[i] != NULL)
+			event_free(monitor->signals[i]);
+	if (monitor->stop_deadline != NULL)
+		event_free(monitor->stop_deadline);
+	if (monitor->restart_timer != NULL)
+		event_free(monitor->restart_timer);
+	checker_free(monitor->password_checker);
+	if (monitor->threads != NULL)
+		worker_pool_free(monitor->threads);
+	close_listeners(monitor);
+	free(monitor->listeners);
+	limits_clear(&monitor->limits);
+	xferlog_close(monitor->xferlog);
+	settings_release(monitor->settings);
+	if (monitor->base != NULL)
+		event_base_free(monitor->base);
+}
+
+/* Everything but the workers, as root while root is there. 0, or -1 (logged). */
+static int
+set_up(struct monitor *monitor, struct config *config)
+{
+	char error[CONFIG_ERROR_SIZE];
+
+	monitor->base = event_base_new();
+	if (monitor->base == NULL) {
+		log_error("cannot create the event loop");
+		config_free(config);
+		return -1;
+	}
+	monitor->slot_count = monitor_worker_count(config);
+	if (resolve_identity(config, &monitor->identity, &monitor->drop_privileges) != 0) {
+		config_free(config);
+		return -1;
+	}
+	if (config->system_users && geteuid() != 0) {
+		log_error("system_users needs ftpd to be started as root");
+		config_free(config);
+		return -1;
+	}
+	monitor->settings = settings_new(config, error, sizeof(error));
+	if (monitor->settings == NULL) {
+		log_error("%s", error);
+		return -1;
+	}
+	config = &monitor->settings->config;
+	/* Opened once, before any worker exists; a reload does not move it. */
+	if (config->xferlog != NULL) {
+		monitor->xferlog = xferlog_open(config->xferlog);
+		if (monitor->xferlog == NULL) {
+			log_error("xferlog %s: %s", config->xferlog, strerror(errno));
+			return -1;
+		}
+	}
+	monitor->threads = worker_pool_new(monitor->base, MONITOR_CHECK_THREADS);
+	monitor->restart_timer = supervisor_restart_timer_new(monitor);
+	if (monitor->threads == NULL || monitor->restart_timer == NULL ||
+	    portal_password_checker_new(config, monitor->threads,
+	    &monitor->password_checker) != 0 || watch_signals(monitor) != 0) {
+		log_error("cannot set up the monitor: out of memory");
+		return -1;
+	}
+	if (open_connections(monitor) != 0)
+		return -1;
+	return 0;
+}
+
+int
+monitor_run(struct config *config, const struct monitor_options *options)
+{
+	struct monitor monitor;
+	char *pid_file = NULL;
+	int status = 1;
+
+	memset(&monitor, 0, sizeof(monitor));
+	monitor.options = options;
+	monitor.connection_fd = -1;
+	LIST_INIT(&monitor.workers);
+	limits_init(&monitor.limits);
+	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit must fail the write (EFBIG -> 552), not kill the worker. */
+	signal(SIGXFSZ, SIG_IGN);
+	/*
+	 * Transfer buffers come and go in 64-128 KiB pieces, right at glibc's
+	 * default thresholds, which made the heap grow and shrink (page faults)
+	 * with every chunk of a protected download. Keep freed memory instead.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	/*
+	 * Detach before any thread or event queue exists (neither survives a
+	 * fork); the starting process waits until the workers accept, so its
+	 * exit status still tells whether the server came up.
+	 */
+	if (!options->foreground && !options->inetd && daemon_detach() != 0) {
+		log_error("cannot detach: %s", strerror(errno));
+		config_free(config);
+		return 1;
+	}
+	process_title_set("monitor");
+	if (set_up(&monitor, config) != 0)
+		goto out;
+	/* The pid file first: it is there by the time anyone can connect. */
+	if (monitor.settings->config.pid_file != NULL) {
+		if (daemon_write_pid_file(monitor.settings->config.pid_file,
+		    &monitor.settings->config) != 0)
+			goto out;
+		pid_file = strdup(monitor.settings->config.pid_file);
+	}
+	if (start_generation(&monitor) != 0)
+		goto out;
+	event_base_dispatch(monitor.base);
+	status = monitor.failed ? 1 : 0;
+out:
+	monitor_free(&monitor);
+	if (pid_file != NULL)
+		daemon_remove_pid_file(pid_file);
+	free(pid_file);
+	return status;
+}
