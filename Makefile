@@ -54,6 +54,8 @@ UNIT_SOURCES := $(shell find tests/unit -name '*.c' | LC_ALL=C sort)
 UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o)
 
 FTPD      := $(BUILD)/ftpd
+# make check's build with test-only hooks (a worker that misbehaves on purpose); never installed.
+FTPD_HOOKS := $(BUILD)/ftpd-test-hooks
 LIBFTPD   := $(BUILD)/libftpd.a
 UNIT_RUNNER := $(BUILD)/unit-tests
 
@@ -93,6 +95,16 @@ $(FTPD): $(BUILD)/src/main.o $(LIBFTPD)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
+$(BUILD)/hooks/worker_process.o: src/server/worker_process.c config.mk
+	@mkdir -p $(dir $@)
+	$(say) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DFTPD_TEST_HOOKS -MMD -MP -c -o $@ $<
+
+# The hooked object comes first, so the archive's own worker_process.o is never pulled in.
+$(FTPD_HOOKS): $(BUILD)/src/main.o $(BUILD)/hooks/worker_process.o $(LIBFTPD)
+	$(say) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
 $(UNIT_RUNNER): $(UNIT_OBJECTS) $(LIBFTPD)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(ALL_LIBS)
@@ -103,8 +115,8 @@ run: $(FTPD)
 unit: $(UNIT_RUNNER)
 	$(UNIT_RUNNER)
 
-integration: $(FTPD) test-deps
-	FTPD=$(FTPD) $(PYTHON) tests/integration/run.py $(TESTS)
+integration: $(FTPD) $(FTPD_HOOKS) test-deps
+	FTPD=$(FTPD) FTPD_HOOKS=$(FTPD_HOOKS) $(PYTHON) tests/integration/run.py $(TESTS)
 
 bench: $(FTPD)
 	@build-aux/ensure-deps test
@@ -172,4 +184,4 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache ftpd-*.tar.gz
 
--include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(BUILD)/src/main.d
+-include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(BUILD)/src/main.d $(BUILD)/hooks/worker_process.d

@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +13,7 @@
 #include "config/config.h"
 #include "log/log.h"
 #include "monitor/monitor.h"
-#include "tls/tls.h"
+#include "monitor/preflight.h"
 #include "util/process_title.h"
 
 #ifndef FTPD_VERSION
@@ -130,20 +129,6 @@ reload_config(const void *arg, struct config *config, char error[CONFIG_ERROR_SI
 	return load_config(config, arg, error);
 }
 
-/*
- * ftpd -t with system_users: what would make logins fail or behave unlike
- * the administrator expects, said on stderr (the configuration itself is fine).
- */
-static void
-warn_about_system_users(void)
-{
-	if (geteuid() != 0)
-		fprintf(stderr, "ftpd: warning: system_users needs ftpd to be started as root\n");
-	if (access("/etc/pam.d/ftpd", F_OK) != 0 && access("/usr/lib/pam.d/ftpd", F_OK) != 0)
-		fprintf(stderr, "ftpd: warning: no PAM service ftpd (/etc/pam.d/ftpd): PAM "
-		    "uses its \"other\" service instead (make install provides one)\n");
-}
-
 /* Whether descriptor 2 is the connection on descriptor 0 (inetd dups it onto 0, 1 and 2). */
 static int
 stderr_is_the_client(void)
@@ -176,29 +161,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (options.check_only) {
-		/* A certificate that cannot be used is a configuration error too. */
-		if (config.tls != TLS_OFF) {
-			struct tls_context *tls = tls_context_new(&config, error, sizeof(error));
-
-			if (tls == NULL) {
-				fprintf(stderr, "ftpd: %s\n", error);
-				config_free(&config);
-				return 1;
-			}
-			tls_context_free(tls);
-		}
-		/* Started as root, ftpd would switch to this user: it must exist. */
-		if (geteuid() == 0 && config.user != NULL && getpwnam(config.user) == NULL) {
-			fprintf(stderr, "ftpd: user %s: no such user (create it, or set user "
-			    "in the config)\n", config.user);
-			config_free(&config);
-			return 1;
-		}
-		if (config.system_users)
-			warn_about_system_users();
-		config_print(&config, stdout);
+		status = preflight(&config, stdout);
 		config_free(&config);
-		return 0;
+		return status;
 	}
 	/* In inetd mode stdout is the client: log to syslog unless told otherwise. */
 	destination = options.foreground && !options.inetd ? "stderr" : config.log;

@@ -145,9 +145,8 @@ monitor_link_free(struct monitor_link *link)
 	free(link);
 }
 
-struct monitor_request *
-monitor_link_request(struct monitor_link *link, uint32_t type, const void *body,
-    monitor_answer_fn answer, void *arg)
+static struct monitor_request *
+request_new(struct monitor_link *link, monitor_answer_fn answer, void *arg)
 {
 	struct monitor_request *request;
 
@@ -164,17 +163,46 @@ monitor_link_request(struct monitor_link *link, uint32_t type, const void *body,
 	request->id = link->next_id++;
 	request->answer = answer;
 	request->arg = arg;
-	if (message_put(bufferevent_get_output(link->channel), type, request->id, body) != 0) {
-		free(request);
-		answer(arg, NULL);
-		return NULL;
-	}
+	return request;
+}
+
+static void
+request_wait(struct monitor_link *link, struct monitor_request *request)
+{
 	request->previous = link->pending_last;
 	if (request->previous != NULL)
 		request->previous->next = request;
 	else
 		link->pending = request;
 	link->pending_last = request;
+}
+
+struct monitor_request *
+monitor_link_request(struct monitor_link *link, uint32_t type, const void *body,
+    monitor_answer_fn answer, void *arg)
+{
+	struct monitor_request *request = request_new(link, answer, arg);
+
+	if (request == NULL)
+		return NULL;
+	if (message_put(bufferevent_get_output(link->channel), type, request->id, body) != 0) {
+		free(request);
+		answer(arg, NULL);
+		return NULL;
+	}
+	request_wait(link, request);
+	return request;
+}
+
+struct monitor_request *
+monitor_link_expect(struct monitor_link *link, uint32_t *id, monitor_answer_fn answer, void *arg)
+{
+	struct monitor_request *request = request_new(link, answer, arg);
+
+	if (request == NULL)
+		return NULL;
+	*id = request->id;
+	request_wait(link, request);
 	return request;
 }
 

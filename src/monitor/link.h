@@ -43,6 +43,14 @@ void monitor_link_free(struct monitor_link *link);
 struct monitor_request *monitor_link_request(struct monitor_link *link, uint32_t type,
     const void *body, monitor_answer_fn answer, void *arg);
 
+/*
+ * Waits for an answer to a request the caller sends some other way (the
+ * hand-off socket, with a descriptor): *id is the number to put in its
+ * header. NULL when answer already ran with NULL.
+ */
+struct monitor_request *monitor_link_expect(struct monitor_link *link, uint32_t *id,
+    monitor_answer_fn answer, void *arg);
+
 /* The caller went away: answer will not run. */
 void monitor_request_cancel(struct monitor_request *request);
 

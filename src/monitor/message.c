@@ -29,6 +29,10 @@ message_body_size(uint32_t type)
 		return sizeof(struct message_ready);
 	case MESSAGE_DRAIN:
 		return sizeof(struct message_drain);
+	case MESSAGE_HAND_OFF:
+		return sizeof(struct message_hand_off);
+	case MESSAGE_HANDED_OFF:
+		return sizeof(struct message_handed_off);
 	default:
 		return 0;
 	}
@@ -65,6 +69,27 @@ address_is_valid(const struct message_address *address)
 	return address->length == 0 || address->length == 4 || address->length == 16;
 }
 
+static int
+socket_address_is_valid(const struct sockaddr_storage *address, uint32_t length)
+{
+	if (address->ss_family == AF_INET)
+		return length == sizeof(struct sockaddr_in);
+	if (address->ss_family == AF_INET6)
+		return length == sizeof(struct sockaddr_in6);
+	/* A control connection on a socketpair or pipe (inetd tests). */
+	return address->ss_family == AF_UNIX && length <= sizeof(*address);
+}
+
+static int
+hand_off_is_valid(const struct message_hand_off *hand_off)
+{
+	return socket_address_is_valid(&hand_off->peer, hand_off->peer_length) &&
+	    (hand_off->local_length == 0 ||
+	    socket_address_is_valid(&hand_off->local, hand_off->local_length)) &&
+	    (hand_off->flags & ~(uint32_t)MESSAGE_SESSION_FLAGS_ALL) == 0 &&
+	    hand_off->input_length <= sizeof(hand_off->input);
+}
+
 int
 message_validate(const struct message *message)
 {
@@ -97,6 +122,10 @@ message_validate(const struct message *message)
 		return 0;
 	case MESSAGE_DRAIN:
 		return body->drain.reason < MESSAGE_DRAIN_REASON_END ? 0 : -EINVAL;
+	case MESSAGE_HAND_OFF:
+		return hand_off_is_valid(&body->hand_off) ? 0 : -EINVAL;
+	case MESSAGE_HANDED_OFF:
+		return body->handed_off.error <= 0 && body->handed_off.pid >= 0 ? 0 : -EINVAL;
 	default:
 		return -EPROTO;
 	}

@@ -18,6 +18,11 @@ struct evbuffer;
 #define MESSAGE_PASSWORD_SIZE 512	/* CRYPT_MAX_PASSPHRASE_SIZE */
 #define MESSAGE_HOME_SIZE 4096		/* PATH_MAX */
 #define MESSAGE_ADDRESS_SIZE 16
+#define MESSAGE_TICKET_SIZE 16		/* a system_users login's right to a user session */
+_Static_assert(MESSAGE_TICKET_SIZE == sizeof(((struct system_account *)0)->hand_off_ticket),
+    "the ticket fits the account");
+#define MESSAGE_TLS_TOKEN_SIZE 32	/* binds TLS data connections to the control's */
+#define MESSAGE_PENDING_INPUT_SIZE 2048	/* what the client sent after PASS, not read yet */
 
 enum message_type {
 	/* worker -> monitor */
@@ -25,10 +30,12 @@ enum message_type {
 	MESSAGE_ADMIT,			/* a connection arrived; answered by ADMITTED */
 	MESSAGE_SESSION_ENDED,		/* an admitted session ended; no answer */
 	MESSAGE_READY,			/* the worker accepts connections; no answer */
+	MESSAGE_HAND_OFF,		/* a system user's session, with its socket; HANDED_OFF */
 	/* monitor -> worker */
 	MESSAGE_AUTHENTICATED,
 	MESSAGE_ADMITTED,
 	MESSAGE_DRAIN,			/* stop accepting; end with the last session */
+	MESSAGE_HANDED_OFF,
 	MESSAGE_TYPE_END
 };
 
@@ -53,6 +60,8 @@ struct message_authenticated {
 	uint32_t gid;
 	uint32_t group_count;	/* at most CHECKER_GROUPS_MAX */
 	uint32_t groups[CHECKER_GROUPS_MAX];
+	/* With an account: what MESSAGE_HAND_OFF shows to have the session started. */
+	unsigned char ticket[MESSAGE_TICKET_SIZE];
 };
 
 /* A client address: 4 bytes (IPv4, also IPv4-mapped IPv6), 16 (IPv6) or 0 (local). */
@@ -94,6 +103,39 @@ enum message_drain_reason {
 	MESSAGE_DRAIN_REASON_END
 };
 
+/* What a session brings along into its user process. */
+enum message_session_flags {
+	MESSAGE_SESSION_TLS = 1 << 0,		/* the control connection is TLS (relayed) */
+	MESSAGE_SESSION_PBSZ = 1 << 1,		/* PBSZ done */
+	MESSAGE_SESSION_PROTECT_DATA = 1 << 2,	/* PROT P */
+	MESSAGE_SESSION_ASCII = 1 << 3,		/* TYPE A */
+	MESSAGE_SESSION_EPSV_ALL = 1 << 4,
+	MESSAGE_SESSION_FLAGS_ALL = (1 << 5) - 1
+};
+
+/*
+ * Sent on the hand-off socket (one datagram) with the control connection's
+ * descriptor: the client's own socket, or with MESSAGE_SESSION_TLS the
+ * worker's end of a relay (the worker keeps the TLS connection).
+ */
+struct message_hand_off {
+	unsigned char ticket[MESSAGE_TICKET_SIZE];
+	struct sockaddr_storage peer;		/* the client */
+	uint32_t peer_length;
+	struct sockaddr_storage local;		/* the server's address the client reached */
+	uint32_t local_length;
+	uint32_t flags;				/* enum message_session_flags */
+	uint32_t mlst_facts;
+	unsigned char tls_token[MESSAGE_TLS_TOKEN_SIZE];
+	uint32_t input_length;
+	unsigned char input[MESSAGE_PENDING_INPUT_SIZE];
+};
+
+struct message_handed_off {
+	int32_t error;		/* 0: the session runs in process pid; else -errno */
+	int32_t pid;
+};
+
 /* The biggest body, for buffers that hold any message. */
 union message_body {
 	struct message_authenticate authenticate;
@@ -103,6 +145,8 @@ union message_body {
 	struct message_session_ended session_ended;
 	struct message_ready ready;
 	struct message_drain drain;
+	struct message_hand_off hand_off;
+	struct message_handed_off handed_off;
 };
 
 struct message {

@@ -214,8 +214,11 @@ resolve_identity(const struct config *config, struct daemon_identity *identity,
 	*drop_privileges = 0;
 	if (geteuid() != 0 || config->user == NULL)
 		return 0;
-	if (daemon_identity_lookup(config->user, identity) != 0)
+	if (daemon_identity_lookup(config->user, identity) != 0) {
+		log_error("user %s: no such user (create it, or set user in ftpd.conf)",
+		    config->user);
 		return -ENOENT;
+	}
 	*drop_privileges = 1;
 	return 0;
 }
@@ -314,6 +317,7 @@ stop_deadline_passed(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	log_warning("workers still running %d s after shutdown_grace: killing them",
 	    STOP_MARGIN_SECONDS);
 	supervisor_signal_all(monitor, SIGKILL);
+	user_sessions_signal_all(monitor, SIGKILL);
 	event_base_loopexit(monitor->base, NULL);
 }
 
@@ -326,6 +330,7 @@ stop(struct monitor *monitor, int signal_number)
 		log_info("signal %d again: stopping now", signal_number);
 		/* A worker that is already stopping takes a second SIGTERM as "now". */
 		supervisor_signal_all(monitor, SIGTERM);
+		user_sessions_signal_all(monitor, SIGTERM);
 		return;
 	}
 	monitor->stopping = 1;
@@ -334,7 +339,9 @@ stop(struct monitor *monitor, int signal_number)
 	/* Once the workers stop accepting too, new clients are refused, not left waiting. */
 	close_listeners(monitor);
 	supervisor_drain_all(monitor, MESSAGE_DRAIN_STOP);
-	if (LIST_EMPTY(&monitor->workers)) {
+	/* A user process stops the way a worker does: idle sessions now, transfers in grace. */
+	user_sessions_signal_all(monitor, SIGTERM);
+	if (LIST_EMPTY(&monitor->workers) && LIST_EMPTY(&monitor->user_processes)) {
 		event_base_loopexit(monitor->base, NULL);
 		return;
 	}
@@ -384,6 +391,7 @@ monitor_free(struct monitor *monitor)
 	unsigned i;
 
 	supervisor_free_all(monitor);
+	user_sessions_free_all(monitor);
 	for (i = 0; i < 4; i++)
 		if (monitor->signals[i] != NULL)
 			event_free(monitor->signals[i]);
@@ -463,6 +471,8 @@ monitor_run(struct config *config, const struct monitor_options *options)
 	monitor.options = options;
 	monitor.connection_fd = -1;
 	LIST_INIT(&monitor.workers);
+	LIST_INIT(&monitor.user_processes);
+	LIST_INIT(&monitor.spawns);
 	limits_init(&monitor.limits);
 	signal(SIGPIPE, SIG_IGN);
 	/* A file-size limit must fail the write (EFBIG -> 552), not kill the worker. */

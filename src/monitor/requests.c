@@ -69,6 +69,8 @@ answer_authentication(struct worker_record *worker, uint32_t id, int error,
 		if (body.error == 0 && avatar_id->account != NULL) {
 			const struct system_account *account = avatar_id->account;
 
+			/* The worker may hand this login off once: the monitor keeps whom it is. */
+			body.error = user_sessions_grant(worker, avatar_id, body.ticket);
 			body.has_account = 1;
 			body.uid = account->uid;
 			body.gid = account->gid;

@@ -15,6 +15,8 @@
 
 #include "config/config.h"
 #include "monitor/limits.h"
+#include "monitor/message.h"
+#include "portal/checkers/checkers.h"
 #include "monitor/monitor.h"
 #include "server/daemon.h"
 #include "server/worker_process.h"
@@ -24,6 +26,9 @@ struct settings;
 struct worker_pool;
 struct xferlog;
 struct authentication;
+struct hand_off_ticket;
+struct user_process;
+struct pending_spawn;
 
 /* Password checks one worker may have running at once; more are refused. */
 #define MONITOR_CHECKS_PER_WORKER 1024
@@ -41,6 +46,12 @@ struct worker_record {
 	struct limits counted;		/* the sessions it was admitted */
 	struct authentication *checks;	/* its password checks running */
 	unsigned check_count;
+	/* system_users: logins it may hand off, and the socket it hands them off on. */
+	struct hand_off_ticket *tickets;
+	unsigned ticket_count;
+	int hand_off_fd;		/* the monitor's end (SOCK_SEQPACKET) */
+	int child_hand_off_fd;		/* the worker's end, until the fork */
+	struct event *hand_off_event;
 	int ready;			/* it sent MESSAGE_READY */
 	int draining;			/* told to drain: not restarted */
 	struct timespec started;
@@ -64,6 +75,8 @@ struct monitor {
 	int connection_fd;		/* inetd or Accept=yes: the one connection; else -1 */
 
 	LIST_HEAD(, worker_record) workers;
+	LIST_HEAD(, user_process) user_processes;	/* system_users sessions */
+	LIST_HEAD(, pending_spawn) spawns;		/* waiting for their fork */
 	struct event *restart_timer;	/* workers that died wait for it */
 	int announced_ready;
 	int failed;			/* the first workers could not start: exit 1 */
@@ -96,6 +109,20 @@ void supervisor_free_all(struct monitor *monitor);
 void requests_readable(struct bufferevent *channel, void *arg);
 /* Cancels a worker's running password checks (it died or misbehaved). */
 void requests_cancel_all(struct worker_record *worker);
+
+/* user_sessions.c: a system account logged in; *ticket lets the worker hand it off. 0 or -ENOMEM. */
+int user_sessions_grant(struct worker_record *worker, const struct avatar_id *id,
+    unsigned char ticket[MESSAGE_TICKET_SIZE]);
+/* The worker's hand-off socket is readable. */
+void user_sessions_readable(evutil_socket_t fd, short what, void *arg);
+/* A child exited: 1 when it was a user process (its session no longer counts). */
+int user_sessions_reap(struct monitor *monitor, pid_t pid, int status);
+/* Signals every user process. */
+void user_sessions_signal_all(struct monitor *monitor, int signal_number);
+/* Forgets worker's tickets and hand-offs in flight (it is gone). */
+void user_sessions_forget_worker(struct worker_record *worker);
+/* Frees the monitor's records (at exit). */
+void user_sessions_free_all(struct monitor *monitor);
 
 /* monitor.c: a worker of the current generation is ready. */
 void monitor_worker_ready(struct monitor *monitor, struct worker_record *worker);

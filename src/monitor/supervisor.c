@@ -40,6 +40,13 @@ static void
 worker_record_free(struct worker_record *worker)
 {
 	requests_cancel_all(worker);
+	user_sessions_forget_worker(worker);
+	if (worker->hand_off_event != NULL)
+		event_free(worker->hand_off_event);
+	if (worker->hand_off_fd >= 0)
+		close(worker->hand_off_fd);
+	if (worker->child_hand_off_fd >= 0)
+		close(worker->child_hand_off_fd);
 	if (worker->channel != NULL)
 		bufferevent_free(worker->channel);
 	if (worker->child_fd >= 0)
@@ -60,6 +67,7 @@ forked(struct worker_record *worker)
 	start.monitor_pid = getppid();
 	start.number = worker->slot + 1;
 	start.monitor_fd = worker->child_fd;
+	start.hand_off_fd = worker->child_hand_off_fd;
 	start.listeners = monitor_slot_listeners(monitor, worker->slot);
 	start.listener_count = monitor->listeners_per_slot;
 	start.connection_fd = monitor->connection_fd;
@@ -67,7 +75,6 @@ forked(struct worker_record *worker)
 	start.xferlog = monitor->xferlog;
 	start.identity = monitor->drop_privileges ? &monitor->identity : NULL;
 	start.chroot_directory = worker->settings->config.chroot;
-	start.stay_privileged = worker->settings->config.system_users;
 	worker_process_run(&start);
 }
 
@@ -117,6 +124,8 @@ fork_now(void *arg, int cancelled)
 	worker->pid = pid;
 	close(worker->child_fd);
 	worker->child_fd = -1;
+	close(worker->child_hand_off_fd);
+	worker->child_hand_off_fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &worker->started);
 	log_info("worker %u started (process %ld)", worker->slot + 1, (long)pid);
 	if (monitor->connection_fd >= 0)
@@ -127,19 +136,27 @@ int
 supervisor_start_worker(struct monitor *monitor, unsigned slot)
 {
 	struct worker_record *worker = calloc(1, sizeof(*worker));
-	int pair[2];
+	int pair[2] = { -1, -1 }, hand_off[2] = { -1, -1 };
 
 	if (worker == NULL) {
 		log_error("cannot start worker %u: out of memory", slot + 1);
 		return -ENOMEM;
 	}
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0) {
+	/* Requests and answers; and hand-offs, each one datagram with a descriptor. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, pair) != 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, hand_off) != 0) {
 		int error = errno;
 
 		log_error("cannot start worker %u: %s", slot + 1, strerror(error));
+		if (hand_off[0] < 0 && pair[0] >= 0) {
+			close(pair[0]);
+			close(pair[1]);
+		}
 		free(worker);
 		return -error;
 	}
+	worker->hand_off_fd = hand_off[0];
+	worker->child_hand_off_fd = hand_off[1];
 	worker->monitor = monitor;
 	worker->slot = slot;
 	worker->generation = monitor->generation;
@@ -155,6 +172,13 @@ supervisor_start_worker(struct monitor *monitor, unsigned slot)
 	}
 	bufferevent_setcb(worker->channel, requests_readable, NULL, channel_event, worker);
 	bufferevent_enable(worker->channel, EV_READ | EV_WRITE);
+	worker->hand_off_event = event_new(monitor->base, worker->hand_off_fd, EV_READ | EV_PERSIST,
+	    user_sessions_readable, worker);
+	if (worker->hand_off_event == NULL || event_add(worker->hand_off_event, NULL) != 0) {
+		worker_record_free(worker);
+		log_error("cannot start worker %u: out of memory", slot + 1);
+		return -ENOMEM;
+	}
 	LIST_INSERT_HEAD(&monitor->workers, worker, link);
 	if (worker_pool_run_exclusive(monitor->threads, fork_now, worker) != 0) {
 		LIST_REMOVE(worker, link);
@@ -254,13 +278,16 @@ supervisor_reap(struct monitor *monitor)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (user_sessions_reap(monitor, pid, status))
+			continue;
 		LIST_FOREACH(worker, &monitor->workers, link)
 			if (worker->pid == pid)
 				break;
 		if (worker != NULL)
 			worker_exited(monitor, worker, status);
 	}
-	if ((monitor->stopping || monitor->connection_fd >= 0) && LIST_EMPTY(&monitor->workers))
+	if ((monitor->stopping || monitor->connection_fd >= 0) && LIST_EMPTY(&monitor->workers) &&
+	    LIST_EMPTY(&monitor->user_processes))
 		event_base_loopexit(monitor->base, NULL);
 }
 

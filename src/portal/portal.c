@@ -189,6 +189,12 @@ portal_cancel(struct portal_request *request)
 }
 
 int
+portal_avatar(struct portal *portal, struct avatar_id *id, struct avatar **avatar)
+{
+	return realm_request_avatar(portal->realm, id, avatar);
+}
+
+int
 portal_open_shell(struct portal *portal, struct avatar *avatar, struct ftpd_host *host)
 {
 	return realm_open_shell(portal->realm, avatar, host);

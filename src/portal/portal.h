@@ -16,6 +16,7 @@ struct worker_pool;
 struct checker;
 
 struct system_account;
+struct avatar_id;
 
 /* What a successful login yields: the user's shell and who they are. */
 struct avatar {
@@ -71,6 +72,12 @@ void portal_cancel(struct portal_request *request);
  * host. 0 or the shell's -errno.
  */
 int portal_open_shell(struct portal *portal, struct avatar *avatar, struct ftpd_host *host);
+
+/*
+ * The avatar for a login checked elsewhere (the monitor, for a user
+ * process), taking over id->account: 0 with *avatar set, or -errno.
+ */
+int portal_avatar(struct portal *portal, struct avatar_id *id, struct avatar **avatar);
 
 /* Ends the session's use of the shell and frees the avatar. */
 void avatar_logout(struct avatar *avatar);

@@ -147,8 +147,8 @@ realm_request_avatar(struct realm *realm, struct avatar_id *id, struct avatar **
 	}
 	created->account = id->account;
 	id->account = NULL;
-	/* The root process opens nothing for a user: the session's own process will. */
-	if (!realm->config->system_users) {
+	/* A system account's files are opened only by its own process, as the account. */
+	if (created->account == NULL) {
 		error = realm_open_shell(realm, created, realm->host);
 		if (error != 0) {
 			avatar_logout(created);

@@ -150,7 +150,6 @@ daemon_identity_lookup(const char *name, struct daemon_identity *identity)
 	} while (error == ERANGE && size <= PASSWD_BUFFER_MAX);
 	if (found == NULL) {
 		free(buffer);
-		log_error("user %s: no such user (create it, or set user in ftpd.conf)", name);
 		return -ENOENT;
 	}
 	strcpy(identity->name, name);

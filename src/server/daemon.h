@@ -51,8 +51,8 @@ struct daemon_identity {
 };
 
 /*
- * Looks up user name with its groups. 0, -ENOENT for no such user (logged),
- * -ENAMETOOLONG, -ENOMEM.
+ * Looks up user name with its groups. 0, -ENOENT for no such user,
+ * -ENAMETOOLONG, -ENOMEM (the caller says what it means).
  */
 int daemon_identity_lookup(const char *name, struct daemon_identity *identity);
 

@@ -24,7 +24,8 @@
 #include "portal/portal.h"
 #include "reply/reply.h"
 #include "server/server.h"
-#include "server/session_process.h"
+#include "server/hand_off.h"
+#include "server/relay.h"
 #include "server/worker_process.h"
 #include "session/session.h"
 #include "shell/host.h"
@@ -37,11 +38,10 @@
 /* How long accepting pauses when the process is out of file descriptors. */
 #define ACCEPT_BACKOFF_MS 200
 
-/* A logged-in session that went on in a process of its own. */
-struct session_process_record {
-	pid_t pid;
-	struct message_address address;		/* counted until it exits */
-	LIST_ENTRY(session_process_record) link;
+/* A system user's TLS control connection, relayed to its user process. */
+struct relay_record {
+	struct relay *relay;
+	LIST_ENTRY(relay_record) link;
 };
 
 /* A connection waiting for the monitor's word on the limits. */
@@ -59,7 +59,7 @@ struct pending_connection {
 static int
 server_idle(const struct server *server)
 {
-	return server->session_count == 0 && server->process_count == 0 &&
+	return server->session_count == 0 && LIST_EMPTY(&server->relays) &&
 	    LIST_EMPTY(&server->pending);
 }
 
@@ -90,7 +90,7 @@ session_ended(void *owner, struct session *session)
 
 	LIST_REMOVE(session, link);
 	server->session_count--;
-	/* A session that moved to a process of its own is released when that ends. */
+	/* A session that moved to a user process counts there (the monitor moved it). */
 	if (!session->moved) {
 		struct message_address address;
 
@@ -110,7 +110,7 @@ session_count(void *owner)
 static void
 hand_off(void *owner, struct session *session, struct avatar *avatar)
 {
-	session_process_start(owner, session, avatar);
+	hand_off_start(owner, session, avatar);
 }
 
 /* hand_off: NULL in a process that serves one session already handed off. */
@@ -129,51 +129,31 @@ init_services(struct server *server, int can_hand_off)
 }
 
 void
-server_session_moved(struct server *server, struct session *session, pid_t pid)
+server_relay_started(struct server *server, struct relay *relay)
 {
-	struct session_process_record *record;
+	struct relay_record *record;
 
+	if (relay == NULL)
+		return;
 	record = calloc(1, sizeof(*record));
 	if (record == NULL) {
-		/* Unrecorded: its exit is reaped all the same; it counts no longer. */
-		log_warning("%s: session process %ld is not counted: out of memory",
-		    session->peer_text, (long)pid);
+		relay_free(relay);
 		return;
 	}
-	record->pid = pid;
-	message_address_from((const struct sockaddr *)&session->peer, &record->address);
-	LIST_INSERT_HEAD(&server->processes, record, link);
-	server->process_count++;
-	session->moved = 1;
-	/* A login that finished while the server was stopping ends with the rest. */
-	if (server->shutting_down)
-		kill(pid, SIGTERM);
+	record->relay = relay;
+	LIST_INSERT_HEAD(&server->relays, record, link);
 }
 
-/* SIGCHLD: session processes that ended no longer count. */
-static void
-children_exited(evutil_socket_t signal_number UNUSED, short what UNUSED, void *arg)
+void
+server_relay_ended(struct server *server, struct relay *relay)
 {
-	struct server *server = arg;
-	struct session_process_record *record;
-	int status;
-	pid_t pid;
+	struct relay_record *record;
 
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		LIST_FOREACH(record, &server->processes, link)
-			if (record->pid == pid)
-				break;
-		if (WIFSIGNALED(status))
-			log_warning("session process %ld killed by signal %d", (long)pid,
-			    WTERMSIG(status));
-		else if (WEXITSTATUS(status) != 0)
-			log_warning("session process %ld exited with status %d", (long)pid,
-			    WEXITSTATUS(status));
-		if (record == NULL)
-			continue;
+	LIST_FOREACH(record, &server->relays, link)
+		if (record->relay == relay)
+			break;
+	if (record != NULL) {
 		LIST_REMOVE(record, link);
-		server->process_count--;
-		release_admission(server, &record->address);
 		free(record);
 	}
 	if (server->exit_when_idle && server_idle(server))
@@ -405,19 +385,12 @@ server_new(struct event_base *base, struct settings *settings, struct xferlog *x
 	server->config = &settings->config;
 	server->xferlog = xferlog;
 	server->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	server->hand_off_fd = -1;
 	LIST_INIT(&server->sessions);
-	LIST_INIT(&server->processes);
+	LIST_INIT(&server->relays);
 	LIST_INIT(&server->pending);
 	limits_init(&server->limits);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
-	if (settings->config.system_users) {
-		server->child_exited = evsignal_new(base, SIGCHLD, children_exited, server);
-		if (server->child_exited == NULL || evsignal_add(server->child_exited, NULL) != 0) {
-			log_error("cannot watch session processes: out of memory");
-			server_free(server);
-			return NULL;
-		}
-	}
 	if (monitor_fd >= 0) {
 		events.owner = server;
 		events.drain = monitor_drain;
@@ -509,8 +482,7 @@ grace_over(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct server *server = arg;
 
-	log_info("shutdown grace period over: closing %u session(s)",
-	    server->session_count + server->process_count);
+	log_info("shutdown grace period over: closing %u session(s)", server->session_count);
 	event_base_loopexit(server->base, NULL);
 }
 
@@ -535,7 +507,7 @@ server_drain(struct server *server)
 	stop_listening(server);
 	server->exit_when_idle = 1;
 	log_info("draining: %u session(s) go on with the old configuration",
-	    server->session_count + server->process_count);
+	    server->session_count);
 	if (server_idle(server))
 		event_base_loopexit(server->base, NULL);
 }
@@ -544,7 +516,6 @@ void
 server_shutdown(struct server *server)
 {
 	struct timeval grace = { (time_t)server->config->shutdown_grace, 0 };
-	struct session_process_record *record;
 	struct session *session, *next;
 
 	stop_listening(server);
@@ -554,15 +525,13 @@ server_shutdown(struct server *server)
 		next = LIST_NEXT(session, link);
 		session_shutdown(session);
 	}
-	/* Each session process winds down the same way, within the same grace. */
-	LIST_FOREACH(record, &server->processes, link)
-		kill(record->pid, SIGTERM);
+	/* Relays end with their user processes, which the monitor stops too. */
 	if (server_idle(server)) {
 		event_base_loopexit(server->base, NULL);
 		return;
 	}
 	log_info("waiting up to %u s for %u session(s) to finish",
-	    server->config->shutdown_grace, server->session_count + server->process_count);
+	    server->config->shutdown_grace, server->session_count);
 	server->grace_timer = evtimer_new(server->base, grace_over, server);
 	if (server->grace_timer == NULL || evtimer_add(server->grace_timer, &grace) != 0)
 		event_base_loopexit(server->base, NULL);
@@ -615,15 +584,14 @@ server_free(struct server *server)
 		event_free(server->grace_timer);
 	if (server->spare_fd >= 0)
 		close(server->spare_fd);
-	if (server->child_exited != NULL)
-		event_free(server->child_exited);
 	for (i = 0; i < 2; i++)
 		if (server->stop_signals[i] != NULL)
 			event_free(server->stop_signals[i]);
-	while (!LIST_EMPTY(&server->processes)) {
-		struct session_process_record *record = LIST_FIRST(&server->processes);
+	while (!LIST_EMPTY(&server->relays)) {
+		struct relay_record *record = LIST_FIRST(&server->relays);
 
 		LIST_REMOVE(record, link);
+		relay_free(record->relay);
 		free(record);
 	}
 	limits_clear(&server->limits);
@@ -676,8 +644,9 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 	}
 	server->base = base;
 	server->spare_fd = -1;
+	server->hand_off_fd = -1;
 	LIST_INIT(&server->sessions);
-	LIST_INIT(&server->processes);
+	LIST_INIT(&server->relays);
 	LIST_INIT(&server->pending);
 	limits_init(&server->limits);
 	server->settings = settings;

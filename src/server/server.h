@@ -23,7 +23,8 @@ struct ftpd_host;
 struct settings;
 struct monitor_link;
 struct pending_connection;
-struct session_process_record;
+struct relay;
+struct relay_record;
 struct worker_listener;
 
 struct server {
@@ -53,10 +54,9 @@ struct server {
 	int shutting_down;			/* SIGTERM came: nothing new starts */
 	struct event *grace_timer;		/* shutting down: the deadline */
 
-	/* system_users: logged-in sessions live in processes of their own. */
-	LIST_HEAD(, session_process_record) processes;
-	unsigned process_count;
-	struct event *child_exited;		/* SIGCHLD */
+	/* system_users: logins go on in user processes the monitor starts. */
+	int hand_off_fd;			/* the worker's hand-off socket; -1: none */
+	LIST_HEAD(, relay_record) relays;	/* their TLS control connections */
 	struct event *stop_signals[2];		/* SIGTERM, SIGINT */
 };
 
@@ -105,16 +105,15 @@ void server_drain(struct server *server);
  */
 void server_shutdown(struct server *server);
 
-/*
- * In the listening process: session now lives in process pid, which still
- * counts against max_clients and max_clients_per_ip until it exits.
- */
-void server_session_moved(struct server *server, struct session *session, pid_t pid);
+/* A relay (NULL: none, it failed) now runs; the server stays up while it does. */
+void server_relay_started(struct server *server, struct relay *relay);
+/* A relay ended (it frees itself right after). */
+void server_relay_ended(struct server *server, struct relay *relay);
 
 /*
- * In a session process: a server for the one session it serves, on base,
+ * In a user process: a server for the one session it serves, on base,
  * with the configuration generation settings and the xferlog (both taken
- * over from the listening process's copy). Stops on SIGTERM/SIGINT like the
+ * over from the monitor's copy). Stops on SIGTERM/SIGINT like the
  * daemon, after the session ends. NULL on failure (logged).
  */
 struct server *server_new_for_session_process(struct event_base *base,

@@ -35,6 +35,7 @@ close_what_is_not_ours(const struct worker_start *start)
 	keep[count++] = STDOUT_FILENO;
 	keep[count++] = STDERR_FILENO;
 	keep[count++] = start->monitor_fd;
+	keep[count++] = start->hand_off_fd;
 	keep[count++] = start->connection_fd;
 	keep[count++] = start->xferlog != NULL ? xferlog_fd(start->xferlog) : -1;
 	for (i = 0; i < start->listener_count && count < KEEP_MAX; i++)
@@ -57,6 +58,101 @@ open_connections(struct server *server, const struct worker_start *start)
 	}
 	return 0;
 }
+
+#ifdef FTPD_TEST_HOOKS
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "monitor/link.h"
+#include "monitor/message.h"
+
+/*
+ * Test builds only (make check's ftpd-test-hooks, never installed):
+ * FTPD_TEST_HOOK=KIND:FILE makes the one worker that finds FILE remove it
+ * and then send the monitor what a compromised worker could, to show that
+ * this costs the worker and never the monitor.
+ */
+static void
+misbehave_now(evutil_socket_t fd, short what, void *arg)
+{
+	const struct worker_start *start = arg;
+	const char *hook = getenv("FTPD_TEST_HOOK"), *file;
+	struct message_header header = { 0, 0, 1 };
+	struct message_admit admit;
+	unsigned char bytes[sizeof(header) + sizeof(union message_body)];
+	size_t length = sizeof(header);
+	ssize_t ignored;
+
+	if (hook == NULL || (file = strchr(hook, ':')) == NULL || unlink(file + 1) != 0)
+		return;
+	memset(bytes, 0, sizeof(bytes));
+	memset(&admit, 0, sizeof(admit));
+	if (strncmp(hook, "unknown-type:", 13) == 0) {
+		header.type = 999;
+		header.length = 4;
+		length += 4;
+	} else if (strncmp(hook, "oversized:", 10) == 0) {
+		header.type = MESSAGE_AUTHENTICATE;
+		header.length = 0x7fffffff;
+	} else if (strncmp(hook, "bad-field:", 10) == 0) {
+		header.type = MESSAGE_ADMIT;
+		header.length = sizeof(admit);
+		admit.address.length = 5;
+		memcpy(bytes + sizeof(header), &admit, sizeof(admit));
+		length += sizeof(admit);
+	} else if (strncmp(hook, "foreign-session:", 16) == 0) {
+		header.type = MESSAGE_SESSION_ENDED;
+		header.length = sizeof(admit);
+		admit.address.length = 4;
+		memcpy(bytes + sizeof(header), &admit, sizeof(admit));
+		length += sizeof(admit);
+	} else if (strncmp(hook, "forged-hand-off:", 16) == 0) {
+		struct message_hand_off body;
+		union {
+			struct cmsghdr header;
+			char space[CMSG_SPACE(sizeof(int))];
+		} control;
+		struct iovec parts[2] = { { &header, sizeof(header) }, { &body, sizeof(body) } };
+		struct msghdr message = { .msg_iov = parts, .msg_iovlen = 2,
+		    .msg_control = control.space, .msg_controllen = sizeof(control.space) };
+		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&message);
+		int null = open("/dev/null", O_RDWR);
+
+		memset(&body, 0, sizeof(body));
+		memset(&control, 0, sizeof(control));
+		body.peer.ss_family = AF_UNIX;
+		body.peer_length = sizeof(sa_family_t);
+		header.type = MESSAGE_HAND_OFF;
+		header.length = sizeof(body);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &null, sizeof(int));
+		ignored = sendmsg(start->hand_off_fd, &message, MSG_NOSIGNAL);
+		(void)ignored;
+		return;
+	} else
+		return;
+	memcpy(bytes, &header, sizeof(header));
+	ignored = write(start->monitor_fd, bytes, length);
+	(void)ignored;
+	(void)fd;
+	(void)what;
+}
+
+/* Once the worker is up (its READY sent): a start that fails is another story. */
+static void
+misbehave_once(struct event_base *base, const struct worker_start *start)
+{
+	static struct worker_start copy;
+	struct timeval later = { 0, 300 * 1000 };
+
+	copy = *start;
+	event_base_once(base, -1, EV_TIMEOUT, misbehave_now, &copy, &later);
+}
+#endif
 
 void
 worker_process_run(const struct worker_start *start)
@@ -83,7 +179,7 @@ worker_process_run(const struct worker_start *start)
 	snprintf(title, sizeof(title), "worker %u", start->number);
 	process_title_set(title);
 
-	if (start->identity != NULL && !start->stay_privileged) {
+	if (start->identity != NULL) {
 		if (daemon_take_identity(start->identity, start->chroot_directory) != 0)
 			_exit(1);
 		log_info("worker %u running as %s (uid %ld)%s%s", start->number,
@@ -95,9 +191,14 @@ worker_process_run(const struct worker_start *start)
 	if (base == NULL)
 		_exit(1);
 	server = server_new(base, start->settings, start->xferlog, start->monitor_fd);
+	if (server != NULL)
+		server->hand_off_fd = start->hand_off_fd;
 	if (server == NULL || server_stop_on_signals(server) != 0 ||
 	    open_connections(server, start) != 0 || server_ready(server) != 0)
 		_exit(1);
+#ifdef FTPD_TEST_HOOKS
+	misbehave_once(base, start);
+#endif
 	event_base_dispatch(base);
 	server_free(server);
 	event_base_free(base);

@@ -29,6 +29,7 @@ struct worker_start {
 	pid_t monitor_pid;
 	unsigned number;			/* 1..workers, for the process title and logs */
 	int monitor_fd;				/* the worker's end of its socketpair */
+	int hand_off_fd;			/* its end of the hand-off socket (system_users) */
 	const struct worker_listener *listeners;
 	unsigned listener_count;
 	int connection_fd;			/* inetd or Accept=yes: the one connection; else -1 */
@@ -36,7 +37,6 @@ struct worker_start {
 	struct xferlog *xferlog;		/* shared with the monitor; may be NULL */
 	const struct daemon_identity *identity;	/* whom to become; NULL: stay */
 	const char *chroot_directory;		/* NULL: none */
-	int stay_privileged;			/* system_users: forks user sessions (for now) */
 };
 
 /* In the child, right after fork: serves until told to stop, then exits. */

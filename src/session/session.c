@@ -172,6 +172,9 @@ session_destroy(struct session *session)
 		event_free(session->deferred_close);
 	if (session->control != NULL)
 		bufferevent_free(session->control);
+	/* A stand-in for the worker's connection is the session's own (see tls_relayed). */
+	if (session->tls_relayed && session->tls != NULL)
+		SSL_free(session->tls);
 	path_free(&session->working_directory);
 	path_free(&session->rename_from);
 	line_reader_clear(&session->line_reader);
@@ -188,13 +191,19 @@ session_free(struct session *session)
 	session_destroy(session);
 }
 
-void
-session_free_moved(struct session *session)
+struct bufferevent *
+session_hand_over(struct session *session)
 {
-	/* Freed as if shut down already, so OpenSSL keeps the session resumable in the child. */
-	if (session->tls != NULL)
-		SSL_set_shutdown(session->tls, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+	struct bufferevent *control = NULL;
+
+	session->moved = 1;
+	if (session->tls != NULL) {
+		control = session->control;
+		session->control = NULL;
+		session->tls = NULL;
+	}
 	session_destroy(session);
+	return control;
 }
 
 int
@@ -203,36 +212,78 @@ session_control_fd(const struct session *session)
 	return session->control != NULL ? (int)bufferevent_getfd(session->control) : -1;
 }
 
-int
-session_move_to(struct session *session, const struct session_services *services,
-    struct evbuffer *input)
+/* Puts what the client already sent in front of what the control connection will read. */
+static int
+prefill_input(struct session *session, const void *input, size_t length)
 {
-	int fd = session_control_fd(session);
-	struct evbuffer *destination;
+	struct evbuffer *destination = bufferevent_get_input(session->control);
 	int error;
 
-	/*
-	 * The old bufferevent stays allocated and untouched: freeing it would
-	 * close the socket and free the SSL object that the new one uses.
-	 */
-	session->control = NULL;
-	session->login_failure_timer = NULL;
-	session->services = services;
-	services->session_started(services->owner, session);
-	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
-	if (session->deferred_close == NULL)
-		return -ENOMEM;
-	session->control = control_bufferevent(session, fd, session->tls, BUFFEREVENT_SSL_OPEN);
-	if (session->control == NULL)
-		return -ENOMEM;
-	destination = bufferevent_get_input(session->control);
-	if (evbuffer_add_buffer(destination, input) == 0)
+	if (length == 0)
 		return 0;
 	/* A socket bufferevent keeps its input frozen but for its own reads: thaw it once. */
 	evbuffer_unfreeze(destination, 0);
-	error = evbuffer_add_buffer(destination, input);
+	error = evbuffer_add(destination, input, length);
 	evbuffer_freeze(destination, 0);
 	return error != 0 ? -ENOMEM : 0;
+}
+
+struct session *
+session_new_handed_over(const struct session_services *services, struct settings *settings,
+    int fd, const struct session_handover *handover)
+{
+	struct session *session;
+
+	session = calloc(1, sizeof(*session));
+	if (session == NULL) {
+		close(fd);
+		return NULL;
+	}
+	session->services = services;
+	session->settings = settings_hold(settings);
+	session->config = &session->settings->config;
+	session->state = SESSION_INAUTH;
+	session->identity_fixed = 1;
+	snprintf(session->user, sizeof(session->user), "%s", handover->user);
+	session->binary = handover->binary;
+	session->protection_size_set = handover->protection_size_set;
+	session->protect_data = handover->protect_data;
+	session->epsv_all = handover->epsv_all;
+	session->mlst_facts = handover->mlst_facts;
+	session->working_directory = PATH_ROOT;
+	session->rename_from = PATH_ROOT;
+	line_reader_init(&session->line_reader);
+	session->peer_length = handover->peer_length <= sizeof(session->peer) ?
+	    handover->peer_length : sizeof(session->peer);
+	memcpy(&session->peer, handover->peer, session->peer_length);
+	session->local_length = sizeof(session->local);
+	if (handover->local_length > 0 && handover->local_length <= sizeof(session->local)) {
+		memcpy(&session->local, handover->local, handover->local_length);
+		session->local_length = handover->local_length;
+	} else if (getsockname(fd, (struct sockaddr *)&session->local,
+	    &session->local_length) != 0)
+		session->local_length = 0;
+	format_peer(session);
+	services->session_started(services->owner, session);
+	evutil_make_socket_nonblocking(fd);
+	if (handover->tls_relayed && session->settings->tls != NULL) {
+		session->tls = tls_token_holder_new(session->settings->tls, handover->tls_token);
+		session->tls_relayed = 1;
+	}
+	/* The worker speaks TLS with the client; this side of the relay is plain. */
+	session->control = control_bufferevent(session, fd, NULL, BUFFEREVENT_SSL_OPEN);
+	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
+	if (session->control == NULL)
+		close(fd);
+	if (session->control == NULL || session->deferred_close == NULL ||
+	    (handover->tls_relayed && session->tls == NULL) ||
+	    prefill_input(session, handover->input, handover->input_length) != 0) {
+		session_free(session);
+		return NULL;
+	}
+	/* Nothing is read until the login is complete. */
+	session_pause(session);
+	return session;
 }
 
 void
@@ -257,16 +308,19 @@ session_close_now(struct session *session)
 {
 	if (session->references == 0) {
 		/* A TLS peer is told the session ends; then everything goes. */
-		tls_send_close_notify(session->tls);
+		if (!session->tls_relayed)
+			tls_send_close_notify(session->tls);
 		session_free(session);
 		return;
 	}
 	session->dead = 1;
 	if (session->control != NULL) {
-		tls_send_close_notify(session->tls);
+		if (!session->tls_relayed)
+			tls_send_close_notify(session->tls);
 		bufferevent_free(session->control);
 		session->control = NULL;
-		session->tls = NULL;
+		if (!session->tls_relayed)
+			session->tls = NULL;
 	}
 }
 

@@ -56,6 +56,7 @@ struct session {
 
 	/* TLS (RFC 4217) */
 	struct ssl_st *tls;		/* the control connection's, owned by control */
+	int tls_relayed;		/* tls only stands for the worker's connection */
 	int tls_upgrading;		/* AUTH TLS answered; switch once it is sent */
 	int protection_size_set;	/* PBSZ done */
 	int protect_data;		/* PROT P */
@@ -135,20 +136,45 @@ int session_release(struct session *session);
 void session_logged_in(struct session *session, struct avatar *avatar);
 
 /*
- * Session processes (server/session_process.c). In the listening process,
- * after the fork: frees the session without a word to the client or the
- * TLS peer, whose connection the child now owns.
+ * system_users: a logged-in session goes on in a user process of its own.
+ * What it brings along from the worker that served its login:
  */
-void session_free_moved(struct session *session);
+struct session_handover {
+	const struct sockaddr *peer;	/* the client */
+	socklen_t peer_length;
+	const struct sockaddr *local;	/* the server address the client reached */
+	socklen_t local_length;		/* 0: ask the socket */
+	const char *user;
+	/* The control connection is TLS, kept by the worker, which relays it: fd is plain. */
+	int tls_relayed;
+	const unsigned char *tls_token;	/* with tls_relayed: TLS_TOKEN_SIZE bytes */
+	int protection_size_set;
+	int protect_data;
+	int binary;
+	int epsv_all;
+	unsigned mlst_facts;
+	const void *input;		/* what the client sent after PASS */
+	size_t input_length;
+};
+
+/*
+ * In the user process: the session on fd, waiting for its login to end
+ * (session_logged_in, or session_login_refused and a reply). No greeting;
+ * USER for someone else is refused. NULL (fd closed) on failure.
+ */
+struct session *session_new_handed_over(const struct session_services *services,
+    struct settings *settings, int fd, const struct session_handover *handover);
+
+/*
+ * In the worker, once the user process has the session: frees the session
+ * without a word to the client. Returns its control connection when the
+ * worker must go on relaying it (TLS: the caller owns it now), else NULL
+ * (the connection is closed here; the user process has its own copy).
+ */
+struct bufferevent *session_hand_over(struct session *session);
+
 /* Its control connection's socket. */
 int session_control_fd(const struct session *session);
-/*
- * In the child: takes the control connection off the listening process's
- * event loop (abandoned, never run again) onto the services of the new
- * process, with the input not yet read. 0 or -ENOMEM.
- */
-int session_move_to(struct session *session, const struct session_services *services,
-    struct evbuffer *input);
 
 /*
  * The moves of the state machine UNAUTH -> INAUTH -> AUTHED <-> RENAMING,

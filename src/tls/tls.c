@@ -20,7 +20,7 @@
 #include "tls/tls.h"
 #include "util/attributes.h"
 
-#define TOKEN_SIZE 32
+#define TOKEN_SIZE TLS_TOKEN_SIZE
 /* Sessions must outlive any control connection that may still open data connections. */
 #define SESSION_LIFETIME_SECONDS (24 * 60 * 60)
 
@@ -274,6 +274,29 @@ tls_data_check(struct tls_context *context, SSL *data)
 		return -EPERM;
 	}
 	return 0;
+}
+
+int
+tls_control_token(SSL *control, unsigned char token[TLS_TOKEN_SIZE])
+{
+	const unsigned char *own = token_of(control);
+
+	if (own == NULL)
+		return -ENOENT;
+	memcpy(token, own, TLS_TOKEN_SIZE);
+	return 0;
+}
+
+SSL *
+tls_token_holder_new(struct tls_context *context, const unsigned char token[TLS_TOKEN_SIZE])
+{
+	SSL *ssl = SSL_new(context->ctx);
+
+	if (ssl != NULL && set_token(ssl, token) != 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
 }
 
 void

@@ -38,6 +38,20 @@ SSL *tls_data_new(struct tls_context *context, SSL *control);
  */
 int tls_data_check(struct tls_context *context, SSL *data);
 
+/* Size of the token that binds data connections to their control connection. */
+#define TLS_TOKEN_SIZE 32
+
+/* Copies control's token into token. 0, or -ENOENT for an SSL without one. */
+int tls_control_token(SSL *control, unsigned char token[TLS_TOKEN_SIZE]);
+
+/*
+ * An SSL that never carries a byte: in a user process whose TLS control
+ * connection is relayed by its worker, it stands for that connection when
+ * data connections are bound to it (tls_data_new, tls_data_check). NULL on
+ * failure.
+ */
+SSL *tls_token_holder_new(struct tls_context *context, const unsigned char token[TLS_TOKEN_SIZE]);
+
 /* Sends close_notify without waiting for the peer's (best effort, non-blocking). */
 void tls_send_close_notify(SSL *ssl);
 

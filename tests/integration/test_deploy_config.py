@@ -6,7 +6,8 @@ import re
 import shutil
 import subprocess
 
-from harness import (check, check_equal, ftpd_path, run_ftpd, skip, temp_dir, write_file)
+from harness import (check, check_equal, ftpd_path, run_ftpd, shared_temp_dir, skip, temp_dir,
+                     write_file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -230,9 +231,11 @@ def test_make_install_layout():
         for default in ("/usr/local/sbin", "/usr/local/etc"):
             check(default not in text, "installed %s still names %s" % (path, default))
 
-    # The example config is one `ftpd -t` accepts (with a root that exists here).
+    # The example config is one `ftpd -t` accepts (with a root that exists here and
+    # that its workers, running as nobody, can read).
     example = os.path.join(destination, examples[0])
-    result = subprocess.run([sbin, "-t", "-c", example, "-o", "anonymous_root=" + destination,
+    share = shared_temp_dir("ftpd-share-")
+    result = subprocess.run([sbin, "-t", "-c", example, "-o", "anonymous_root=" + share,
                              "-o", "user=nobody"],
                             capture_output=True, text=True, timeout=10)
     check_equal(result.returncode, 0, "ftpd -t of the installed example (stderr %r)"

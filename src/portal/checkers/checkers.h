@@ -33,6 +33,8 @@ struct system_account {
 	gid_t gid;
 	gid_t groups[CHECKER_GROUPS_MAX];	/* supplementary groups, gid among them */
 	int group_count;
+	/* From the monitor: what the worker shows to have the account's process started. */
+	unsigned char hand_off_ticket[16];
 };
 
 /* Who the credentials proved the user to be: what the realm builds a shell for. */

@@ -45,6 +45,7 @@ id_from_answer(const struct message_authenticated *answer, struct avatar_id **id
 	account->group_count = (int)answer->group_count;
 	for (i = 0; i < answer->group_count; i++)
 		account->groups[i] = answer->groups[i];
+	memcpy(account->hand_off_ticket, answer->ticket, sizeof(account->hand_off_ticket));
 	(*id)->account = account;
 	return 0;
 }

@@ -48,7 +48,8 @@ control_family(struct session *session)
 static void
 prepare_protected_data(struct session *session)
 {
-	if (session->tls != NULL && session->protect_data)
+	/* Behind a relay the worker owns the connection and gives the ticket itself. */
+	if (session->tls != NULL && session->protect_data && !session->tls_relayed)
 		tls_prepare_data_connection(session->tls);
 }
 

@@ -513,18 +513,29 @@ END_TEST
 START_TEST(test_system_users_shells_open_in_the_session_process)
 {
 	struct login_result result;
+	struct avatar_id *id;
+	struct avatar *avatar = NULL;
 
 	fixture.config->system_users = 1;
 	start_portal();
+	/* Guests are served by the (unprivileged) worker: their shell opens at once. */
 	result = login("anonymous", "guest@");
 	ck_assert_int_eq(result.error, 0);
-	/* The root process opens nothing for a user. */
-	ck_assert_ptr_null(result.avatar->shell);
-	ck_assert_str_eq(result.avatar->home, fixture.anonymous_root);
 	ck_assert_ptr_null(result.avatar->account);
-	ck_assert_int_eq(portal_open_shell(fixture.portal, result.avatar, NULL), 0);
 	assert_shell_root(result.avatar->shell, fixture.anonymous_root);
 	avatar_logout(result.avatar);
+	/* An account's shell waits for its own process, which opens it as the account. */
+	ck_assert_int_eq(avatar_id_new("someone", fixture.anonymous_root, 0, &id), 0);
+	id->account = calloc(1, sizeof(*id->account));
+	ck_assert_ptr_nonnull(id->account);
+	ck_assert_int_eq(portal_avatar(fixture.portal, id, &avatar), 0);
+	ck_assert_ptr_null(id->account);		/* taken over */
+	avatar_id_free(id);
+	ck_assert_ptr_null(avatar->shell);
+	ck_assert_ptr_nonnull(avatar->account);
+	ck_assert_int_eq(portal_open_shell(fixture.portal, avatar, NULL), 0);
+	assert_shell_root(avatar->shell, fixture.anonymous_root);
+	avatar_logout(avatar);
 }
 END_TEST
 
