@@ -11,7 +11,8 @@
 #                   /etc/logrotate.d/ftpd unless they exist
 #                   (prefix and DESTDIR honoured)
 #   make dist       ftpd-VERSION.tar.gz; make distcheck builds and tests it
-#   make bench      ftpd against vsftpd (as root; not part of check);
+#   make bench      ftpd against vsftpd (as root; not part of check), then
+#                   ftpd with workers = 1 against workers = 2;
 #                   make bench BENCH_ARGS=--quick for a short run
 
 VARIANT ?= default
@@ -121,6 +122,7 @@ integration: $(FTPD) $(FTPD_HOOKS) test-deps
 bench: $(FTPD)
 	@build-aux/ensure-deps test
 	$(PYTHON) tests/bench/bench.py --ftpd $(FTPD) $(BENCH_ARGS)
+	$(PYTHON) tests/bench/workers.py --ftpd $(FTPD) $(BENCH_WORKERS_ARGS)
 
 check: test-deps
 	$(MAKE) unit

@@ -183,11 +183,11 @@ static const struct config_key config_keys[] = {
 	  .description = "address for implicit FTPS (TLS from the first byte), with tls on" },
 	{ .name = "user", .type = KEY_STRING, .offset = FIELD(user), .optional = 1,
 	  .default_value = "ftpd",
-	  .description = "when started as root, the user to switch to after binding "
+	  .description = "when started as root, the user the worker processes run as "
 	      "(none: stay root, not recommended)" },
 	{ .name = "chroot", .type = KEY_PATH, .offset = FIELD(chroot), .optional = 1,
 	  .default_value = "none",
-	  .description = "directory to chroot into after start-up (none: stay)" },
+	  .description = "directory the worker processes chroot into (none: stay)" },
 	{ .name = "workers", .type = KEY_UNSIGNED, .offset = FIELD(workers),
 	  .minimum = 0, .maximum = CONFIG_MAX_WORKERS, .default_value = "0",
 	  .description = "unprivileged processes serving sessions (0: one per CPU)" },

@@ -2,6 +2,7 @@
  * dtp: establishing data connections, passive or active.
  * Every connection is checked against the control peer's host (no FTP bounce, no data theft).
  */
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -148,30 +149,57 @@ passive_acceptable(evutil_socket_t listener, short what UNUSED, void *arg)
 	deliver_soon(dtp);
 }
 
-/* Binds listener to a port of the configured range, from a random start. */
+/* A listening socket on port (0: the kernel's choice). 0, or -errno with nothing open. */
 static int
-bind_passive_port(evutil_socket_t listener, struct dtp *dtp, const struct config *config)
+listen_on_port(struct dtp *dtp, unsigned port)
+{
+	int one = 1;
+	int fd = socket(dtp->local.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	/* Earlier data connections on a port linger in TIME_WAIT; reuse it anyway. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	set_port(&dtp->local, port);
+	/*
+	 * Another worker may bind the same port at the same moment (SO_REUSEADDR
+	 * lets two sockets bind while neither listens): only listen() decides.
+	 */
+	if (bind(fd, (struct sockaddr *)&dtp->local, dtp->local_length) != 0 ||
+	    listen(fd, 1) != 0) {
+		int error = -errno;
+
+		close(fd);
+		return error;
+	}
+	dtp->listener = fd;
+	return 0;
+}
+
+/*
+ * Listens on a port of the configured range, from a random start; a port
+ * in use (by this process or another worker) passes to the next one.
+ */
+static int
+listen_in_range(struct dtp *dtp, const struct config *config)
 {
 	unsigned first = config->pasv_port_min, last = config->pasv_port_max;
 	unsigned count, start, i;
-	int one = 1;
+	uint32_t random_start;
+	int error;
 
-	/* Earlier data connections on a port linger in TIME_WAIT; reuse it anyway. */
-	setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-
-	if (first == 0) {
-		set_port(&dtp->local, 0);
-		return bind(listener, (struct sockaddr *)&dtp->local, dtp->local_length) == 0 ?
-		    0 : -errno;
-	}
+	if (first == 0)
+		return listen_on_port(dtp, 0);
 	count = last - first + 1;
-	start = (unsigned)random() % count;
+	/* Each worker its own sequence: random() would be the same in every forked worker. */
+	if (getrandom(&random_start, sizeof(random_start), GRND_NONBLOCK) !=
+	    sizeof(random_start))
+		random_start = (uint32_t)random();
+	start = random_start % count;
 	for (i = 0; i < count; i++) {
-		set_port(&dtp->local, first + (start + i) % count);
-		if (bind(listener, (struct sockaddr *)&dtp->local, dtp->local_length) == 0)
-			return 0;
-		if (errno != EADDRINUSE)
-			return -errno;
+		error = listen_on_port(dtp, first + (start + i) % count);
+		if (error != -EADDRINUSE)
+			return error;
 	}
 	return -EADDRINUSE;
 }
@@ -189,16 +217,10 @@ dtp_new_passive(struct event_base *base, const struct config *config,
 	dtp->remote_length = peer->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	memcpy(&dtp->remote, peer, dtp->remote_length);
-	dtp->listener = socket(control_local->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (dtp->listener < 0) {
-		*error = -errno;
-		goto fail;
-	}
-	*error = bind_passive_port(dtp->listener, dtp, config);
+	*error = listen_in_range(dtp, config);
 	if (*error != 0)
 		goto fail;
-	if (listen(dtp->listener, 1) != 0 ||
-	    getsockname(dtp->listener, (struct sockaddr *)&dtp->local, &dtp->local_length) != 0) {
+	if (getsockname(dtp->listener, (struct sockaddr *)&dtp->local, &dtp->local_length) != 0) {
 		*error = -errno;
 		goto fail;
 	}

@@ -10,13 +10,17 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "log/log.h"
 #include "server/daemon.h"
+#include "util/descriptors.h"
 
 /* Write end of the pipe the waiting parent reads; -1 when not detached. */
 static int ready_pipe = -1;
@@ -65,6 +69,27 @@ daemon_stdio_to_null(void)
 	dup2(null, STDERR_FILENO);
 	if (null > STDERR_FILENO)
 		close(null);
+}
+
+void
+daemon_leave_monitor(struct event_base *monitor_base, pid_t monitor_pid, int *keep,
+    int keep_count)
+{
+	/* Set first, then checked: the monitor may have died before the call. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() != monitor_pid)
+		_exit(1);
+	/*
+	 * The epoll instance is shared with the monitor: removing its events
+	 * here would remove them there. Give this process its own, then free.
+	 */
+	event_reinit(monitor_base);
+	event_base_free(monitor_base);
+	descriptors_close_except(keep, keep_count);
+	/* The starting process waits for the end of its output: a child must not hold it. */
+	if (detached)
+		daemon_stdio_to_null();
+	log_reopen_after_fork();
 }
 
 int

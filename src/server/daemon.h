@@ -26,6 +26,18 @@ int daemon_is_detached(void);
 /* Standard input, output and error to /dev/null (what a detached process must not hold). */
 void daemon_stdio_to_null(void);
 
+struct event_base;
+
+/*
+ * In a child the monitor just forked (a worker, a user process): ends with
+ * the monitor (PR_SET_PDEATHSIG), lets go of its loop without touching the
+ * kernel objects they share, closes every descriptor but those in keep
+ * (stdio, when detached, goes to /dev/null) and reopens the log. Exits the
+ * process when the monitor is already gone.
+ */
+void daemon_leave_monitor(struct event_base *monitor_base, pid_t monitor_pid, int *keep,
+    int keep_count);
+
 /*
  * Writes the process id to path (created 0644, owned by config->user when
  * privileges will be dropped). 0 or -errno (logged).

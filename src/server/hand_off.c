@@ -82,6 +82,13 @@ handed_off(void *arg, const struct message *answer)
 	int relay_fd = hand_off->relay_fd;
 
 	hand_off->request = NULL;
+	/*
+	 * Once the user process has it, the session counts there (the monitor
+	 * moved it), even when the client has gone meanwhile: its end here must
+	 * not be reported as the end of a session of this worker's.
+	 */
+	if (answer != NULL && answer->body.handed_off.error == 0)
+		session->moved = 1;
 	if (session_release(session)) {
 		hand_off_free(hand_off);	/* the client went away meanwhile */
 		return;

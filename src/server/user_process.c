@@ -3,8 +3,6 @@
  * Everything of the monitor's goes first (its loop, every descriptor but the
  * connection and the xferlog), then root; only then is the first byte read.
  */
-#include <sys/prctl.h>
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -23,7 +21,6 @@
 #include "server/server.h"
 #include "server/user_process.h"
 #include "session/session.h"
-#include "util/descriptors.h"
 #include "util/process_title.h"
 
 static void
@@ -104,20 +101,12 @@ user_process_run(const struct user_start *start)
 	struct session *session;
 	int keep[5];
 
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != start->monitor_pid)
-		_exit(1);
-	event_reinit(start->monitor_base);
-	event_base_free(start->monitor_base);
 	keep[0] = STDIN_FILENO;
 	keep[1] = STDOUT_FILENO;
 	keep[2] = STDERR_FILENO;
 	keep[3] = start->connection_fd;
 	keep[4] = start->xferlog != NULL ? xferlog_fd(start->xferlog) : -1;
-	descriptors_close_except(keep, 5);
-	if (daemon_is_detached())
-		daemon_stdio_to_null();
-	log_reopen_after_fork();
+	daemon_leave_monitor(start->monitor_base, start->monitor_pid, keep, 5);
 	set_title(start);
 	if (daemon_become(start->id->name, account->uid, account->gid, account->groups,
 	    account->group_count) != 0)

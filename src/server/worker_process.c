@@ -4,9 +4,6 @@
  * sockets to the monitor included, so a worker's death is seen at once),
  * then root, then the worker runs a server of its own.
  */
-#include <sys/prctl.h>
-
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -18,14 +15,22 @@
 #include "log/xferlog.h"
 #include "server/server.h"
 #include "server/worker_process.h"
-#include "util/descriptors.h"
 #include "util/process_title.h"
+
+#ifdef FTPD_TEST_HOOKS
+#include <sys/socket.h>
+
+#include <fcntl.h>
+#include <string.h>
+
+#include "monitor/message.h"
+#endif
 
 /* Listeners, the connection, the monitor socket, the xferlog, stdio. */
 #define KEEP_MAX (CONFIG_MAX_LISTEN + 8)
 
 static void
-close_what_is_not_ours(const struct worker_start *start)
+leave_monitor(const struct worker_start *start)
 {
 	int keep[KEEP_MAX];
 	int count = 0;
@@ -40,7 +45,7 @@ close_what_is_not_ours(const struct worker_start *start)
 	keep[count++] = start->xferlog != NULL ? xferlog_fd(start->xferlog) : -1;
 	for (i = 0; i < start->listener_count && count < KEEP_MAX; i++)
 		keep[count++] = start->listeners[i].fd;
-	descriptors_close_except(keep, count);
+	daemon_leave_monitor(start->monitor_base, start->monitor_pid, keep, count);
 }
 
 static int
@@ -60,14 +65,6 @@ open_connections(struct server *server, const struct worker_start *start)
 }
 
 #ifdef FTPD_TEST_HOOKS
-#include <fcntl.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-
-#include "monitor/link.h"
-#include "monitor/message.h"
-
 /*
  * Test builds only (make check's ftpd-test-hooks, never installed):
  * FTPD_TEST_HOOK=KIND:FILE makes the one worker that finds FILE remove it
@@ -161,21 +158,7 @@ worker_process_run(const struct worker_start *start)
 	struct server *server;
 	char title[32];
 
-	/* A worker must not outlive its monitor (checked after, as it may already be gone). */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (getppid() != start->monitor_pid)
-		_exit(1);
-	/*
-	 * The epoll instance is shared with the monitor: removing its events
-	 * here would remove them there. Give this process its own, then free.
-	 */
-	event_reinit(start->monitor_base);
-	event_base_free(start->monitor_base);
-	close_what_is_not_ours(start);
-	/* The starting process waits for the end of its output: a worker must not hold it. */
-	if (daemon_is_detached())
-		daemon_stdio_to_null();
-	log_reopen_after_fork();
+	leave_monitor(start);
 	snprintf(title, sizeof(title), "worker %u", start->number);
 	process_title_set(title);
 

@@ -15,6 +15,12 @@ extern char **environ;
 
 static char *title_start;
 static size_t title_size;
+/*
+ * The environment's copies: environ's entries, then the same pointers again
+ * past its NULL, where unsetenv (which only shifts entries before the NULL)
+ * never looks, so the strings stay owned even once dropped from environ.
+ */
+static char **environment_copy;
 
 void
 process_title_init(int argc, char **argv)
@@ -31,7 +37,7 @@ process_title_init(int argc, char **argv)
 			end = argv[j] + strlen(argv[j]) + 1;
 	while (environ[count] != NULL)
 		count++;
-	copy = calloc(count + 1, sizeof(*copy));
+	copy = calloc(2 * (count + 1), sizeof(*copy));
 	if (copy == NULL)
 		return;
 	for (i = 0; i < count; i++) {
@@ -44,6 +50,7 @@ process_title_init(int argc, char **argv)
 			free(copy);
 			return;
 		}
+		copy[count + 1 + i] = copy[i];
 	}
 	/* The arguments move too: options parsed later point into them. */
 	start = argv[0];
@@ -54,7 +61,7 @@ process_title_init(int argc, char **argv)
 			return;		/* the old area is still in use: no title */
 		argv[j] = argument;
 	}
-	environ = copy;
+	environ = environment_copy = copy;
 	title_start = start;
 	title_size = (size_t)(end - start);
 }

@@ -46,6 +46,13 @@ struct worker_pool {
 	struct job_queue completed;	/* work returned, done() not yet run */
 	int stopping;
 	unsigned running;			/* jobs inside work() right now */
+	/*
+	 * Threads that reached their wait loop at least once. Until all have,
+	 * one may still be starting up (the C library and sanitizers allocate
+	 * then, holding locks): no exclusive call may fork meanwhile.
+	 */
+	unsigned ready_threads;
+	unsigned thread_goal;			/* how many threads were asked for */
 	/* Exclusive calls waiting, and one running: workers start nothing meanwhile. */
 	struct exclusive_call *exclusive_head, **exclusive_tail;
 	int exclusive_active;
@@ -99,6 +106,13 @@ wake_loop_locked(struct worker_pool *pool)
 		pool->wakeup_written = 1;
 }
 
+/* With the lock held: no thread runs a job or is still starting. */
+static int
+exclusive_may_run(const struct worker_pool *pool)
+{
+	return pool->running == 0 && pool->ready_threads == pool->thread_goal;
+}
+
 static void *
 worker_thread(void *context)
 {
@@ -107,6 +121,9 @@ worker_thread(void *context)
 	int skip;
 
 	pthread_mutex_lock(&pool->lock);
+	pool->ready_threads++;
+	if (pool->exclusive_head != NULL && exclusive_may_run(pool))
+		wake_loop_locked(pool);
 	for (;;) {
 		while (!pool->stopping && (pool->pending.head == NULL ||
 		    pool->exclusive_head != NULL || pool->exclusive_active))
@@ -174,7 +191,7 @@ wakeup_ready(evutil_socket_t fd, short events, void *context)
 	completed = pool->completed.head;
 	pool->completed.head = pool->completed.tail = NULL;
 	pool->wakeup_written = 0;
-	if (pool->exclusive_head != NULL && pool->running == 0) {
+	if (pool->exclusive_head != NULL && exclusive_may_run(pool)) {
 		exclusive = pool->exclusive_head;
 		pool->exclusive_head = NULL;
 		pool->exclusive_tail = &pool->exclusive_head;
@@ -260,6 +277,7 @@ worker_pool_new(struct event_base *base, unsigned threads)
 	    wakeup_ready, pool);
 	if (pool->wakeup_event == NULL || event_add(pool->wakeup_event, NULL) != 0)
 		goto fail_pipe;
+	pool->thread_goal = threads;
 	error = start_threads(pool, threads);
 	if (error != 0) {
 		log_error("worker pool: pthread_create: %s", strerror(-error));
@@ -338,8 +356,8 @@ worker_pool_run_exclusive(struct worker_pool *pool, worker_done_fn call, void *a
 	}
 	*pool->exclusive_tail = exclusive;
 	pool->exclusive_tail = &exclusive->next;
-	/* With workers busy, the last one to finish wakes the loop. */
-	if (pool->running == 0)
+	/* With workers busy (or starting), the last one to finish (or start) wakes the loop. */
+	if (exclusive_may_run(pool))
 		wake_loop_locked(pool);
 	pthread_mutex_unlock(&pool->lock);
 	return 0;

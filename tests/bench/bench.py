@@ -490,11 +490,15 @@ class Server:
             raise BenchError("%s died with status %d:\n%s" % (
                 self.label, self.process.returncode, self.log_tail()))
 
+    def session_processes(self):
+        """The processes that exist only while sessions do."""
+        return descendants(self.process.pid)
+
     def wait_quiescent(self):
         """Wait until the server has no session process left, so a CPU reading
         starts clean and sessions do not overlap."""
         deadline = time.monotonic() + QUIESCE_TIMEOUT
-        while descendants(self.process.pid):
+        while self.session_processes():
             self.check_alive()
             if time.monotonic() > deadline:
                 raise BenchError("%s still has session processes %.0f s after the "
@@ -546,6 +550,19 @@ class Server:
 
 class Ftpd(Server):
     name = "ftpd"
+
+    def session_processes(self):
+        """ftpd's workers live as long as the server; only user processes come and go."""
+        found = []
+        for pid in descendants(self.process.pid):
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    title = f.read()
+            except OSError:
+                continue
+            if not title.startswith(b"ftpd: worker"):
+                found.append(pid)
+        return found
 
     def __init__(self, workdir, timeout, binary, layout, tls=None):
         self.binary = binary

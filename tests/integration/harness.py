@@ -143,14 +143,18 @@ class Server:
             if self.process.poll() is not None:
                 raise AssertionError("ftpd exited with status %d before accepting connections"
                                      % self.process.returncode)
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("ftpd did not accept connections within %.0f s"
-                                         % START_TIMEOUT)
-                time.sleep(0.05)
+            # The monitor's socket takes connections before the workers run: with
+            # the log on stderr, wait for "ready", logged once every worker accepts.
+            if self.options.get("log") != "stderr" or " ready (" in self.stderr_text():
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        break
+                except OSError:
+                    pass
+            if time.monotonic() > deadline:
+                raise AssertionError("ftpd did not accept connections within %.0f s"
+                                     % START_TIMEOUT)
+            time.sleep(0.05)
 
     def stderr_text(self):
         try:

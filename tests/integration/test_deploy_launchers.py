@@ -10,10 +10,10 @@ import socket
 import subprocess
 import time
 
-from harness import (Launched, check, check_equal, free_port, ftpd_command, ftpd_path,
-                     parent_pid, populate_tree, process_gone, process_title, server_end_inode,
-                     serving_pid, skip, temp_dir, wait_for_listening, wait_until, worker_pids,
-                     write_file)
+from harness import (TEST_WORKERS, Launched, check, check_equal, free_port, ftpd_command,
+                     ftpd_path, parent_pid, populate_tree, process_gone, process_title,
+                     server_end_inode, serving_pid, skip, temp_dir, wait_for_listening,
+                     wait_until, worker_pids, write_file)
 
 SYSTEMD_SOCKET_ACTIVATE = "systemd-socket-activate"
 
@@ -188,7 +188,7 @@ def test_socket_activation_accept_no():
     port = free_port()
     launcher = launch_socket_activate(port, config)
     first, second = ftp_session(port), ftp_session(port)
-    workers = worker_pids(launcher.pid, 2)
+    workers = worker_pids(launcher.pid, int(TEST_WORKERS))
     for client in (first, second):
         pid = serving_pid(client.sock)
         check(pid in workers, "process %d serving a session is not a worker of the ftpd that "

@@ -1,9 +1,11 @@
 """test_deploy_monitor: the privileged monitor and its unprivileged workers. The
 monitor stays root, binds, holds the TLS key and the password file and counts the
 limits; the workers serve every client as `user`. Checks that root-only files
-still work after the split, that no root process touches a client connection,
-that a killed worker is replaced, that SIGHUP renews every worker, that the
-limits count across workers, that the key is reloaded, and the process titles."""
+still work after the split, that no root process touches a client connection
+(system accounts' sessions included), that a killed worker is replaced, that
+SIGHUP renews every worker, that the limits count across workers, that the key
+is reloaded, the process titles, that malformed requests cost only the worker,
+that workers share the passive ports and end with the monitor, and ftpd -t."""
 
 import hashlib
 import os
@@ -14,12 +16,12 @@ import ssl
 import subprocess
 import time
 
-from harness import (Server, anonymous_server, at_finish, check, check_equal, children_of,
+from harness import (TEST_WORKERS, Server, anonymous_server, at_finish, check, check_equal, children_of,
                      download, expect_complete, make_certificate, open_passive, populate_tree,
                      process_gone, process_status, process_title, protect_data, read_all_tls,
-                     serving_pid, shared_temp_dir, skip, system_user, temp_dir, tls_control,
-                     tls_download, upload, wait_until, worker_pids, wrap_data, write_file,
-                     write_passwd_file)
+                     reap, run_ftpd, serving_pid, shared_temp_dir, skip, system_user, temp_dir,
+                     tls_control, tls_download, upload, wait_until, worker_pids, wrap_data,
+                     write_file, write_passwd_file)
 
 MEGABYTE = 1 << 20
 PASSWORD = "s3cret-pass"
@@ -55,9 +57,10 @@ def nobody():
 
 
 def wait_for_workers_as(monitor, uid, count=None):
-    """The workers of monitor once each has switched to uid (they do so a moment
-    after they are forked). Returns their pids."""
-    workers = worker_pids(monitor, count)
+    """The workers of monitor (count of them: by default as many as the test
+    servers run) once each has switched to uid (they do so a moment after they
+    are forked). Returns their pids."""
+    workers = worker_pids(monitor, count if count is not None else int(TEST_WORKERS))
     check(workers, "ftpd %d has no workers" % monitor)
     for worker in workers:
         wait_for(lambda: ids(worker) == [uid] * 4, 5,
@@ -881,3 +884,81 @@ def test_malformed_requests_cost_the_worker_not_the_monitor():
 
 
 ftpd_default = os.environ.get("FTPD", "")
+
+
+# --- Passive ports shared by workers, and the end of the monitor ---
+
+def test_workers_share_the_passive_port_range():
+    """Passive data sockets are never SO_REUSEPORT: workers share pasv_ports by
+    moving on to the next port when one is taken, by this worker or another.
+    With a range of 4 ports and sessions on both workers, 4 PASVs get 4
+    different ports, and a fifth is refused 425 until one is freed."""
+    port_low = 40000 + os.getpid() % 20000
+    server, _root = anonymous_server({"workers": "2", "pasv_ports": "%d-%d"
+                                      % (port_low, port_low + 3)})
+    with server:
+        monitor = server.process.pid
+        by_worker = sessions_on_each_worker(server, worker_pids(monitor, 2))
+        # One on each worker first, then the rest in any order.
+        sessions = [controls[0] for controls in by_worker.values()]
+        sessions += [control for controls in by_worker.values() for control in controls[1:]]
+        while len(sessions) < 5:
+            control = server.connect()
+            control.login_anonymous()
+            sessions.append(control)
+        ports = []
+        for control in sessions[:4]:
+            reply = control.command("PASV")
+            check_equal(reply.code, 227, "PASV: %r" % reply)
+            numbers = reply.text.split("(")[1].split(")")[0].split(",")
+            ports.append(int(numbers[4]) * 256 + int(numbers[5]))
+        check_equal(sorted(ports), list(range(port_low, port_low + 4)),
+                    "ports of four passive listeners on two workers")
+        check_equal(sessions[4].command("PASV").code, 425, "a fifth PASV with the range taken")
+        sessions[0].expect("QUIT", 221)
+        check_equal(sessions[4].command("PASV").code, 227, "PASV once a port is free again")
+        for control in sessions[1:]:
+            control.close()
+
+
+def test_workers_end_with_the_monitor():
+    """SIGKILL to the monitor: the kernel sends every worker SIGTERM
+    (PR_SET_PDEATHSIG), so none serves on without the process that checks
+    passwords and counts the limits; a held session is told 421 or closed."""
+    server, _root = anonymous_server({"workers": "2"})
+    monitor = server.process.pid
+    workers = worker_pids(monitor, 2)
+    control = server.connect()
+    control.login_anonymous()
+    os.kill(monitor, signal.SIGKILL)
+    check_equal(reap(server, 5), -signal.SIGKILL, "exit of the killed monitor")
+    wait_for(lambda: all(process_gone(pid) for pid in workers), 10,
+             lambda: "workers %r still running after the monitor died"
+             % [pid for pid in workers if not process_gone(pid)])
+    control.sock.settimeout(5)
+    try:
+        rest = control.sock.recv(200)
+    except OSError:
+        rest = b""
+    check(rest == b"" or rest.startswith(b"421"),
+          "the held session got %r, not 421 or the end of the connection" % rest)
+
+
+def test_check_reports_processes_and_unusable_roots():
+    """ftpd -t says what each process will run as, and refuses a share the
+    workers' user could not read (tried as that user, not guessed)."""
+    need_root()
+    share = shared_temp_dir("ftpd-share-")
+    populate_tree(share)
+    result = run_ftpd(["-t", "-o", "anonymous_root=" + share, "-o", "user=nobody",
+                       "-o", "workers=3"])
+    check_equal(result.returncode, 0, "ftpd -t exit status (stderr %r)" % result.stderr)
+    check("# processes: monitor as root; 3 workers as nobody" in result.stdout,
+          "ftpd -t does not say who runs what: %r" % result.stdout[:300])
+    closed = shared_temp_dir("ftpd-closed-")
+    os.chmod(closed, 0o700)
+    result = run_ftpd(["-t", "-o", "anonymous_root=" + closed, "-o", "user=nobody"])
+    check_equal(result.returncode, 1, "ftpd -t with a share nobody cannot read")
+    check("anonymous_root %s" % closed in result.stderr and "nobody" in result.stderr and
+          "Permission denied" in result.stderr,
+          "ftpd -t does not say why: %r" % result.stderr)

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import time
 
-from harness import (Control, Server, anonymous_server, at_finish, check,
+from harness import (TEST_WORKERS, Control, Server, anonymous_server, at_finish, check,
                      check_equal, download, expect_preliminary, free_port, ftpd_command,
                      ftpd_path, open_passive, populate_tree, process_status, read_all,
                      reap, run_ftpd, shared_temp_dir, skip, system_user, temp_dir, upload,
@@ -136,8 +136,7 @@ def wait_for_drop(pid, uid):
     """The monitor (pid) binds the ports and stays root; its workers let go of
     root a moment after they start: wait for every one of them to switch rather
     than race it. Returns the workers' pids."""
-    workers = worker_pids(pid)
-    check(workers, "ftpd %d has no workers" % pid)
+    workers = worker_pids(pid, int(TEST_WORKERS))
     for worker in workers:
         wait_until(lambda: ids(process_status(worker), "Uid") == [uid] * 4, 5,
                    "ftpd worker %d switching to uid %d" % (worker, uid))
