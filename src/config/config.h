@@ -38,7 +38,9 @@ struct config {
 
 	unsigned max_clients;		/* 0: unlimited */
 	unsigned max_clients_per_ip;	/* 0: unlimited */
-	unsigned idle_timeout;		/* seconds */
+	unsigned idle_timeout;		/* seconds without a complete command */
+	unsigned login_timeout;		/* seconds from connecting to logged in */
+	unsigned tls_handshake_timeout;	/* seconds */
 	unsigned data_timeout;		/* seconds */
 	unsigned max_login_failures;	/* failures before the connection is closed */
 	unsigned login_failure_delay_ms;

@@ -37,7 +37,7 @@
 
 static void session_read(struct bufferevent *control, void *arg);
 static void session_written(struct bufferevent *control, void *arg);
-static void session_event(struct bufferevent *control, short what, void *arg);
+static void session_event(struct bufferevent *control UNUSED, short what, void *arg);
 static void session_process_input(struct session *session);
 static void run_subcommand(struct session *session, const struct command *parent,
     const char *argument);
@@ -66,6 +66,108 @@ deferred_close_fired(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 }
 
 /*
+ * Session timers. Any byte used to reset the idle timeout and a TLS
+ * handshake had none, so a client could hold a connection forever by
+ * trickling bytes or by never finishing a handshake. Now each deadline has
+ * one owner: the handshake (tls_handshake_timeout), a complete command
+ * (idle_timeout, counted only while the server waits for the client), the
+ * whole login (login_timeout), and after a timeout reply the close itself,
+ * so a client that never reads cannot keep the connection either.
+ */
+#define SESSION_CLOSE_GRACE_SECONDS 10
+
+static void session_close_now(struct session *session);
+
+static void
+arm_command_timer(struct session *session, unsigned seconds)
+{
+	struct timeval deadline = { (time_t)seconds, 0 };
+
+	if (session->command_timer != NULL)
+		evtimer_add(session->command_timer, &deadline);
+}
+
+/* The client is expected to send a command now: idle_timeout counts. */
+static void
+expect_command(struct session *session)
+{
+	if (session->command_timer == NULL || session->tls_handshaking || session->timed_out ||
+	    session->dead)
+		return;
+	if (session->transfer != NULL) {
+		/* A long transfer is not idleness: the data connection has its stall timeout. */
+		evtimer_del(session->command_timer);
+		return;
+	}
+	arm_command_timer(session, session->config->idle_timeout);
+}
+
+/* A timeout was said: the connection ends once the reply is out, or soon anyway. */
+static void
+time_out(struct session *session, enum reply_id reply, unsigned seconds)
+{
+	char text[16];
+
+	snprintf(text, sizeof(text), "%u", seconds);
+	session_reply(session, reply, text);
+	session_close_after_flush(session);
+	session->timed_out = 1;
+	arm_command_timer(session, SESSION_CLOSE_GRACE_SECONDS);
+	if (session->control != NULL)
+		bufferevent_enable(session->control, EV_WRITE);
+}
+
+static void
+login_timer_start(struct session *session)
+{
+	struct timeval deadline = { (time_t)session->config->login_timeout, 0 };
+
+	evtimer_add(session->login_timer, &deadline);
+}
+
+static void
+command_deadline(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct session *session = arg;
+
+	if (session->dead)
+		return;
+	if (session->tls_handshaking) {
+		/* No reply can go out over an unfinished handshake. */
+		log_info("%s: TLS handshake timeout", session->peer_text);
+		session_close_now(session);
+		return;
+	}
+	if (session->timed_out) {
+		log_info("%s: closed: the timeout reply was not read", session->peer_text);
+		session_close_now(session);
+		return;
+	}
+	/* The server is working on a command (or a transfer runs): nobody is idle. */
+	if (session->busy || session->transfer != NULL) {
+		expect_command(session);
+		return;
+	}
+	log_info("%s: idle timeout", session->peer_text);
+	time_out(session, REPLY_TIMEOUT, session->config->idle_timeout);
+}
+
+static void
+login_deadline(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct session *session = arg;
+
+	if (session->dead || session->state == SESSION_AUTHED || session->timed_out)
+		return;
+	log_info("%s: login timeout", session->peer_text);
+	if (session->tls_handshaking) {
+		session_close_now(session);
+		return;
+	}
+	time_out(session, REPLY_LOGIN_TIMEOUT, session->config->login_timeout);
+}
+
+/*
  * Puts a bufferevent on the control socket: plain, or (ssl set) TLS with the
  * handshake still to come, or already done (ssl_state). NULL on failure (the
  * fd stays open).
@@ -74,8 +176,6 @@ static struct bufferevent *
 control_bufferevent(struct session *session, int fd, SSL *ssl,
     enum bufferevent_ssl_state ssl_state)
 {
-	const struct config *config = session->config;
-	struct timeval idle = { (time_t)config->idle_timeout, 0 };
 	struct bufferevent *control;
 
 	if (ssl == NULL)
@@ -89,7 +189,6 @@ control_bufferevent(struct session *session, int fd, SSL *ssl,
 		bufferevent_openssl_set_allow_dirty_shutdown(control, 1);
 	bufferevent_setcb(control, session_read, session_written, session_event, session);
 	bufferevent_setwatermark(control, EV_READ, 0, SESSION_INPUT_HIGH_WATERMARK);
-	bufferevent_set_timeouts(control, &idle, NULL);
 	bufferevent_enable(control, EV_READ | EV_WRITE);
 	return control;
 }
@@ -138,7 +237,10 @@ session_new(const struct session_services *services, struct settings *settings, 
 		session->control = control_bufferevent(session, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING);
 	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
-	if (session->control == NULL || session->deferred_close == NULL) {
+	session->command_timer = evtimer_new(services->base, command_deadline, session);
+	session->login_timer = evtimer_new(services->base, login_deadline, session);
+	if (session->control == NULL || session->deferred_close == NULL ||
+	    session->command_timer == NULL || session->login_timer == NULL) {
 		if (session->control == NULL) {
 			if (ssl != NULL)
 				SSL_free(ssl);
@@ -150,6 +252,10 @@ session_new(const struct session_services *services, struct settings *settings, 
 	}
 	/* With implicit TLS the greeting waits in the buffer for the handshake. */
 	session_reply(session, REPLY_WELCOME, config->banner);
+	session->tls_handshaking = implicit_tls;
+	arm_command_timer(session, implicit_tls ? config->tls_handshake_timeout :
+	    config->idle_timeout);
+	login_timer_start(session);
 	return session;
 }
 
@@ -170,6 +276,12 @@ session_destroy(struct session *session)
 		event_free(session->login_failure_timer);
 	if (session->deferred_close != NULL)
 		event_free(session->deferred_close);
+	if (session->command_timer != NULL)
+		event_free(session->command_timer);
+	if (session->login_timer != NULL)
+		event_free(session->login_timer);
+	if (session->dtp_timer != NULL)
+		event_free(session->dtp_timer);
 	if (session->control != NULL)
 		bufferevent_free(session->control);
 	/* A stand-in for the worker's connection is the session's own (see tls_relayed). */
@@ -273,9 +385,11 @@ session_new_handed_over(const struct session_services *services, struct settings
 	/* The worker speaks TLS with the client; this side of the relay is plain. */
 	session->control = control_bufferevent(session, fd, NULL, BUFFEREVENT_SSL_OPEN);
 	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
+	session->command_timer = evtimer_new(services->base, command_deadline, session);
 	if (session->control == NULL)
 		close(fd);
 	if (session->control == NULL || session->deferred_close == NULL ||
+	    session->command_timer == NULL ||
 	    (handover->tls_relayed && session->tls == NULL) ||
 	    prefill_input(session, handover->input, handover->input_length) != 0) {
 		session_free(session);
@@ -294,6 +408,8 @@ session_logged_in(struct session *session, struct avatar *avatar)
 	session->avatar = avatar;
 	session->state = SESSION_AUTHED;
 	session->login_failures = 0;
+	if (session->login_timer != NULL)
+		evtimer_del(session->login_timer);
 	path_free(&session->working_directory);
 	session_reply(session, avatar->anonymous ? REPLY_GUEST_LOGGED_IN : REPLY_USER_LOGGED_IN);
 	session_resume(session);
@@ -314,6 +430,12 @@ session_close_now(struct session *session)
 		return;
 	}
 	session->dead = 1;
+	if (session->command_timer != NULL)
+		evtimer_del(session->command_timer);
+	if (session->login_timer != NULL)
+		evtimer_del(session->login_timer);
+	if (session->dtp_timer != NULL)
+		evtimer_del(session->dtp_timer);
 	if (session->control != NULL) {
 		if (!session->tls_relayed)
 			tls_send_close_notify(session->tls);
@@ -424,6 +546,7 @@ void
 session_resume(struct session *session)
 {
 	session->busy = 0;
+	expect_command(session);
 	/* A synchronous completion returns into the input loop, which goes on by itself. */
 	if (!session->processing)
 		session_process_input(session);
@@ -486,15 +609,47 @@ session_shutdown(struct session *session)
 		session->quit_after_transfer = 1;
 		return;
 	}
+	/* Nothing can be said over a handshake that has not finished. */
+	if (session->tls_handshaking) {
+		session_close_now(session);
+		return;
+	}
 	session_reply(session, REPLY_SHUTTING_DOWN);
 	session_close_after_flush(session);
+	/* A client that does not read must not hold the stop up for the whole grace. */
+	session->timed_out = 1;
+	arm_command_timer(session, SESSION_CLOSE_GRACE_SECONDS);
+}
+
+/* A passive port nobody used within data_timeout goes back to the range. */
+static void
+dtp_unused(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct session *session = arg;
+
+	if (session->dtp == NULL)
+		return;
+	log_info("%s: data connection closed: no transfer command within %u s",
+	    session->peer_text, session->config->data_timeout);
+	dtp_free(session->dtp);
+	session->dtp = NULL;
 }
 
 void
 session_set_dtp(struct session *session, struct dtp *dtp)
 {
+	struct timeval deadline = { (time_t)session->config->data_timeout, 0 };
+
 	dtp_free(session->dtp);
 	session->dtp = dtp;
+	if (session->dtp_timer == NULL)
+		session->dtp_timer = evtimer_new(session->services->base, dtp_unused, session);
+	if (session->dtp_timer == NULL)
+		return;
+	if (dtp != NULL)
+		evtimer_add(session->dtp_timer, &deadline);
+	else
+		evtimer_del(session->dtp_timer);
 }
 
 struct dtp *
@@ -503,6 +658,8 @@ session_take_dtp(struct session *session)
 	struct dtp *dtp = session->dtp;
 
 	session->dtp = NULL;
+	if (session->dtp_timer != NULL)
+		evtimer_del(session->dtp_timer);
 	return dtp;
 }
 
@@ -512,15 +669,12 @@ session_transfer_started(struct session *session, struct transfer *transfer,
 {
 	session->transfer = transfer;
 	session->transfer_operation = operation;
-	/* A long transfer is not idleness; the data connection has its own stall timeout. */
-	bufferevent_set_timeouts(session->control, NULL, NULL);
+	expect_command(session);
 }
 
 void
 session_transfer_finished(struct session *session)
 {
-	struct timeval idle = { (time_t)session->config->idle_timeout, 0 };
-
 	session->transfer = NULL;
 	if (session->transfer_operation != NULL) {
 		operation_discard(session->transfer_operation);
@@ -531,8 +685,6 @@ session_transfer_finished(struct session *session)
 		session_close_after_flush(session);
 		return;
 	}
-	if (session->control != NULL)
-		bufferevent_set_timeouts(session->control, &idle, NULL);
 	session_resume(session);
 }
 
@@ -704,6 +856,8 @@ session_process_input(struct session *session)
 			session_reply(session, REPLY_LINE_TOO_LONG);
 			continue;
 		}
+		/* A complete command: the client is not idle (a stray byte is not enough). */
+		expect_command(session);
 		dispatch_line(session, session->line_reader.line, session->line_reader.length);
 		/* The line may have held a password: wipe it now. */
 		line_reader_clear(&session->line_reader);
@@ -750,6 +904,8 @@ start_control_tls(struct session *session)
 	}
 	session->tls = ssl;
 	session->busy = 0;
+	session->tls_handshaking = 1;
+	arm_command_timer(session, session->config->tls_handshake_timeout);
 }
 
 static void
@@ -764,22 +920,14 @@ session_written(struct bufferevent *control UNUSED, void *arg)
 }
 
 static void
-session_event(struct bufferevent *control, short what, void *arg)
+session_event(struct bufferevent *control UNUSED, short what, void *arg)
 {
 	struct session *session = arg;
 
-	if (what & BEV_EVENT_TIMEOUT) {
-		char seconds[16];
-
-		snprintf(seconds, sizeof(seconds), "%u", session->config->idle_timeout);
-		log_info("%s: idle timeout", session->peer_text);
-		session_reply(session, REPLY_TIMEOUT, seconds);
-		session_close_after_flush(session);
-		bufferevent_enable(control, EV_WRITE);
-		return;
-	}
 	if (what & BEV_EVENT_CONNECTED) {
 		/* The TLS handshake finished. */
+		session->tls_handshaking = 0;
+		expect_command(session);
 		tls_control_established(session->tls);
 		log_info("%s: TLS established (%s, %s)", session->peer_text,
 		    SSL_get_version(session->tls), SSL_get_cipher_name(session->tls));

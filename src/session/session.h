@@ -81,6 +81,16 @@ struct session {
 	unsigned references;		/* operations whose callbacks are pending */
 	struct portal_request *login_request;
 	struct event *login_failure_timer;
+	/*
+	 * Deadlines (see session_timers in session.c): command_timer is the TLS
+	 * handshake's, then idle_timeout's, then, once the timeout reply is
+	 * sent, the close's; login_timer is login_timeout's.
+	 */
+	struct event *command_timer;
+	struct event *login_timer;
+	struct event *dtp_timer;	/* data_timeout for a prepared dtp no command used */
+	int tls_handshaking;		/* a handshake runs on the control connection */
+	int timed_out;			/* a timeout reply is on its way out */
 	struct event *deferred_close;
 
 	struct line_reader line_reader;

@@ -893,7 +893,8 @@ def test_workers_share_the_passive_port_range():
     moving on to the next port when one is taken, by this worker or another.
     With a range of 4 ports and sessions on both workers, 4 PASVs get 4
     different ports, and a fifth is refused 425 until one is freed."""
-    port_low = 40000 + os.getpid() % 20000
+    # Below the ephemeral range (32768+), where client sockets could take one.
+    port_low = 20000 + os.getpid() % 5000
     server, _root = anonymous_server({"workers": "2", "pasv_ports": "%d-%d"
                                       % (port_low, port_low + 3)})
     with server:

@@ -68,6 +68,22 @@ open_passive(struct session *session)
 	return dtp;
 }
 
+/*
+ * A control connection on a Unix socket or a pipe (ftpd -i under socat
+ * without nofork) has no address a data connection could use: say so, and
+ * touch nothing (a passive socket of that family would be a file).
+ */
+static int
+refused_without_tcp(struct session *session)
+{
+	int family = control_family(session);
+
+	if (family == AF_INET || family == AF_INET6)
+		return 0;
+	session_reply(session, REPLY_DATA_NEEDS_TCP);
+	return 1;
+}
+
 static int
 refused_after_epsv_all(struct session *session)
 {
@@ -85,7 +101,7 @@ command_pasv(struct session *session, const char *argument UNUSED)
 	char text[32];
 	struct dtp *dtp;
 
-	if (refused_after_epsv_all(session))
+	if (refused_after_epsv_all(session) || refused_without_tcp(session))
 		return;
 	if (control_family(session) != AF_INET) {
 		session_reply(session, REPLY_PASV_NEEDS_IPV4);
@@ -132,6 +148,8 @@ command_epsv(struct session *session, const char *argument)
 		session_reply(session, REPLY_EPSV_ALL_OK);
 		return;
 	}
+	if (refused_without_tcp(session))
+		return;
 	if ((request == EPSV_IPV4 && family != AF_INET) ||
 	    (request == EPSV_IPV6 && family != AF_INET6)) {
 		session_reply(session, REPLY_PROTOCOL_NOT_SUPPORTED);
@@ -160,7 +178,7 @@ use_active_target(struct session *session, const char *argument,
 	struct dtp *dtp;
 	int error;
 
-	if (refused_after_epsv_all(session))
+	if (refused_after_epsv_all(session) || refused_without_tcp(session))
 		return;
 	error = parse(argument, &target, &length);
 	if (error != 0) {

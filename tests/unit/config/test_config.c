@@ -118,6 +118,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config.max_clients, 512);
 	ck_assert_uint_eq(config.max_clients_per_ip, 32);
 	ck_assert_uint_eq(config.idle_timeout, 600);
+	ck_assert_uint_eq(config.login_timeout, 60);
+	ck_assert_uint_eq(config.tls_handshake_timeout, 10);
 	ck_assert_uint_eq(config.data_timeout, 30);
 	ck_assert_uint_eq(config.max_login_failures, 3);
 	ck_assert_uint_eq(config.login_failure_delay_ms, 1000);
@@ -428,6 +430,8 @@ START_TEST(test_file_parsing)
 	ck_assert_str_eq(config.tls_cert, "/x/cert.pem");
 	/* Keys the file does not name keep their defaults. */
 	ck_assert_uint_eq(config.idle_timeout, 600);
+	ck_assert_uint_eq(config.login_timeout, 60);
+	ck_assert_uint_eq(config.tls_handshake_timeout, 10);
 	ck_assert_str_eq(config.shell, "fs");
 	config_free(&config);
 	remove_scratch();
