@@ -191,8 +191,21 @@ produce_from_file(struct transfer *transfer, struct evbuffer *out)
 		}
 		if (got < 0)
 			return (int)got;
-		if (got == 0)
+		if (got == 0) {
+			/*
+			 * The end came before the size the file had when opened: it
+			 * shrank underneath. Reporting 226 would pass a truncated
+			 * copy off as complete (TYPE A has no byte count to check).
+			 */
+			if (transfer->position < transfer->end) {
+				log_warning("download failed: the file shrank from %llu to %llu "
+				    "bytes while it was sent", (unsigned long long)transfer->end,
+				    (unsigned long long)transfer->position);
+				return -EIO;
+			}
 			return 0;
+		}
+		transfer->position += (uint64_t)got;
 	}
 	return 1;
 }

@@ -389,3 +389,31 @@ def test_name_with_newline_cannot_be_created():
         control.expect("NOOP", 200)
     check(not any("\n" in name for name in os.listdir(home)),
           "a name with a newline was created: %r (replies %r)" % (os.listdir(home), replies))
+
+
+def test_file_truncated_during_a_download_is_not_reported_complete():
+    """A 20 MB file cut to 1 MB while it is being sent: TYPE A (no byte count
+    a client could check) and TYPE I must both end without 226."""
+    server, root = anonymous_server()
+    path = os.path.join(root, "shrinking.txt")
+    line = b"0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxy\n"
+    with server:
+        for mode in ("A", "I"):
+            with open(path, "wb") as f:
+                f.write(line * (20 * 1000 * 1000 // len(line)))
+            with server.connect() as control:
+                control.login_anonymous()
+                control.expect("TYPE " + mode, 200)
+                data = open_passive(control, receive_buffer=16384)
+                expect_preliminary(control, "RETR shrinking.txt")
+                received = len(data.recv(65536))
+                os.truncate(path, 1000 * 1000)
+                while True:
+                    chunk = data.recv(1 << 20)
+                    if not chunk:
+                        break
+                    received += len(chunk)
+                data.close()
+                reply = control.read_reply()
+                check(reply.code != 226, "TYPE %s: a download of a file truncated to 1 MB "
+                      "ended %r after %d bytes" % (mode, reply.lines, received))
