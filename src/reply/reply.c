@@ -38,6 +38,8 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_GUEST_PASSWORD] = { 331, "Guest login ok, type your email address as password." },
 	[REPLY_RENAME_PENDING] = { 350, "Ready for RNTO." },
 	[REPLY_TOO_MANY_USERS] = { 421, "Too many users right now, try again in a few minutes." },
+	[REPLY_TOO_MANY_FROM_ADDRESS] = { 421, "Too many connections from your address "
+	    "(max_clients_per_ip), close one and try again." },
 	[REPLY_TIMEOUT] = { 421, "Timeout: no command for %s seconds, closing control connection." },
 	[REPLY_DATA_NEEDS_TCP] = { 425, "No data connections: this control connection is not TCP/IP." },
 	[REPLY_LOGIN_TIMEOUT] = { 421, "Timeout: no login within %s seconds, closing control connection." },

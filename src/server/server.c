@@ -1,6 +1,6 @@
 /*
  * server: accepts control connections and enforces the connection limits.
- * Over-limit clients get "421 Too many users" and are closed without a session.
+ * Over-limit clients get 421 (naming the limit they hit) and are closed without a session.
  */
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -200,7 +200,8 @@ admitted(struct pending_connection *pending, enum message_verdict verdict)
 	else {
 		log_info("refused a connection: %s", verdict == MESSAGE_ADMIT_TOO_MANY_USERS ?
 		    "too many users" : "too many sessions from its address");
-		refuse_connection(pending->fd, REPLY_TOO_MANY_USERS);
+		refuse_connection(pending->fd, verdict == MESSAGE_ADMIT_TOO_MANY_USERS ?
+		    REPLY_TOO_MANY_USERS : REPLY_TOO_MANY_FROM_ADDRESS);
 	}
 	free(pending);
 	if (server->exit_when_idle && server_idle(server))

@@ -77,7 +77,8 @@ def connect_when_allowed(server, seconds=5.0):
         time.sleep(0.1)
 
 
-def check_connection_limit(options):
+def check_connection_limit(options, names=None):
+    """Two sessions fit, a third is refused 421; the 421 names the limit (names)."""
     server, _root = anonymous_server(options)
     with server:
         first = server.connect()
@@ -86,6 +87,7 @@ def check_connection_limit(options):
         check_equal(second.greeting.code, 220, "second greeting")
         line, closed = read_rejection(server.port)
         check(line.startswith("421"), "third connection got %r instead of 421" % line)
+        check(names is None or names in line, "the 421 does not name %s: %r" % (names, line))
         check(closed, "third connection not closed after 421")
         first.expect("QUIT", 221)
         first.is_closed()
@@ -98,11 +100,11 @@ def check_connection_limit(options):
 
 
 def test_max_clients_per_ip():
-    check_connection_limit({"max_clients_per_ip": "2", "max_clients": "0"})
+    check_connection_limit({"max_clients_per_ip": "2", "max_clients": "0"}, "max_clients_per_ip")
 
 
 def test_max_clients():
-    check_connection_limit({"max_clients": "2", "max_clients_per_ip": "0"})
+    check_connection_limit({"max_clients": "2", "max_clients_per_ip": "0"}, "Too many users")
 
 
 def test_idle_timeout_before_login():

@@ -101,6 +101,9 @@ START_TEST(test_format_without_a_session)
 	ck_assert_uint_eq(reply_format(line, sizeof(line), REPLY_TOO_MANY_USERS), strlen(line));
 	ck_assert_str_eq(line, "421 Too many users right now, try again in a few minutes.\r\n");
 	ck_assert_uint_eq(reply_format(line, 10, REPLY_TOO_MANY_USERS), 0);
+	ck_assert_uint_gt(reply_format(line, sizeof(line), REPLY_TOO_MANY_FROM_ADDRESS), 0);
+	ck_assert_msg(strstr(line, "max_clients_per_ip") != NULL, "421 does not name the limit: %s",
+	    line);
 }
 END_TEST
 

@@ -30,6 +30,7 @@
 #define MAX_CLIENTS 8
 #define GREETING "220 ftpd ready.\r\n"
 #define TOO_MANY "421 Too many users"
+#define TOO_MANY_FROM_ADDRESS "421 Too many connections from your address (max_clients_per_ip)"
 
 static struct event_base *base;
 static struct server *server;
@@ -282,19 +283,19 @@ START_TEST(test_max_clients_per_ip)
 	start_server(0, 2);
 	ck_assert_str_eq(read_reply(connect_client(0)), GREETING);
 	ck_assert_str_eq(read_reply(connect_client(1)), GREETING);
-	ck_assert_prefix(read_reply(connect_client(2)), TOO_MANY);
+	ck_assert_prefix(read_reply(connect_client(2)), TOO_MANY_FROM_ADDRESS);
 	ck_assert_closed(clients[2]);
 	/* Another address has its own count. */
 	ck_assert_str_eq(read_reply(connect_from(3, "127.0.0.2")), GREETING);
 	ck_assert_str_eq(read_reply(connect_from(4, "127.0.0.2")), GREETING);
-	ck_assert_prefix(read_reply(connect_from(5, "127.0.0.2")), TOO_MANY);
+	ck_assert_prefix(read_reply(connect_from(5, "127.0.0.2")), TOO_MANY_FROM_ADDRESS);
 	ck_assert_uint_eq(server->session_count, 4);
 
 	/* Quitting frees the slot of that address only. */
 	ck_assert_prefix(converse(clients[1], "QUIT\r\n"), "221 ");
 	ck_assert_closed(clients[1]);
 	wait_for_sessions(3);
-	ck_assert_prefix(read_reply(connect_from(6, "127.0.0.2")), TOO_MANY);
+	ck_assert_prefix(read_reply(connect_from(6, "127.0.0.2")), TOO_MANY_FROM_ADDRESS);
 	ck_assert_str_eq(read_reply(connect_client(7)), GREETING);
 }
 END_TEST
