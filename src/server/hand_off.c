@@ -221,6 +221,14 @@ request_hand_off(struct hand_off *hand_off)
 		return;
 	}
 	fd = session_control_fd(session);
+	/*
+	 * From now on the user process reads the socket: what this process
+	 * read after describe() would be lost with the session (the client's
+	 * next command, sent as soon as the 230 arrives). With TLS the relay
+	 * passes on whatever is read.
+	 */
+	if (session->tls == NULL)
+		bufferevent_disable(session->control, EV_READ);
 	if (session->tls != NULL) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
 			give_up(hand_off, strerror(errno));
