@@ -38,12 +38,16 @@ struct config {
 
 	unsigned max_clients;		/* 0: unlimited */
 	unsigned max_clients_per_ip;	/* 0: unlimited */
+	unsigned max_prelogin_per_ip;	/* connections not logged in yet; 0: unlimited */
+	unsigned max_sessions_per_user;	/* logged-in sessions, anonymous excepted; 0: unlimited */
 	unsigned idle_timeout;		/* seconds without a complete command */
 	unsigned login_timeout;		/* seconds from connecting to logged in */
 	unsigned tls_handshake_timeout;	/* seconds */
 	unsigned data_timeout;		/* seconds */
 	unsigned max_login_failures;	/* failures before the connection is closed */
 	unsigned login_failure_delay_ms;
+	unsigned ban_after_failures;	/* failures from one address that ban it; 0: never */
+	unsigned ban_time;		/* seconds */
 
 	char *tls_cert;
 	char *tls_key;

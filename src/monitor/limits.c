@@ -1,17 +1,27 @@
 /*
- * monitor/limits: session counts in all and per client address (a hash table
- * of the addresses that have sessions; an address leaves it with its last one).
+ * monitor/limits: session counts in all, per client address and per user
+ * (hash tables of the addresses and users that have sessions; an entry
+ * leaves its table with its last session).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "monitor/limits.h"
+#include "portal/checkers/checkers.h"
 
-struct client_count {
-	struct client_count *next;
+struct address_count {
+	struct address_count *next;
 	struct message_address address;
 	unsigned sessions;
+	unsigned not_logged_in;		/* of sessions */
+};
+
+struct user_count {
+	struct user_count *next;
+	unsigned sessions;
+	char name[CHECKER_USER_MAX + 1];
 };
 
 void
@@ -25,25 +35,32 @@ limits_clear(struct limits *limits)
 {
 	unsigned i;
 
-	for (i = 0; i < LIMITS_BUCKETS; i++)
-		while (limits->buckets[i] != NULL) {
-			struct client_count *next = limits->buckets[i]->next;
+	for (i = 0; i < LIMITS_BUCKETS; i++) {
+		while (limits->addresses[i] != NULL) {
+			struct address_count *next = limits->addresses[i]->next;
 
-			free(limits->buckets[i]);
-			limits->buckets[i] = next;
+			free(limits->addresses[i]);
+			limits->addresses[i] = next;
 		}
+		while (limits->users[i] != NULL) {
+			struct user_count *next = limits->users[i]->next;
+
+			free(limits->users[i]);
+			limits->users[i] = next;
+		}
+	}
 	limits->total = 0;
 }
 
-static unsigned
-bucket_of(const struct message_address *address)
+static uint32_t
+hash_bytes(const unsigned char *bytes, size_t length)
 {
 	uint32_t hash = 2166136261u;
-	uint32_t i;
+	size_t i;
 
-	for (i = 0; i < address->length; i++)
-		hash = (hash ^ address->bytes[i]) * 16777619u;
-	return hash % LIMITS_BUCKETS;
+	for (i = 0; i < length; i++)
+		hash = (hash ^ bytes[i]) * 16777619u;
+	return hash;
 }
 
 static int
@@ -52,63 +69,89 @@ same_address(const struct message_address *a, const struct message_address *b)
 	return a->length == b->length && memcmp(a->bytes, b->bytes, a->length) == 0;
 }
 
-static struct client_count **
-slot_of(struct limits *limits, const struct message_address *address)
+static struct address_count **
+address_slot(const struct limits *limits, const struct message_address *address)
 {
-	struct client_count **slot = &limits->buckets[bucket_of(address)];
+	struct address_count *const *slot =
+	    &limits->addresses[hash_bytes(address->bytes, address->length) % LIMITS_BUCKETS];
 
 	while (*slot != NULL && !same_address(&(*slot)->address, address))
 		slot = &(*slot)->next;
-	return slot;
+	return (struct address_count **)slot;
+}
+
+static struct user_count **
+user_slot(const struct limits *limits, const char *user)
+{
+	struct user_count *const *slot =
+	    &limits->users[hash_bytes((const unsigned char *)user, strlen(user)) % LIMITS_BUCKETS];
+
+	while (*slot != NULL && strcmp((*slot)->name, user) != 0)
+		slot = &(*slot)->next;
+	return (struct user_count **)slot;
+}
+
+/* Only named users are counted: anonymous sessions and oversized names are not. */
+static int
+counts_per_user(const char *user)
+{
+	return user != NULL && user[0] != '\0' && strlen(user) <= CHECKER_USER_MAX;
 }
 
 unsigned
 limits_sessions_from(const struct limits *limits, const struct message_address *address)
 {
-	const struct client_count *entry = limits->buckets[bucket_of(address)];
+	const struct address_count *entry = *address_slot(limits, address);
 
-	while (entry != NULL && !same_address(&entry->address, address))
-		entry = entry->next;
 	return entry == NULL ? 0 : entry->sessions;
 }
 
-void
-limits_add(struct limits *limits, const struct message_address *address)
+unsigned
+limits_not_logged_in_from(const struct limits *limits, const struct message_address *address)
 {
-	struct client_count **slot = slot_of(limits, address);
+	const struct address_count *entry = *address_slot(limits, address);
 
-	limits->total++;
+	return entry == NULL ? 0 : entry->not_logged_in;
+}
+
+unsigned
+limits_sessions_of(const struct limits *limits, const char *user)
+{
+	const struct user_count *entry;
+
+	if (!counts_per_user(user))
+		return 0;
+	entry = *user_slot(limits, user);
+	return entry == NULL ? 0 : entry->sessions;
+}
+
+static void
+count_user(struct limits *limits, const char *user)
+{
+	struct user_count **slot;
+
+	if (!counts_per_user(user))
+		return;
+	slot = user_slot(limits, user);
 	if (*slot == NULL) {
 		*slot = calloc(1, sizeof(**slot));
 		if (*slot == NULL)
-			return;
-		(*slot)->address = *address;
+			return;		/* best effort, like the per-address counts */
+		strcpy((*slot)->name, user);
 	}
 	(*slot)->sessions++;
 }
 
-enum message_verdict
-limits_admit(struct limits *limits, const struct message_address *address,
-    unsigned max_clients, unsigned max_clients_per_ip)
+static void
+uncount_user(struct limits *limits, const char *user)
 {
-	if (max_clients != 0 && limits->total >= max_clients)
-		return MESSAGE_ADMIT_TOO_MANY_USERS;
-	if (max_clients_per_ip != 0 &&
-	    limits_sessions_from(limits, address) >= max_clients_per_ip)
-		return MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS;
-	limits_add(limits, address);
-	return MESSAGE_ADMIT_OK;
-}
+	struct user_count **slot;
 
-void
-limits_remove(struct limits *limits, const struct message_address *address)
-{
-	struct client_count **slot = slot_of(limits, address);
-
-	if (limits->total > 0)
-		limits->total--;
+	if (!counts_per_user(user))
+		return;
+	slot = user_slot(limits, user);
 	if (*slot != NULL && --(*slot)->sessions == 0) {
-		struct client_count *gone = *slot;
+		struct user_count *gone = *slot;
 
 		*slot = gone->next;
 		free(gone);
@@ -116,14 +159,122 @@ limits_remove(struct limits *limits, const struct message_address *address)
 }
 
 void
-limits_for_each(const struct limits *limits,
-    void (*each)(void *arg, const struct message_address *address, unsigned sessions),
-    void *arg)
+limits_add(struct limits *limits, const struct message_address *address, int logged_in,
+    const char *user)
 {
-	const struct client_count *entry;
-	unsigned i;
+	struct address_count **slot = address_slot(limits, address);
 
-	for (i = 0; i < LIMITS_BUCKETS; i++)
-		for (entry = limits->buckets[i]; entry != NULL; entry = entry->next)
-			each(arg, &entry->address, entry->sessions);
+	limits->total++;
+	if (logged_in)
+		count_user(limits, user);
+	if (*slot == NULL) {
+		*slot = calloc(1, sizeof(**slot));
+		if (*slot == NULL)
+			return;
+		(*slot)->address = *address;
+	}
+	(*slot)->sessions++;
+	if (!logged_in)
+		(*slot)->not_logged_in++;
+}
+
+enum message_verdict
+limits_admit(struct limits *limits, const struct message_address *address,
+    const struct config *config)
+{
+	const struct address_count *entry;
+
+	if (config->max_clients != 0 && limits->total >= config->max_clients)
+		return MESSAGE_ADMIT_TOO_MANY_USERS;
+	entry = *address_slot(limits, address);
+	if (entry != NULL && config->max_clients_per_ip != 0 &&
+	    entry->sessions >= config->max_clients_per_ip)
+		return MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS;
+	if (entry != NULL && config->max_prelogin_per_ip != 0 &&
+	    entry->not_logged_in >= config->max_prelogin_per_ip)
+		return MESSAGE_ADMIT_TOO_MANY_NOT_LOGGED_IN;
+	limits_add(limits, address, 0, NULL);
+	return MESSAGE_ADMIT_OK;
+}
+
+enum message_login_verdict
+limits_login(struct limits *limits, const struct message_address *address, const char *user,
+    const struct config *config)
+{
+	struct address_count *entry = *address_slot(limits, address);
+
+	if (config->max_sessions_per_user != 0 && counts_per_user(user) &&
+	    limits_sessions_of(limits, user) >= config->max_sessions_per_user)
+		return MESSAGE_LOGIN_TOO_MANY_FOR_USER;
+	if (entry != NULL && entry->not_logged_in > 0)
+		entry->not_logged_in--;
+	count_user(limits, user);
+	return MESSAGE_LOGIN_OK;
+}
+
+int
+limits_logout(struct limits *limits, const struct message_address *address, const char *user)
+{
+	struct address_count *entry = *address_slot(limits, address);
+
+	if (entry == NULL || entry->sessions == entry->not_logged_in ||
+	    (counts_per_user(user) && limits_sessions_of(limits, user) == 0))
+		return -ENOENT;
+	uncount_user(limits, user);
+	entry->not_logged_in++;
+	return 0;
+}
+
+int
+limits_remove(struct limits *limits, const struct message_address *address, int logged_in,
+    const char *user)
+{
+	struct address_count **slot = address_slot(limits, address);
+	struct address_count *entry = *slot;
+
+	if (entry == NULL || (!logged_in && entry->not_logged_in == 0) ||
+	    (logged_in && entry->sessions == entry->not_logged_in) ||
+	    (logged_in && counts_per_user(user) && limits_sessions_of(limits, user) == 0))
+		return -ENOENT;
+	if (limits->total > 0)
+		limits->total--;
+	if (logged_in)
+		uncount_user(limits, user);
+	else
+		entry->not_logged_in--;
+	if (--entry->sessions == 0) {
+		*slot = entry->next;
+		free(entry);
+	}
+	return 0;
+}
+
+void
+limits_subtract(struct limits *limits, const struct limits *part)
+{
+	const struct address_count *address;
+	const struct user_count *user;
+	unsigned i, n;
+
+	for (i = 0; i < LIMITS_BUCKETS; i++) {
+		for (address = part->addresses[i]; address != NULL; address = address->next) {
+			struct address_count **slot = address_slot(limits, &address->address);
+			struct address_count *entry = *slot;
+
+			limits->total -= address->sessions < limits->total ?
+			    address->sessions : limits->total;
+			if (entry == NULL)
+				continue;
+			entry->not_logged_in -= address->not_logged_in < entry->not_logged_in ?
+			    address->not_logged_in : entry->not_logged_in;
+			if (entry->sessions <= address->sessions) {
+				*slot = entry->next;
+				free(entry);
+			} else
+				entry->sessions -= address->sessions;
+		}
+		for (user = part->users[i]; user != NULL; user = user->next)
+			for (n = 0; n < user->sessions; n++)
+				uncount_user(limits, user->name);
+	}
 }

@@ -2,9 +2,11 @@
  * monitor/message: framing and checking of the monitor's requests and answers.
  * Nothing a worker sends is trusted: every length, string and count is checked.
  */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -24,6 +26,7 @@ message_body_size(uint32_t type)
 	case MESSAGE_ADMITTED:
 		return sizeof(struct message_admitted);
 	case MESSAGE_SESSION_ENDED:
+	case MESSAGE_LOGOUT:
 		return sizeof(struct message_session_ended);
 	case MESSAGE_READY:
 		return sizeof(struct message_ready);
@@ -33,6 +36,10 @@ message_body_size(uint32_t type)
 		return sizeof(struct message_hand_off);
 	case MESSAGE_HANDED_OFF:
 		return sizeof(struct message_handed_off);
+	case MESSAGE_LOGIN:
+		return sizeof(struct message_login);
+	case MESSAGE_LOGGED_IN:
+		return sizeof(struct message_logged_in);
 	default:
 		return 0;
 	}
@@ -99,7 +106,8 @@ message_validate(const struct message *message)
 	case MESSAGE_AUTHENTICATE:
 		if (!string_is_terminated(body->authenticate.user, sizeof(body->authenticate.user)) ||
 		    !string_is_terminated(body->authenticate.password,
-		    sizeof(body->authenticate.password)))
+		    sizeof(body->authenticate.password)) ||
+		    !address_is_valid(&body->authenticate.address))
 			return -EINVAL;
 		return 0;
 	case MESSAGE_AUTHENTICATED:
@@ -115,9 +123,18 @@ message_validate(const struct message *message)
 	case MESSAGE_ADMIT:
 		return address_is_valid(&body->admit.address) ? 0 : -EINVAL;
 	case MESSAGE_SESSION_ENDED:
-		return address_is_valid(&body->session_ended.address) ? 0 : -EINVAL;
+	case MESSAGE_LOGOUT:
+		return address_is_valid(&body->session_ended.address) &&
+		    body->session_ended.logged_in <= 1 && body->session_ended.anonymous <= 1 &&
+		    string_is_terminated(body->session_ended.user,
+		    sizeof(body->session_ended.user)) ? 0 : -EINVAL;
 	case MESSAGE_ADMITTED:
 		return body->admitted.verdict < MESSAGE_VERDICT_END ? 0 : -EINVAL;
+	case MESSAGE_LOGIN:
+		return address_is_valid(&body->login.address) && body->login.anonymous <= 1 &&
+		    string_is_terminated(body->login.user, sizeof(body->login.user)) ? 0 : -EINVAL;
+	case MESSAGE_LOGGED_IN:
+		return body->logged_in.verdict < MESSAGE_LOGIN_VERDICT_END ? 0 : -EINVAL;
 	case MESSAGE_READY:
 		return 0;
 	case MESSAGE_DRAIN:
@@ -178,4 +195,17 @@ message_address_from(const struct sockaddr *peer, struct message_address *out)
 			out->length = 16;
 		}
 	}
+}
+
+void
+message_address_text(const struct message_address *address, char *text, size_t size)
+{
+	if (size == 0)
+		return;
+	if (address->length == 4 || address->length == 16) {
+		if (inet_ntop(address->length == 4 ? AF_INET : AF_INET6, address->bytes, text,
+		    (socklen_t)size) != NULL)
+			return;
+	}
+	snprintf(text, size, "local");
 }

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <errno.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,11 +33,14 @@ enum message_type {
 	MESSAGE_SESSION_ENDED,		/* an admitted session ended; no answer */
 	MESSAGE_READY,			/* the worker accepts connections; no answer */
 	MESSAGE_HAND_OFF,		/* a system user's session, with its socket; HANDED_OFF */
+	MESSAGE_LOGIN,			/* a session's login was accepted; answered by LOGGED_IN */
+	MESSAGE_LOGOUT,			/* a logged-in session logs in anew (USER); no answer */
 	/* monitor -> worker */
 	MESSAGE_AUTHENTICATED,
 	MESSAGE_ADMITTED,
 	MESSAGE_DRAIN,			/* stop accepting; end with the last session */
 	MESSAGE_HANDED_OFF,
+	MESSAGE_LOGGED_IN,
 	MESSAGE_TYPE_END
 };
 
@@ -45,14 +50,24 @@ struct message_header {
 	uint32_t id;		/* a request's number, repeated in its answer */
 };
 
+/* A client address: 4 bytes (IPv4, also IPv4-mapped IPv6), 16 (IPv6) or 0 (local). */
+struct message_address {
+	uint32_t length;
+	unsigned char bytes[MESSAGE_ADDRESS_SIZE];
+};
+
 /* Strings are NUL-terminated inside their arrays; the decoder checks it. */
 struct message_authenticate {
 	char user[CHECKER_USER_MAX + 1];
 	char password[MESSAGE_PASSWORD_SIZE];
+	struct message_address address;	/* whose failures count (ban_after_failures) */
 };
 
+/* The error of a login refused because its address is banned. */
+#define MESSAGE_AUTHENTICATE_BANNED CHECKER_BANNED
+
 struct message_authenticated {
-	int32_t error;		/* 0, or the checker's -errno */
+	int32_t error;		/* 0, the checker's -errno, or MESSAGE_AUTHENTICATE_BANNED */
 	char name[CHECKER_USER_MAX + 1];
 	char home[MESSAGE_HOME_SIZE];	/* "" when the store names none */
 	uint32_t has_account;	/* system_users: account below is whom to become */
@@ -64,12 +79,6 @@ struct message_authenticated {
 	unsigned char ticket[MESSAGE_TICKET_SIZE];
 };
 
-/* A client address: 4 bytes (IPv4, also IPv4-mapped IPv6), 16 (IPv6) or 0 (local). */
-struct message_address {
-	uint32_t length;
-	unsigned char bytes[MESSAGE_ADDRESS_SIZE];
-};
-
 struct message_admit {
 	struct message_address address;
 };
@@ -78,15 +87,43 @@ enum message_verdict {
 	MESSAGE_ADMIT_OK = 0,
 	MESSAGE_ADMIT_TOO_MANY_USERS,		/* max_clients */
 	MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS,	/* max_clients_per_ip */
+	MESSAGE_ADMIT_TOO_MANY_NOT_LOGGED_IN,	/* max_prelogin_per_ip */
+	MESSAGE_ADMIT_BANNED,			/* ban_after_failures */
 	MESSAGE_VERDICT_END
 };
 
 struct message_admitted {
 	uint32_t verdict;	/* enum message_verdict */
+	uint32_t retry_after;	/* MESSAGE_ADMIT_BANNED: seconds the ban lasts */
 };
 
+/* A session logged in (USER and PASS, or anonymous): it counts as logged in from now on. */
+struct message_login {
+	struct message_address address;
+	uint32_t anonymous;	/* not counted for max_sessions_per_user */
+	char user[CHECKER_USER_MAX + 1];
+};
+
+enum message_login_verdict {
+	MESSAGE_LOGIN_OK = 0,
+	MESSAGE_LOGIN_TOO_MANY_FOR_USER,	/* max_sessions_per_user */
+	MESSAGE_LOGIN_BANNED,			/* ban_after_failures */
+	MESSAGE_LOGIN_VERDICT_END
+};
+
+struct message_logged_in {
+	uint32_t verdict;	/* enum message_login_verdict; only OK counted it */
+};
+
+/*
+ * As the session was counted: logged in (by MESSAGE_LOGIN) or not. Also the
+ * body of MESSAGE_LOGOUT (logged_in is 1 there).
+ */
 struct message_session_ended {
 	struct message_address address;
+	uint32_t logged_in;
+	uint32_t anonymous;
+	char user[CHECKER_USER_MAX + 1];
 };
 
 struct message_ready {
@@ -147,6 +184,8 @@ union message_body {
 	struct message_drain drain;
 	struct message_hand_off hand_off;
 	struct message_handed_off handed_off;
+	struct message_login login;
+	struct message_logged_in logged_in;
 };
 
 struct message {
@@ -180,5 +219,8 @@ int message_validate(const struct message *message);
 
 /* The address bytes that identify a client (IPv4-mapped IPv6 counts as IPv4). */
 void message_address_from(const struct sockaddr *peer, struct message_address *out);
+
+/* address as text for the log ("local" for a connection without an IP address). */
+void message_address_text(const struct message_address *address, char *text, size_t size);
 
 #endif

@@ -405,6 +405,7 @@ monitor_free(struct monitor *monitor)
 	close_listeners(monitor);
 	free(monitor->listeners);
 	limits_clear(&monitor->limits);
+	login_failures_free(monitor->login_failures);
 	xferlog_close(monitor->xferlog);
 	settings_release(monitor->settings);
 	if (monitor->base != NULL)
@@ -449,7 +450,9 @@ set_up(struct monitor *monitor, struct config *config)
 	}
 	monitor->threads = worker_pool_new(monitor->base, MONITOR_CHECK_THREADS);
 	monitor->restart_timer = supervisor_restart_timer_new(monitor);
+	monitor->login_failures = login_failures_new(LOGIN_FAILURES_CAPACITY);
 	if (monitor->threads == NULL || monitor->restart_timer == NULL ||
+	    monitor->login_failures == NULL ||
 	    portal_password_checker_new(config, monitor->threads,
 	    &monitor->password_checker) != 0 || watch_signals(monitor) != 0) {
 		log_error("cannot set up the monitor: out of memory");

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -14,6 +15,10 @@
 #include "monitor/message.h"
 #include "monitor/state.h"
 #include "portal/checkers/checkers.h"
+#include "util/attributes.h"
+
+/* A worker's own table counts what it was given, whatever the limits. */
+static const struct config no_limits;
 
 /* One password check for a worker, running on the monitor's threads. */
 struct authentication {
@@ -22,8 +27,19 @@ struct authentication {
 	struct worker_record *worker;
 	uint32_t id;
 	struct checker *checker;
-	struct checker_request *check;	/* NULL until check() returned */
+	struct checker_request *check;	/* NULL until check() returned, and once it answered */
+	struct message_address address;	/* the client's, for its failures */
+	struct event *delay;		/* a failure's answer held back (growing delay) */
 };
+
+static time_t
+monotonic_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec;
+}
 
 static void
 unlink_check(struct authentication *check)
@@ -83,15 +99,74 @@ answer_authentication(struct worker_record *worker, uint32_t id, int error,
 }
 
 static void
-checked(void *arg, int error, struct avatar_id *avatar_id)
+free_check(struct authentication *check)
+{
+	if (check->delay != NULL)
+		event_free(check->delay);
+	free(check);
+}
+
+static void
+answer_failure_now(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
 	struct authentication *check = arg;
 	struct worker_record *worker = check->worker;
 
 	unlink_check(check);
+	answer_authentication(worker, check->id, -EACCES, NULL);
+	free_check(check);
+}
+
+/*
+ * A wrong password or user from address: it counts across every connection,
+ * holds the answer back longer each time, and may ban the address. Returns
+ * 1 when the answer waits on a timer.
+ */
+static int
+failure_delayed(struct authentication *check)
+{
+	struct monitor *monitor = check->worker->monitor;
+	const struct config *config = &monitor->settings->config;
+	struct login_failure_policy policy;
+	struct timeval delay;
+	unsigned delay_ms, banned_for;
+	char address[64];
+
+	policy.ban_after_failures = config->ban_after_failures;
+	policy.ban_time = config->ban_time;
+	policy.base_delay_ms = config->login_failure_delay_ms;
+	delay_ms = login_failures_record(monitor->login_failures, &check->address,
+	    monotonic_seconds(), &policy, &banned_for);
+	if (banned_for != 0) {
+		message_address_text(&check->address, address, sizeof(address));
+		log_warning("%s%s banned for %u s after %u failed logins (ban_after_failures)",
+		    address, check->address.length == 16 ? "/64" : "", banned_for,
+		    config->ban_after_failures);
+	}
+	if (delay_ms == 0)
+		return 0;
+	check->delay = evtimer_new(monitor->base, answer_failure_now, check);
+	if (check->delay == NULL)
+		return 0;
+	delay.tv_sec = delay_ms / 1000;
+	delay.tv_usec = (delay_ms % 1000) * 1000;
+	evtimer_add(check->delay, &delay);
+	return 1;
+}
+
+static void
+checked(void *arg, int error, struct avatar_id *avatar_id)
+{
+	struct authentication *check = arg;
+	struct worker_record *worker = check->worker;
+
+	check->check = NULL;
+	if (error == -EACCES && failure_delayed(check))
+		return;
+	unlink_check(check);
 	answer_authentication(worker, check->id, error, avatar_id);
 	avatar_id_free(avatar_id);
-	free(check);
+	free_check(check);
 }
 
 static void
@@ -104,6 +179,12 @@ authenticate(struct worker_record *worker, const struct message *message)
 
 	if (checker == NULL) {
 		answer_authentication(worker, message->header.id, -EACCES, NULL);
+		return;
+	}
+	/* A banned address learns nothing about its guesses. */
+	if (login_failures_banned(worker->monitor->login_failures, &body->address,
+	    monotonic_seconds()) != 0) {
+		answer_authentication(worker, message->header.id, MESSAGE_AUTHENTICATE_BANNED, NULL);
 		return;
 	}
 	if (worker->check_count >= MONITOR_CHECKS_PER_WORKER) {
@@ -120,13 +201,16 @@ authenticate(struct worker_record *worker, const struct message *message)
 	check->worker = worker;
 	check->id = message->header.id;
 	check->checker = checker;
+	check->address = body->address;
 	check->next = worker->checks;
 	if (check->next != NULL)
 		check->next->previous = check;
 	worker->checks = check;
 	worker->check_count++;
 	/* The checker copies the password; the message is zeroed by the caller. */
-	started = checker->ops->check(checker, body->user, body->password, checked, check);
+	started = checker->ops->check(checker, body->user, body->password, NULL, checked,
+	    check);
+	/* Unless it answered already: then check is freed, or waits on its delay. */
 	if (started != NULL)
 		check->check = started;
 }
@@ -140,7 +224,7 @@ requests_cancel_all(struct worker_record *worker)
 		unlink_check(check);
 		if (check->check != NULL)
 			check->checker->ops->cancel(check->check);
-		free(check);
+		free_check(check);
 	}
 }
 
@@ -152,25 +236,67 @@ admit(struct worker_record *worker, const struct message *message)
 	const struct message_address *address = &message->body.admit.address;
 	struct message_admitted body;
 
-	body.verdict = limits_admit(&monitor->limits, address, config->max_clients,
-	    config->max_clients_per_ip);
+	memset(&body, 0, sizeof(body));
+	body.retry_after = login_failures_banned(monitor->login_failures, address,
+	    monotonic_seconds());
+	if (body.retry_after != 0)
+		body.verdict = MESSAGE_ADMIT_BANNED;
+	else
+		body.verdict = limits_admit(&monitor->limits, address, config);
 	if (body.verdict == MESSAGE_ADMIT_OK)
-		limits_add(&worker->counted, address);
+		limits_add(&worker->counted, address, 0, NULL);
 	answer(worker, MESSAGE_ADMITTED, message->header.id, &body);
+}
+
+static void
+login(struct worker_record *worker, const struct message *message)
+{
+	struct monitor *monitor = worker->monitor;
+	const struct message_login *body = &message->body.login;
+	const char *user = body->anonymous ? NULL : body->user;
+	struct message_logged_in answer_body;
+
+	/* Only a session the worker was given, and has not logged in, can log in. */
+	if (limits_not_logged_in_from(&worker->counted, &body->address) == 0) {
+		monitor_cut_off(worker, "it logged in a session it never had");
+		return;
+	}
+	if (login_failures_banned(monitor->login_failures, &body->address,
+	    monotonic_seconds()) != 0)
+		answer_body.verdict = MESSAGE_LOGIN_BANNED;
+	else
+		answer_body.verdict = limits_login(&monitor->limits, &body->address, user,
+		    &monitor->settings->config);
+	if (answer_body.verdict == MESSAGE_LOGIN_OK)
+		limits_login(&worker->counted, &body->address, user, &no_limits);
+	answer(worker, MESSAGE_LOGGED_IN, message->header.id, &answer_body);
 }
 
 static void
 session_ended(struct worker_record *worker, const struct message *message)
 {
-	const struct message_address *address = &message->body.session_ended.address;
+	const struct message_session_ended *body = &message->body.session_ended;
+	const char *user = body->anonymous ? NULL : body->user;
 
 	/* A worker can give back only what it was given. */
-	if (limits_sessions_from(&worker->counted, address) == 0) {
+	if (limits_remove(&worker->counted, &body->address, (int)body->logged_in, user) != 0) {
 		monitor_cut_off(worker, "it ended a session it never had");
 		return;
 	}
-	limits_remove(&worker->counted, address);
-	limits_remove(&worker->monitor->limits, address);
+	limits_remove(&worker->monitor->limits, &body->address, (int)body->logged_in, user);
+}
+
+static void
+logout(struct worker_record *worker, const struct message *message)
+{
+	const struct message_session_ended *body = &message->body.session_ended;
+	const char *user = body->anonymous ? NULL : body->user;
+
+	if (!body->logged_in || limits_logout(&worker->counted, &body->address, user) != 0) {
+		monitor_cut_off(worker, "it logged out a session not logged in");
+		return;
+	}
+	limits_logout(&worker->monitor->limits, &body->address, user);
 }
 
 static void
@@ -187,6 +313,12 @@ handle(struct worker_record *worker, struct message *message)
 		break;
 	case MESSAGE_SESSION_ENDED:
 		session_ended(worker, message);
+		break;
+	case MESSAGE_LOGIN:
+		login(worker, message);
+		break;
+	case MESSAGE_LOGOUT:
+		logout(worker, message);
 		break;
 	case MESSAGE_READY:
 		if (!worker->ready) {

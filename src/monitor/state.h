@@ -15,6 +15,7 @@
 
 #include "config/config.h"
 #include "monitor/limits.h"
+#include "monitor/login_failures.h"
 #include "monitor/message.h"
 #include "portal/checkers/checkers.h"
 #include "monitor/monitor.h"
@@ -68,6 +69,7 @@ struct monitor {
 	int drop_privileges;		/* root with a user set */
 	struct xferlog *xferlog;
 	struct limits limits;		/* every worker's sessions */
+	struct login_failures *login_failures;	/* per address, for bans */
 
 	unsigned slot_count;
 	struct worker_listener *listeners;	/* slot_count rows of listeners_per_slot */

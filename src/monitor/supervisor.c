@@ -189,15 +189,6 @@ supervisor_start_worker(struct monitor *monitor, unsigned slot)
 	return 0;
 }
 
-static void
-give_back_count(void *arg, const struct message_address *address, unsigned sessions)
-{
-	struct limits *limits = arg;
-
-	while (sessions-- > 0)
-		limits_remove(limits, address);
-}
-
 static long
 milliseconds_since(const struct timespec *start)
 {
@@ -246,7 +237,7 @@ worker_exited(struct monitor *monitor, struct worker_record *worker, int status)
 	else
 		log_info("worker %u (process %ld) finished", worker->slot + 1, (long)worker->pid);
 	/* Its sessions are gone with it. */
-	limits_for_each(&worker->counted, give_back_count, &monitor->limits);
+	limits_subtract(&monitor->limits, &worker->counted);
 	LIST_REMOVE(worker, link);
 	worker_record_free(worker);
 	if (expected || monitor->connection_fd >= 0)

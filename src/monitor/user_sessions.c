@@ -235,10 +235,8 @@ fork_now(void *arg, int cancelled)
 	process->address = address;
 	snprintf(process->name, sizeof(process->name), "%s", spawn->id_record->name);
 	LIST_INSERT_HEAD(&monitor->user_processes, process, link);
-	if (limits_sessions_from(&worker->counted, &address) > 0)
-		limits_remove(&worker->counted, &address);
-	else
-		limits_add(&monitor->limits, &address);	/* never admitted: count it anyway */
+	if (limits_remove(&worker->counted, &address, 1, process->name) != 0)
+		limits_add(&monitor->limits, &address, 1, process->name);	/* count it anyway */
 	answer_hand_off(worker, spawn->id, 0, pid);
 	pending_spawn_free(spawn);
 }
@@ -370,7 +368,7 @@ user_sessions_reap(struct monitor *monitor, pid_t pid, int status)
 	else if (WEXITSTATUS(status) != 0)
 		log_warning("session process %ld of %s exited with status %d", (long)pid,
 		    process->name, WEXITSTATUS(status));
-	limits_remove(&monitor->limits, &process->address);
+	limits_remove(&monitor->limits, &process->address, 1, process->name);
 	LIST_REMOVE(process, link);
 	free(process);
 	return 1;

@@ -125,7 +125,9 @@ portal_checked(void *context, int error, struct avatar_id *id)
 	request_unlink(request);
 	free(request);
 
-	if (error != 0) {
+	if (error == CHECKER_BANNED) {
+		/* The address may not log in at all for now: the session says so and closes. */
+	} else if (error != 0) {
 		/* Wrong password, unknown user or an unreadable file look the same to a client. */
 		error = -EACCES;
 	} else {
@@ -139,7 +141,7 @@ portal_checked(void *context, int error, struct avatar_id *id)
 
 struct portal_request *
 portal_login(struct portal *portal, const char *user, const char *password,
-    portal_login_fn done, void *arg)
+    const struct sockaddr *peer, portal_login_fn done, void *arg)
 {
 	struct portal_request *request;
 	struct checker_request *check;
@@ -170,7 +172,7 @@ portal_login(struct portal *portal, const char *user, const char *password,
 	portal->requests = request;
 
 	/* check() copies the password and zeroes its copy, so the caller's buffer may go now. */
-	check = checker->ops->check(checker, user, password, portal_checked, request);
+	check = checker->ops->check(checker, user, password, peer, portal_checked, request);
 	if (check == NULL)
 		return NULL;	/* portal_checked already ran and freed request */
 	request->check = check;

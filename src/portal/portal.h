@@ -61,7 +61,7 @@ int portal_is_anonymous_user(const char *user);
  * when done() already ran.
  */
 struct portal_request *portal_login(struct portal *portal, const char *user,
-    const char *password, portal_login_fn done, void *arg);
+    const char *password, const struct sockaddr *peer, portal_login_fn done, void *arg);
 
 /* The session went away: done() will not be called. */
 void portal_cancel(struct portal_request *request);

@@ -40,6 +40,14 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_TOO_MANY_USERS] = { 421, "Too many users right now, try again in a few minutes." },
 	[REPLY_TOO_MANY_FROM_ADDRESS] = { 421, "Too many connections from your address "
 	    "(max_clients_per_ip), close one and try again." },
+	[REPLY_TOO_MANY_NOT_LOGGED_IN] = { 421, "Too many connections from your address that have "
+	    "not logged in (max_prelogin_per_ip), log in or close one and try again." },
+	[REPLY_ADDRESS_BANNED] = { 421, "Too many failed logins from your address "
+	    "(ban_after_failures), try again in %s seconds." },
+	[REPLY_LOGIN_BANNED] = { 421, "Too many failed logins from your address "
+	    "(ban_after_failures), closing control connection." },
+	[REPLY_TOO_MANY_FOR_USER] = { 421, "Too many sessions of %s (max_sessions_per_user), "
+	    "closing control connection." },
 	[REPLY_TIMEOUT] = { 421, "Timeout: no command for %s seconds, closing control connection." },
 	[REPLY_DATA_NEEDS_TCP] = { 425, "No data connections: this control connection is not TCP/IP." },
 	[REPLY_LOGIN_TIMEOUT] = { 421, "Timeout: no login within %s seconds, closing control connection." },
@@ -174,11 +182,24 @@ reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments)
 }
 
 size_t
-reply_format(char *out, size_t size, enum reply_id id)
+reply_format(char *out, size_t size, enum reply_id id, ...)
 {
-	int length = snprintf(out, size, "%03d %s\r\n", reply_texts[id].code, reply_texts[id].text);
+	struct evbuffer *buffer = evbuffer_new();
+	va_list arguments;
+	size_t length;
 
-	return length < 0 || (size_t)length >= size ? 0 : (size_t)length;
+	if (buffer == NULL)
+		return 0;
+	va_start(arguments, id);
+	reply_write_va(buffer, id, arguments);
+	va_end(arguments);
+	length = evbuffer_get_length(buffer);
+	if (length >= size)
+		length = 0;
+	else
+		evbuffer_remove(buffer, out, length);
+	evbuffer_free(buffer);
+	return length;
 }
 
 void

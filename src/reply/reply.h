@@ -35,6 +35,10 @@ enum reply_id {
 	REPLY_RENAME_PENDING,		/* 350 */
 	REPLY_TOO_MANY_USERS,		/* 421 */
 	REPLY_TOO_MANY_FROM_ADDRESS,	/* 421: max_clients_per_ip */
+	REPLY_TOO_MANY_NOT_LOGGED_IN,	/* 421: max_prelogin_per_ip */
+	REPLY_ADDRESS_BANNED,		/* 421: ban_after_failures, at connection */
+	REPLY_LOGIN_BANNED,		/* 421: ban_after_failures, at login */
+	REPLY_TOO_MANY_FOR_USER,	/* 421: max_sessions_per_user */
 	REPLY_TIMEOUT,
 	REPLY_LOGIN_TIMEOUT,
 	REPLY_DATA_NEEDS_TCP,
@@ -131,10 +135,10 @@ int reply_code(enum reply_id id);
 void reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments);
 
 /*
- * Formats a reply that takes no arguments into out, for the 421 sent
- * before any session exists. Its length (0 when it does not fit).
+ * Formats a reply (its %s taking the string arguments) into out, for the
+ * 421 sent before any session exists. Its length (0 when it does not fit).
  */
-size_t reply_format(char *out, size_t size, enum reply_id id);
+size_t reply_format(char *out, size_t size, enum reply_id id, ...);
 
 /*
  * A multi-line reply (RFC 959 4.2): "CODE-first" (its %s taking the

@@ -24,6 +24,7 @@
 #include "portal/portal.h"
 #include "reply/reply.h"
 #include "server/server.h"
+#include "server/admission.h"
 #include "server/hand_off.h"
 #include "server/relay.h"
 #include "server/worker_process.h"
@@ -56,21 +57,11 @@ struct pending_connection {
 };
 
 /* Nobody is served any more, here or in a session process, and nobody waits. */
-static int
-server_idle(const struct server *server)
+int
+server_is_idle(const struct server *server)
 {
 	return server->session_count == 0 && LIST_EMPTY(&server->relays) &&
-	    LIST_EMPTY(&server->pending);
-}
-
-/* An admitted session is over: the limits count it no longer. */
-static void
-release_admission(struct server *server, const struct message_address *address)
-{
-	if (server->link != NULL)
-		monitor_link_tell(server->link, MESSAGE_SESSION_ENDED, address);
-	else
-		limits_remove(&server->limits, address);
+	    LIST_EMPTY(&server->pending) && !admission_logins_pending(server);
 }
 
 /* The session services: what sessions may ask of the server. */
@@ -90,14 +81,8 @@ session_ended(void *owner, struct session *session)
 
 	LIST_REMOVE(session, link);
 	server->session_count--;
-	/* A session that moved to a user process counts there (the monitor moved it). */
-	if (!session->moved) {
-		struct message_address address;
-
-		message_address_from((const struct sockaddr *)&session->peer, &address);
-		release_admission(server, &address);
-	}
-	if (server->exit_when_idle && server_idle(server))
+	admission_session_ended(server, session);
+	if (server->exit_when_idle && server_is_idle(server))
 		event_base_loopexit(server->base, NULL);
 }
 
@@ -125,6 +110,8 @@ init_services(struct server *server, int can_hand_off)
 	services->session_started = session_started;
 	services->session_ended = session_ended;
 	services->session_count = session_count;
+	services->admit_login = admission_login;
+	services->logged_out = admission_logged_out;
 	services->hand_off = can_hand_off ? hand_off : NULL;
 }
 
@@ -156,7 +143,7 @@ server_relay_ended(struct server *server, struct relay *relay)
 		LIST_REMOVE(record, link);
 		free(record);
 	}
-	if (server->exit_when_idle && server_idle(server))
+	if (server->exit_when_idle && server_is_idle(server))
 		event_base_loopexit(server->base, NULL);
 }
 
@@ -185,11 +172,43 @@ start_session(struct server *server, int fd, const struct sockaddr *peer, sockle
 		return;
 	}
 	message_address_from(peer, &address);
-	release_admission(server, &address);
+	admission_release_connection(server, &address);
 }
 
 static void
-admitted(struct pending_connection *pending, enum message_verdict verdict)
+refuse_admission(int fd, enum message_verdict verdict, unsigned retry_after)
+{
+	char reply[160], seconds[16];
+	size_t length;
+	ssize_t ignored;
+
+	switch (verdict) {
+	case MESSAGE_ADMIT_TOO_MANY_USERS:
+		log_info("refused a connection: too many users (max_clients)");
+		refuse_connection(fd, REPLY_TOO_MANY_USERS);
+		break;
+	case MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS:
+		log_info("refused a connection: too many from its address (max_clients_per_ip)");
+		refuse_connection(fd, REPLY_TOO_MANY_FROM_ADDRESS);
+		break;
+	case MESSAGE_ADMIT_TOO_MANY_NOT_LOGGED_IN:
+		log_info("refused a connection: too many from its address not logged in "
+		    "(max_prelogin_per_ip)");
+		refuse_connection(fd, REPLY_TOO_MANY_NOT_LOGGED_IN);
+		break;
+	default:
+		log_info("refused a connection: its address is banned for %u s more", retry_after);
+		snprintf(seconds, sizeof(seconds), "%u", retry_after);
+		length = reply_format(reply, sizeof(reply), REPLY_ADDRESS_BANNED, seconds);
+		ignored = send(fd, reply, length, MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)ignored;
+		close(fd);
+		break;
+	}
+}
+
+static void
+admitted(struct pending_connection *pending, enum message_verdict verdict, unsigned retry_after)
 {
 	struct server *server = pending->server;
 
@@ -197,14 +216,10 @@ admitted(struct pending_connection *pending, enum message_verdict verdict)
 	if (verdict == MESSAGE_ADMIT_OK)
 		start_session(server, pending->fd, (const struct sockaddr *)&pending->peer,
 		    pending->peer_length, pending->implicit_tls);
-	else {
-		log_info("refused a connection: %s", verdict == MESSAGE_ADMIT_TOO_MANY_USERS ?
-		    "too many users" : "too many sessions from its address");
-		refuse_connection(pending->fd, verdict == MESSAGE_ADMIT_TOO_MANY_USERS ?
-		    REPLY_TOO_MANY_USERS : REPLY_TOO_MANY_FROM_ADDRESS);
-	}
+	else
+		refuse_admission(pending->fd, verdict, retry_after);
 	free(pending);
-	if (server->exit_when_idle && server_idle(server))
+	if (server->exit_when_idle && server_is_idle(server))
 		event_base_loopexit(server->base, NULL);
 }
 
@@ -220,11 +235,12 @@ monitor_answered_admit(void *arg, const struct message *answer)
 		LIST_REMOVE(pending, link);
 		refuse_connection(pending->fd, REPLY_SESSION_UNAVAILABLE);
 		free(pending);
-		if (server->exit_when_idle && server_idle(server))
+		if (server->exit_when_idle && server_is_idle(server))
 			event_base_loopexit(server->base, NULL);
 		return;
 	}
-	admitted(pending, (enum message_verdict)answer->body.admitted.verdict);
+	admitted(pending, (enum message_verdict)answer->body.admitted.verdict,
+	    answer->body.admitted.retry_after);
 }
 
 /*
@@ -252,8 +268,7 @@ accept_session(struct server *server, evutil_socket_t fd, struct sockaddr *peer,
 	pending->implicit_tls = implicit_tls;
 	LIST_INSERT_HEAD(&server->pending, pending, link);
 	if (server->link == NULL) {
-		admitted(pending, limits_admit(&server->limits, &admit.address,
-		    config->max_clients, config->max_clients_per_ip));
+		admitted(pending, limits_admit(&server->limits, &admit.address, config), 0);
 		return;
 	}
 	pending->request = monitor_link_request(server->link, MESSAGE_ADMIT, &admit,
@@ -390,6 +405,7 @@ server_new(struct event_base *base, struct settings *settings, struct xferlog *x
 	LIST_INIT(&server->sessions);
 	LIST_INIT(&server->relays);
 	LIST_INIT(&server->pending);
+	LIST_INIT(&server->logins);
 	limits_init(&server->limits);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
 	if (monitor_fd >= 0) {
@@ -509,7 +525,7 @@ server_drain(struct server *server)
 	server->exit_when_idle = 1;
 	log_info("draining: %u session(s) go on with the old configuration",
 	    server->session_count);
-	if (server_idle(server))
+	if (server_is_idle(server))
 		event_base_loopexit(server->base, NULL);
 }
 
@@ -527,7 +543,7 @@ server_shutdown(struct server *server)
 		session_shutdown(session);
 	}
 	/* Relays end with their user processes, which the monitor stops too. */
-	if (server_idle(server)) {
+	if (server_is_idle(server)) {
 		event_base_loopexit(server->base, NULL);
 		return;
 	}
@@ -573,6 +589,7 @@ server_free(struct server *server)
 	}
 	while (!LIST_EMPTY(&server->sessions))
 		session_free(LIST_FIRST(&server->sessions));
+	admission_free_all(server);
 	/* The sessions are gone: this releases the last generation. */
 	settings_release(server->settings);
 	if (server->workers != NULL)
@@ -649,6 +666,7 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 	LIST_INIT(&server->sessions);
 	LIST_INIT(&server->relays);
 	LIST_INIT(&server->pending);
+	LIST_INIT(&server->logins);
 	limits_init(&server->limits);
 	server->settings = settings;
 	server->config = &settings->config;

@@ -23,6 +23,7 @@ struct ftpd_host;
 struct settings;
 struct monitor_link;
 struct pending_connection;
+struct pending_login;
 struct relay;
 struct relay_record;
 struct worker_listener;
@@ -46,6 +47,7 @@ struct server {
 	struct monitor_link *link;
 	struct limits limits;			/* without a monitor */
 	LIST_HEAD(, pending_connection) pending;	/* waiting for admission */
+	LIST_HEAD(, pending_login) logins;		/* waiting for the monitor's word */
 
 	LIST_HEAD(, session) sessions;
 	unsigned session_count;
@@ -75,6 +77,9 @@ struct server *server_new_from_config(struct event_base *base, struct config *co
 
 /* SIGTERM and SIGINT stop the server gently, a second one at once; SIGHUP is ignored. */
 int server_stop_on_signals(struct server *server);
+
+/* Nobody is served any more, here or in a session process, and nobody waits. */
+int server_is_idle(const struct server *server);
 
 /* Tells the monitor that this worker accepts connections now. 0 or -errno. */
 int server_ready(struct server *server);

@@ -100,11 +100,24 @@ misbehave_now(evutil_socket_t fd, short what, void *arg)
 		memcpy(bytes + sizeof(header), &admit, sizeof(admit));
 		length += sizeof(admit);
 	} else if (strncmp(hook, "foreign-session:", 16) == 0) {
+		struct message_session_ended ended;
+
+		memset(&ended, 0, sizeof(ended));
 		header.type = MESSAGE_SESSION_ENDED;
-		header.length = sizeof(admit);
-		admit.address.length = 4;
-		memcpy(bytes + sizeof(header), &admit, sizeof(admit));
-		length += sizeof(admit);
+		header.length = sizeof(ended);
+		ended.address.length = 4;
+		memcpy(bytes + sizeof(header), &ended, sizeof(ended));
+		length += sizeof(ended);
+	} else if (strncmp(hook, "foreign-login:", 14) == 0) {
+		struct message_login login;
+
+		memset(&login, 0, sizeof(login));
+		header.type = MESSAGE_LOGIN;
+		header.length = sizeof(login);
+		login.address.length = 4;
+		strcpy(login.user, "root");
+		memcpy(bytes + sizeof(header), &login, sizeof(login));
+		length += sizeof(login);
 	} else if (strncmp(hook, "forged-hand-off:", 16) == 0) {
 		struct message_hand_off body;
 		union {

@@ -12,6 +12,16 @@ struct session;
 struct avatar;
 struct xferlog;
 
+/* What the limits on logged-in sessions say of a login the portal accepted. */
+enum login_admission {
+	LOGIN_ADMITTED,			/* counted as logged in from now on */
+	LOGIN_TOO_MANY_FOR_USER,	/* max_sessions_per_user */
+	LOGIN_BANNED,			/* its address failed too often (ban_after_failures) */
+	LOGIN_UNAVAILABLE,		/* nobody could decide (the monitor is gone) */
+};
+
+typedef void (*login_decided_fn)(struct session *session, enum login_admission verdict);
+
 struct session_services {
 	struct event_base *base;	/* the loop every session event runs on */
 	struct xferlog *xferlog;	/* the transfer log; NULL: none is kept */
@@ -24,6 +34,18 @@ struct session_services {
 	 */
 	void (*session_started)(void *owner, struct session *session);
 	void (*session_ended)(void *owner, struct session *session);
+
+	/*
+	 * The portal accepted a login as avatar: the limits on logged-in
+	 * sessions have the last word before 230. decided runs once, maybe
+	 * before this returns, never after the session ended. After
+	 * LOGIN_ADMITTED the session counts as logged in until logged_out or
+	 * its end.
+	 */
+	void (*admit_login)(void *owner, struct session *session, const struct avatar *avatar,
+	    login_decided_fn decided);
+	/* A logged-in session logs out (USER again): it counts as not logged in. */
+	void (*logged_out)(void *owner, struct session *session);
 
 	/* Sessions served by this server now, for STAT. */
 	unsigned (*session_count)(void *owner);

@@ -272,6 +272,8 @@ session_destroy(struct session *session)
 		portal_cancel(session->login_request);
 	if (session->avatar != NULL)
 		avatar_logout(session->avatar);
+	if (session->admitting != NULL)
+		avatar_logout(session->admitting);
 	if (session->login_failure_timer != NULL)
 		event_free(session->login_failure_timer);
 	if (session->deferred_close != NULL)
@@ -571,6 +573,8 @@ session_expect_password(struct session *session, const char *user)
 {
 	if (session->state == SESSION_AUTHED)
 		session_logout(session);
+	if (session->counted_logged_in && session->services->logged_out != NULL)
+		session->services->logged_out(session->services->owner, session);
 	/* Over-long names cannot match anything; keep them for the 331 text only. */
 	snprintf(session->user, sizeof(session->user), "%s", user);
 	session->state = SESSION_INAUTH;

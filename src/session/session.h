@@ -44,6 +44,9 @@ struct session {
 	socklen_t local_length;
 	char peer_text[64];		/* "ADDRESS" for logs */
 	int moved;			/* went on in a process of its own (system_users) */
+	/* How the limits count it: not logged in, or logged in as counted_user ("": anonymous). */
+	int counted_logged_in;
+	char counted_user[SESSION_USER_MAX + 1];
 
 	unsigned state;			/* one enum session_state bit */
 	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */
@@ -80,6 +83,7 @@ struct session {
 	int dead;			/* connection gone; freed when references drop */
 	unsigned references;		/* operations whose callbacks are pending */
 	struct portal_request *login_request;
+	struct avatar *admitting;	/* a login accepted, waiting for the limits' word */
 	struct event *login_failure_timer;
 	/*
 	 * Deadlines (see session_timers in session.c): command_timer is the TLS

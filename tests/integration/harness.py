@@ -117,6 +117,7 @@ class Server:
         self.args = list(args)
         self.process = None
         self.stopped = False
+        self._port_retries = 0
         _servers.append(self)
         if start:
             self.start()
@@ -141,6 +142,8 @@ class Server:
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:
+                if self._port_was_taken():
+                    return self.start()
                 raise AssertionError("ftpd exited with status %d before accepting connections"
                                      % self.process.returncode)
             # The monitor's socket takes connections before the workers run: with
@@ -155,6 +158,19 @@ class Server:
                 raise AssertionError("ftpd did not accept connections within %.0f s"
                                      % START_TIMEOUT)
             time.sleep(0.05)
+
+    def _port_was_taken(self):
+        """free_port() races with everything else on the machine: when the
+        port it found was taken before ftpd bound it, take another (a few
+        times), as long as the test did not choose the listeners itself."""
+        self._stderr_file.close()
+        if (self._port_retries >= 5 or "Address already in use" not in self.stderr_text()
+                or self.options.get("listen") != "127.0.0.1:%d" % self.port):
+            return False
+        self._port_retries += 1
+        self.port = free_port()
+        self.options["listen"] = "127.0.0.1:%d" % self.port
+        return True
 
     def stderr_text(self):
         try:

@@ -856,6 +856,7 @@ def test_malformed_requests_cost_the_worker_not_the_monitor():
                          ("oversized", "request of the wrong length"),
                          ("bad-field", "field out of range"),
                          ("foreign-session", "a session it never had"),
+                         ("foreign-login", "logged in a session it never had"),
                          ("forged-hand-off", "nobody logged in")):
         trigger = os.path.join(temp_dir("ftpd-hook-"), "once")
         write_file(trigger, b"")

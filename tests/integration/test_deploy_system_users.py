@@ -375,7 +375,9 @@ def test_unknown_names_cost_what_real_ones_do():
     import statistics
 
     name, _account, _home = create_account()
-    with system_server({"max_login_failures": "100"}) as server, server.connect() as control:
+    # Many failures from one address on purpose: no ban in the way.
+    with system_server({"max_login_failures": "100", "ban_after_failures": "0"}) as server, \
+            server.connect() as control:
         def refusal_time(user):
             control.expect("USER %s" % user, 331)
             started = time.monotonic()
@@ -408,3 +410,27 @@ def test_check_warns_without_the_pam_service():
     install_pam_service()
     result = run_ftpd(argv)
     check_equal((result.returncode, result.stderr), (0, ""), "ftpd -t with %s" % PAM_SERVICE)
+
+
+def test_max_sessions_per_user_counts_user_processes():
+    """A system user's sessions run in processes the monitor forks; they
+    count for max_sessions_per_user until those processes exit."""
+    name, _account, _home = create_account()
+    with system_server({"max_sessions_per_user": "1"}) as server:
+        with server.connect() as first:
+            first.login(name, PASSWORD)
+            with server.connect() as second:
+                second.expect("USER %s" % name, 331)
+                reply = second.command("PASS %s" % PASSWORD)
+                check_equal(reply.code, 421, "a second session of %s" % name)
+                check("max_sessions_per_user" in reply.text, "421 names the key: %r" % reply)
+            first.expect("QUIT", 221)
+        deadline = time.monotonic() + 5
+        while True:
+            with server.connect() as again:
+                again.expect("USER %s" % name, 331)
+                reply = again.command("PASS %s" % PASSWORD)
+                if reply.code == 230 or time.monotonic() > deadline:
+                    break
+            time.sleep(0.1)
+        check_equal(reply.code, 230, "%s once the first session process exited" % name)

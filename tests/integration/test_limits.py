@@ -13,7 +13,9 @@ from harness import (TEST_WORKERS, anonymous_server, check, check_equal, pwd_pat
 
 
 def test_200_concurrent_sessions():
-    server, _root = anonymous_server({"max_clients": "0", "max_clients_per_ip": "0"})
+    # 200 connect at once, before any logs in: max_prelogin_per_ip must allow it.
+    server, _root = anonymous_server({"max_clients": "0", "max_clients_per_ip": "0",
+                                      "max_prelogin_per_ip": "0"})
     errors = []
     start = threading.Barrier(200, timeout=60)
 

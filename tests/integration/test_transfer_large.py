@@ -101,7 +101,9 @@ def test_sparse_file_beyond_4_gigabytes():
 
 
 def test_100_concurrent_sessions_list_and_retr():
-    server, root = anonymous_server({"max_clients": "0", "max_clients_per_ip": "0"})
+    # 100 connect at once, before any logs in: max_prelogin_per_ip must allow it.
+    server, root = anonymous_server({"max_clients": "0", "max_clients_per_ip": "0",
+                                     "max_prelogin_per_ip": "0"})
     for number in range(10):
         write_file(os.path.join(root, "files", "f%d.txt" % number), b"file %d\n" % number * 50)
     errors = []

@@ -14,6 +14,7 @@ Suite *data_address_suite(void);
 Suite *config_suite(void);
 Suite *daemon_suite(void);
 Suite *limits_suite(void);
+Suite *login_failures_suite(void);
 Suite *line_reader_suite(void);
 Suite *link_suite(void);
 Suite *listing_suite(void);

@@ -33,6 +33,7 @@ main(void)
 		daemon_suite,
 		message_suite,
 		limits_suite,
+		login_failures_suite,
 		link_suite,
 	};
 	SRunner *runner = srunner_create(NULL);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "portal/checkers/checkers.h"
+#include "util/attributes.h"
 #include "portal/portal.h"
 
 struct checker_anonymous {
@@ -15,6 +16,7 @@ struct checker_anonymous {
 
 static struct checker_request *
 anonymous_check(struct checker *checker, const char *user, const char *password,
+    const struct sockaddr *peer UNUSED,
     checker_done_fn done, void *arg)
 {
 	struct checker_anonymous *anonymous = (struct checker_anonymous *)checker;

@@ -19,6 +19,8 @@ struct checker;
 struct checker_request;
 
 /* Longest login name a checker accepts; longer ones fail without a lookup. */
+/* A check refused unmade: the client's address is banned (ban_after_failures). */
+#define CHECKER_BANNED (-EKEYREJECTED)
 #define CHECKER_USER_MAX 64
 
 /* Most supplementary groups a system account brings along; more are refused. */
@@ -55,12 +57,14 @@ typedef void (*checker_done_fn)(void *arg, int error, struct avatar_id *id);
 struct checker_ops {
 	/*
 	 * Starts checking user and password; both are copied, so the caller's
-	 * buffers may go away at once. done() runs exactly once on the loop
-	 * thread, possibly before this returns, unless the request is
-	 * cancelled. Returns the request, or NULL when done() already ran.
+	 * buffers may go away at once. peer is the client's address (NULL:
+	 * unknown), for a checker that counts failures per address. done()
+	 * runs exactly once on the loop thread, possibly before this returns,
+	 * unless the request is cancelled. Returns the request, or NULL when
+	 * done() already ran.
 	 */
 	struct checker_request *(*check)(struct checker *checker, const char *user,
-	    const char *password, checker_done_fn done, void *arg);
+	    const char *password, const struct sockaddr *peer, checker_done_fn done, void *arg);
 	/* The caller went away: done() will not run, and the request is freed. */
 	void (*cancel)(struct checker_request *request);
 	/*

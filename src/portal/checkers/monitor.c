@@ -9,6 +9,7 @@
 #include "monitor/link.h"
 #include "monitor/message.h"
 #include "portal/checkers/checkers.h"
+#include "util/attributes.h"
 
 struct checker_monitor {
 	struct checker base;
@@ -71,6 +72,7 @@ monitor_answered(void *arg, const struct message *answer)
 
 static struct checker_request *
 monitor_check(struct checker *checker, const char *user, const char *password,
+    const struct sockaddr *peer,
     checker_done_fn done, void *arg)
 {
 	struct checker_monitor *self = (struct checker_monitor *)checker;
@@ -93,6 +95,8 @@ monitor_check(struct checker *checker, const char *user, const char *password,
 	memset(&body, 0, sizeof(body));
 	strcpy(body.user, user);
 	strcpy(body.password, password);
+	if (peer != NULL)
+		message_address_from(peer, &body.address);
 	pending = monitor_link_request(self->link, MESSAGE_AUTHENTICATE, &body, monitor_answered,
 	    request);
 	explicit_bzero(body.password, sizeof(body.password));

@@ -11,6 +11,7 @@
 
 #include "log/log.h"
 #include "portal/checkers/checkers.h"
+#include "util/attributes.h"
 #include "portal/checkers/worker.h"
 
 /* Longest line of the password file; a longer one is skipped as malformed. */
@@ -222,6 +223,7 @@ out:
 
 static struct checker_request *
 passwd_check(struct checker *checker, const char *user, const char *password,
+    const struct sockaddr *peer UNUSED,
     checker_done_fn done, void *arg)
 {
 	struct checker_passwd *passwd = (struct checker_passwd *)checker;

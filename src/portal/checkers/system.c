@@ -416,6 +416,7 @@ system_check_work(struct checker_work *work, const void *checker_settings)
 
 static struct checker_request *
 system_check(struct checker *checker, const char *user, const char *password,
+    const struct sockaddr *peer UNUSED,
     checker_done_fn done, void *arg)
 {
 	struct checker_system *system = (struct checker_system *)checker;

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "config/settings.h"
 #include "log/log.h"
+#include "portal/checkers/checkers.h"
 #include "portal/portal.h"
 #include "session/commands/commands.h"
 #include "session/session.h"
@@ -49,6 +50,58 @@ login_failure_delay_over(evutil_socket_t fd UNUSED,
 	session_resume(session);
 }
 
+/* The login is in: 230 here, or the session goes on in a process of its own. */
+static void
+login_complete(struct session *session, struct avatar *avatar)
+{
+	if (avatar->shell == NULL && session->services->hand_off != NULL) {
+		/* system_users: the session goes on in a process of the user's own. */
+		session->services->hand_off(session->services->owner, session, avatar);
+		return;
+	}
+	if (avatar->shell == NULL) {
+		log_error("%s: login of %s needs a process of its own, which this one cannot start",
+		    session->peer_text, avatar->name);
+		avatar_logout(avatar);
+		session_reply(session, REPLY_SESSION_UNAVAILABLE);
+		session_close_after_flush(session);
+		return;
+	}
+	session_logged_in(session, avatar);
+}
+
+static void
+login_admitted(struct session *session, enum login_admission verdict)
+{
+	struct avatar *avatar = session->admitting;
+
+	session->admitting = NULL;
+	if (session->closing || session->dead) {
+		avatar_logout(avatar);
+		return;
+	}
+	switch (verdict) {
+	case LOGIN_ADMITTED:
+		login_complete(session, avatar);
+		return;
+	case LOGIN_TOO_MANY_FOR_USER:
+		log_info("%s: login of %s refused: max_sessions_per_user reached", session->peer_text,
+		    avatar->name);
+		session_reply(session, REPLY_TOO_MANY_FOR_USER, avatar->name);
+		break;
+	case LOGIN_BANNED:
+		log_info("%s: login of %s refused: the address is banned", session->peer_text,
+		    avatar->name);
+		session_reply(session, REPLY_LOGIN_BANNED);
+		break;
+	default:
+		session_reply(session, REPLY_SESSION_UNAVAILABLE);
+		break;
+	}
+	avatar_logout(avatar);
+	session_close_after_flush(session);
+}
+
 static void
 login_finished(void *arg, int error, struct avatar *avatar)
 {
@@ -62,21 +115,22 @@ login_finished(void *arg, int error, struct avatar *avatar)
 		avatar_logout(avatar);
 		return;
 	}
-	if (error == 0 && avatar->shell == NULL && session->services->hand_off != NULL) {
-		/* system_users: the session goes on in a process of the user's own. */
-		session->services->hand_off(session->services->owner, session, avatar);
-		return;
-	}
-	if (error == 0 && avatar->shell == NULL) {
-		log_error("%s: login of %s needs a process of its own, which this one cannot start",
-		    session->peer_text, avatar->name);
-		avatar_logout(avatar);
-		session_reply(session, REPLY_SESSION_UNAVAILABLE);
-		session_close_after_flush(session);
+	if (error == 0 && session->services->admit_login != NULL) {
+		/* max_sessions_per_user and bans count across every process. */
+		session->admitting = avatar;
+		session->services->admit_login(session->services->owner, session, avatar,
+		    login_admitted);
 		return;
 	}
 	if (error == 0) {
-		session_logged_in(session, avatar);
+		login_complete(session, avatar);
+		return;
+	}
+	if (error == CHECKER_BANNED) {
+		log_info("%s: login of %s refused: the address is banned", session->peer_text,
+		    session->user);
+		session_reply(session, REPLY_LOGIN_BANNED);
+		session_close_after_flush(session);
 		return;
 	}
 	log_info("%s: login failed: %s (%s)", session->peer_text, session->user,
@@ -102,7 +156,8 @@ command_pass(struct session *session, const char *argument)
 	/* Nothing else is read until the portal has answered. */
 	session_pause(session);
 	request = portal_login(session->settings->portal, session->user,
-	    argument != NULL ? argument : "", login_finished, session);
+	    argument != NULL ? argument : "", (const struct sockaddr *)&session->peer,
+	    login_finished, session);
 	/* login_finished may already have run (and even resumed the session). */
 	if (request != NULL)
 		session->login_request = request;

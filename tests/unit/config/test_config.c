@@ -116,13 +116,18 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config.pasv_port_max, 0);
 	ck_assert_ptr_null(config.pasv_address);
 	ck_assert_uint_eq(config.max_clients, 512);
-	ck_assert_uint_eq(config.max_clients_per_ip, 32);
+	/* Like vsftpd and proftpd: an office behind NAT is not refused by default. */
+	ck_assert_uint_eq(config.max_clients_per_ip, 0);
+	ck_assert_uint_eq(config.max_prelogin_per_ip, 16);
+	ck_assert_uint_eq(config.max_sessions_per_user, 0);
 	ck_assert_uint_eq(config.idle_timeout, 600);
 	ck_assert_uint_eq(config.login_timeout, 60);
 	ck_assert_uint_eq(config.tls_handshake_timeout, 10);
 	ck_assert_uint_eq(config.data_timeout, 30);
 	ck_assert_uint_eq(config.max_login_failures, 3);
 	ck_assert_uint_eq(config.login_failure_delay_ms, 1000);
+	ck_assert_uint_eq(config.ban_after_failures, 10);
+	ck_assert_uint_eq(config.ban_time, 600);
 	ck_assert_ptr_null(config.tls_cert);
 	ck_assert_ptr_null(config.tls_key);
 	ck_assert_int_eq(config.tls, TLS_OFF);

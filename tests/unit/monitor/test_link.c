@@ -142,7 +142,7 @@ admit_of(unsigned char last)
 START_TEST(test_answers_are_matched_by_number)
 {
 	struct message_admit first = admit_of(1), second = admit_of(2);
-	struct message_admitted yes = { MESSAGE_ADMIT_OK }, no = { MESSAGE_ADMIT_TOO_MANY_USERS };
+	struct message_admitted yes = { MESSAGE_ADMIT_OK, 0 }, no = { MESSAGE_ADMIT_TOO_MANY_USERS, 0 };
 	struct message request_one, request_two;
 
 	ck_assert_ptr_nonnull(monitor_link_request(link_under_test, MESSAGE_ADMIT, &first,
@@ -172,7 +172,7 @@ END_TEST
 START_TEST(test_cancelled_request_is_not_answered)
 {
 	struct message_admit admit = admit_of(3);
-	struct message_admitted yes = { MESSAGE_ADMIT_OK };
+	struct message_admitted yes = { MESSAGE_ADMIT_OK, 0 };
 	struct monitor_request *request;
 	struct message seen;
 
@@ -258,7 +258,7 @@ START_TEST(test_checker_asks_the_monitor)
 	check_calls = 0;
 	check_id = NULL;
 	ck_assert_ptr_nonnull(checker);
-	ck_assert_ptr_nonnull(checker->ops->check(checker, "carol", "pw", checked, &check_calls));
+	ck_assert_ptr_nonnull(checker->ops->check(checker, "carol", "pw", NULL, checked, &check_calls));
 	monitor_reads(&request);
 	ck_assert_uint_eq(request.header.type, MESSAGE_AUTHENTICATE);
 	ck_assert_str_eq(request.body.authenticate.user, "carol");
@@ -282,7 +282,7 @@ START_TEST(test_checker_asks_the_monitor)
 	avatar_id_free(check_id);
 
 	/* A wrong password comes back as the monitor's error, without an id. */
-	ck_assert_ptr_nonnull(checker->ops->check(checker, "carol", "bad", checked, &check_calls));
+	ck_assert_ptr_nonnull(checker->ops->check(checker, "carol", "bad", NULL, checked, &check_calls));
 	monitor_reads(&request);
 	memset(&answer, 0, sizeof(answer));
 	answer.error = -EACCES;
@@ -301,7 +301,7 @@ START_TEST(test_checker_refuses_impossible_names_itself)
 	char buffer[8];
 
 	check_calls = 0;
-	ck_assert_ptr_null(checker->ops->check(checker, "a:b", "pw", checked, &check_calls));
+	ck_assert_ptr_null(checker->ops->check(checker, "a:b", "pw", NULL, checked, &check_calls));
 	ck_assert_int_eq(check_calls, 1);
 	ck_assert_int_eq(check_error, -EACCES);
 	/* Nothing reached the monitor. */
@@ -309,7 +309,7 @@ START_TEST(test_checker_refuses_impossible_names_itself)
 	ck_assert_int_eq(recv(monitor_end, buffer, sizeof(buffer), MSG_DONTWAIT), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	/* A cancelled check is never answered, even when the monitor answers. */
-	request = checker->ops->check(checker, "dave", "pw", checked, &check_calls);
+	request = checker->ops->check(checker, "dave", "pw", NULL, checked, &check_calls);
 	ck_assert_ptr_nonnull(request);
 	checker->ops->cancel(request);
 	close(monitor_end);

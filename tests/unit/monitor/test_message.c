@@ -86,7 +86,7 @@ END_TEST
 START_TEST(test_messages_come_one_at_a_time)
 {
 	struct message_admit admit;
-	struct message_admitted admitted = { MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS };
+	struct message_admitted admitted = { MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS, 0 };
 	struct message message;
 
 	memset(&admit, 0, sizeof(admit));
@@ -179,7 +179,7 @@ START_TEST(test_fields_out_of_range_refused)
 {
 	struct message_authenticated authenticated;
 	struct message_admit admit;
-	struct message_admitted admitted = { MESSAGE_VERDICT_END };
+	struct message_admitted admitted = { MESSAGE_VERDICT_END, 0 };
 	struct message_drain drain = { MESSAGE_DRAIN_REASON_END };
 	struct message message;
 

@@ -322,7 +322,8 @@ check_done(void *arg, int error, struct avatar_id *id)
 static struct checker_request *
 start_check(const char *user, const char *password, struct check_result *result)
 {
-	return fixture.checker->ops->check(fixture.checker, user, password, check_done, result);
+	return fixture.checker->ops->check(fixture.checker, user, password, NULL, check_done,
+	    result);
 }
 
 /* A check run to its end; the inputs are on the heap and freed as soon as check() returns. */

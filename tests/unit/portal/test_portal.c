@@ -248,7 +248,7 @@ login(const char *user, const char *password)
 	char *password_copy = strdup(password);
 
 	ck_assert_ptr_nonnull(password_copy);
-	portal_login(fixture.portal, user, password_copy, login_done, &result);
+	portal_login(fixture.portal, user, password_copy, NULL, login_done, &result);
 	free(password_copy);
 	run_until_called(&result);
 	ck_assert_int_eq(result.called, 1);
@@ -428,7 +428,7 @@ START_TEST(test_invalid_names_fail_without_a_lookup)
 	start_portal();
 	ck_assert_uint_eq(strlen(invalid_names[6]), CHECKER_USER_MAX + 1);
 	/* Answered before portal_login returns: no worker, so no file read. */
-	request = portal_login(fixture.portal, invalid_names[_i], "alice-secret", login_done,
+	request = portal_login(fixture.portal, invalid_names[_i], "alice-secret", NULL, login_done,
 	    &result);
 	ck_assert_ptr_null(request);
 	ck_assert_int_eq(result.called, 1);
@@ -478,7 +478,7 @@ START_TEST(test_without_passwd_file_only_guests)
 
 	fixture.config->passwd_file = NULL;
 	start_portal();
-	ck_assert_ptr_null(portal_login(fixture.portal, "alice", "alice-secret", login_done,
+	ck_assert_ptr_null(portal_login(fixture.portal, "alice", "alice-secret", NULL, login_done,
 	    &result));
 	ck_assert_int_eq(result.called, 1);
 	ck_assert_int_eq(result.error, -EACCES);
@@ -552,7 +552,7 @@ START_TEST(test_anonymous_allowed)
 	start_portal();
 	ck_assert(portal_is_anonymous_user(guest_names[_i]));
 	/* Nothing to wait for: the answer comes before portal_login returns. */
-	ck_assert_ptr_null(portal_login(fixture.portal, guest_names[_i], "guest@example.org",
+	ck_assert_ptr_null(portal_login(fixture.portal, guest_names[_i], "guest@example.org", NULL,
 	    login_done, &result));
 	ck_assert_int_eq(result.called, 1);
 	ck_assert_int_eq(result.error, 0);
@@ -608,7 +608,7 @@ START_TEST(test_loop_runs_while_crypt_works)
 	ck_assert_int_eq(event_add(ticker, &every_millisecond), 0);
 
 	/* $y$ costs tens of milliseconds of CPU; the loop must not be the one paying. */
-	ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret",
+	ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret", NULL,
 	    login_done, &result));
 	ck_assert_int_eq(result.called, 0);
 	run_until_called(&result);
@@ -637,7 +637,7 @@ START_TEST(test_cancel_mid_login)
 	start_portal();
 	for (i = 0; i < 8; i++) {
 		requests[i] = portal_login(fixture.portal, i % 2 ? "yvonne" : "alice",
-		    i % 2 ? "yvonne-secret" : "alice-secret", login_done, &results[i]);
+		    i % 2 ? "yvonne-secret" : "alice-secret", NULL, login_done, &results[i]);
 		ck_assert_ptr_nonnull(requests[i]);
 	}
 	if (_i == CANCEL_AFTER_WORK)
@@ -663,9 +663,9 @@ START_TEST(test_cancel_one_of_several)
 	struct portal_request *request;
 
 	start_portal();
-	request = portal_login(fixture.portal, "yvonne", "yvonne-secret", login_done, &dropped);
+	request = portal_login(fixture.portal, "yvonne", "yvonne-secret", NULL, login_done, &dropped);
 	ck_assert_ptr_nonnull(request);
-	ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret",
+	ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret", NULL,
 	    login_done, &kept));
 	portal_cancel(request);
 	run_until_called(&kept);
@@ -685,7 +685,7 @@ START_TEST(test_portal_freed_with_logins_in_flight)
 	memset(results, 0, sizeof(results));
 	start_portal();
 	for (i = 0; i < 4; i++)
-		ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret",
+		ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret", NULL,
 		    login_done, &results[i]));
 	portal_free(fixture.portal);
 	fixture.portal = NULL;
@@ -700,7 +700,7 @@ START_TEST(test_pool_freed_under_a_login_still_answers)
 	struct login_result result = { 0 };
 
 	start_portal();
-	ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret",
+	ck_assert_ptr_nonnull(portal_login(fixture.portal, "yvonne", "yvonne-secret", NULL,
 	    login_done, &result));
 	/*
 	 * Not cancelled by its owner, so the owner hears of it exactly once: the
