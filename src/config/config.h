@@ -5,12 +5,15 @@
 #ifndef FTPD_CONFIG_H
 #define FTPD_CONFIG_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_WORKERS 64
 #define CONFIG_ERROR_SIZE 512
+/* A size key set to none (anonymous_max_rate_down: follow max_rate_down). */
+#define CONFIG_SIZE_UNSET UINT64_MAX
 
 enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };
 
@@ -44,6 +47,11 @@ struct config {
 	unsigned data_timeout;		/* seconds */
 	unsigned max_login_failures;	/* failures before the connection is closed */
 	unsigned login_failure_delay_ms;
+
+	/* Sizes in bytes; the config's K, M and G are 1024, 1024^2 and 1024^3. */
+	uint64_t max_rate_down;		/* bytes per second a session downloads; 0: unlimited */
+	uint64_t max_rate_up;		/* bytes per second a session uploads; 0: unlimited */
+	uint64_t anonymous_max_rate_down; /* for guests; CONFIG_SIZE_UNSET: max_rate_down */
 
 	char *tls_cert;
 	char *tls_key;

@@ -50,6 +50,7 @@ struct transfer_options {
 	int ascii;			/* TYPE A: convert line ends */
 	struct tls_context *tls;	/* PROT P: TLS on the data connection; NULL: clear */
 	struct ssl_st *tls_control;	/* the control connection's SSL it must resume */
+	uint64_t max_rate;		/* bytes per second either way; 0: unlimited */
 };
 
 /*

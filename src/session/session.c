@@ -406,6 +406,7 @@ session_logged_in(struct session *session, struct avatar *avatar)
 	log_info("%s: login ok: %s%s", session->peer_text, avatar->name,
 	    avatar->anonymous ? " (anonymous)" : "");
 	session->avatar = avatar;
+	session_limits_from_config(&session->limits, session->config, avatar->anonymous);
 	session->state = SESSION_AUTHED;
 	session->login_failures = 0;
 	if (session->login_timer != NULL)

@@ -18,6 +18,7 @@
 #include "path/path.h"
 #include "reply/reply.h"
 #include "session/command_table.h"
+#include "session/limits.h"
 #include "session/line_reader.h"
 #include "session/services.h"
 
@@ -48,6 +49,7 @@ struct session {
 	unsigned state;			/* one enum session_state bit */
 	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */
 	struct avatar *avatar;		/* set while logged in */
+	struct session_limits limits;	/* the logged-in user's */
 	int identity_fixed;		/* a session process: no USER for someone else */
 	struct path working_directory;
 	struct path rename_from;

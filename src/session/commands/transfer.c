@@ -64,14 +64,16 @@ start_transfer_operation(struct session *session, const char *command)
 	return transfer;
 }
 
+/* max_rate: bytes per second for a file transfer, 0 for a listing (never paced). */
 static struct transfer_options
-options_for(struct session *session, int ascii)
+options_for(struct session *session, int ascii, uint64_t max_rate)
 {
 	const struct config *config = session->config;
 	struct transfer_options options = {
 		.connect_timeout = config->data_timeout,
 		.stall_timeout = config->data_timeout,
 		.ascii = ascii,
+		.max_rate = max_rate,
 	};
 
 	if (session->protect_data) {
@@ -200,7 +202,7 @@ opened_for_reading(void *arg, int error, struct ftpd_read_file *file)
 	snprintf(description, sizeof(description), "%s (%" PRIu64 " bytes)",
 	    path_basename(&operation->base.path), file->size - offset);
 	note_file_transfer(operation, 0);
-	options = options_for(session, !session->binary);
+	options = options_for(session, !session->binary, session->limits.max_rate_down);
 	transfer = transfer_send_file(session->services->base, session_take_dtp(session), &options,
 	    file, offset, transfer_done, operation);
 	started(operation, transfer, REPLY_OPENING_DATA, session->binary ? "BINARY" : "ASCII",
@@ -264,7 +266,7 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 		return;
 	}
 	note_file_transfer(operation, 1);
-	options = options_for(session, !session->binary);
+	options = options_for(session, !session->binary, session->limits.max_rate_up);
 	transfer = transfer_receive_file(session->services->base, session_take_dtp(session),
 	    &options, file, transfer_done, operation);
 	if (operation->mode != FTPD_WRITE_UNIQUE) {
@@ -361,7 +363,7 @@ start_listing(struct transfer_operation *operation, int error, struct transfer_s
 		operation_finish(&operation->base, error, REPLY_COUNT);
 		return;
 	}
-	options = options_for(session, 0);
+	options = options_for(session, 0, 0);
 	transfer = transfer_send_source(session->services->base, session_take_dtp(session),
 	    &options, source, transfer_done, operation);
 	started(operation, transfer, REPLY_OPENING_LISTING, NULL, NULL);

@@ -774,6 +774,37 @@ START_TEST(test_expected_bytes)
 }
 END_TEST
 
+/* --- pacing (max_rate) ---------------------------------------------------- */
+
+/* 600 KiB at 1 MiB/s: six ticks, the first at once, so about half a second. */
+#define PACED_SIZE (600 * 1024)
+#define PACED_RATE (1024 * 1024)
+#define PACED_SECONDS_MIN 0.45
+#define PACED_SECONDS_MAX 2.0
+
+START_TEST(test_download_is_paced)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PACED_SIZE, 17);
+	double started, took;
+
+	write_whole("paced.bin", payload, PACED_SIZE);
+	options.max_rate = PACED_RATE;
+	client_read(&fixture.client);
+	started = now();
+	fixture.transfer = transfer_send_file(fixture.base, open_dtp(VARIANT_MODE(_i)), &options,
+	    variant_file(_i, "paced.bin", 0), 0, transfer_done, &fixture);
+	ck_assert_ptr_nonnull(fixture.transfer);
+	ck_assert(run_until(finished_and_client_at_eof, 10));
+	took = now() - started;
+	ck_assert_int_eq(fixture.status, TRANSFER_COMPLETE);
+	received_equals(&fixture.client, payload, PACED_SIZE);
+	ck_assert_msg(took >= PACED_SECONDS_MIN && took <= PACED_SECONDS_MAX,
+	    "600 KiB at 1 MiB/s took %.2f s", took);
+	free(payload);
+}
+END_TEST
+
 /* --- uploads -------------------------------------------------------------- */
 
 static void
@@ -807,6 +838,33 @@ START_TEST(test_upload_replaces_file)
 	ck_assert_uint_eq(length, PAYLOAD_SIZE);
 	ck_assert(memcmp(stored, payload, PAYLOAD_SIZE) == 0);
 	ck_assert_int_eq(temporaries_left(), 0);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+START_TEST(test_upload_is_paced)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PACED_SIZE, 19), *stored;
+	double started, took;
+	size_t length;
+
+	options.max_rate = PACED_RATE;
+	client_send(&fixture.client, payload, PACED_SIZE, END_CLOSE);
+	started = now();
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(_i), &options,
+	    shell_write_file(fixture.shell, "paced.bin"), transfer_done, &fixture);
+	ck_assert_ptr_nonnull(fixture.transfer);
+	ck_assert(run_until(transfer_finished, 10));
+	took = now() - started;
+	ck_assert_int_eq(fixture.status, TRANSFER_COMPLETE);
+	stored = read_whole("paced.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PACED_SIZE);
+	ck_assert(memcmp(stored, payload, PACED_SIZE) == 0);
+	ck_assert_msg(took >= PACED_SECONDS_MIN && took <= PACED_SECONDS_MAX,
+	    "600 KiB at 1 MiB/s took %.2f s", took);
 	free(stored);
 	free(payload);
 }
@@ -1452,9 +1510,11 @@ transfer_suite(void)
 	tcase_add_loop_test(downloads, test_download_offset_past_end, 0, DOWNLOAD_VARIANTS);
 	tcase_add_loop_test(downloads, test_download_ascii, 0, DOWNLOAD_VARIANTS);
 	tcase_add_test(downloads, test_expected_bytes);
+	tcase_add_loop_test(downloads, test_download_is_paced, 0, DOWNLOAD_VARIANTS);
 
 	tcase_add_loop_test(uploads, test_upload_replaces_file, PASSIVE, ACTIVE + 1);
 	tcase_add_loop_test(uploads, test_upload_ascii, PASSIVE, ACTIVE + 1);
+	tcase_add_loop_test(uploads, test_upload_is_paced, PASSIVE, ACTIVE + 1);
 
 	tcase_add_loop_test(sources, test_source_streams_in_pieces, PASSIVE, ACTIVE + 1);
 	tcase_add_test(sources, test_source_error_is_local_error);
