@@ -1,6 +1,7 @@
 /*
  * fs/write_file (shells): the filesystem shell's uploads: a replacement is
- * written to a temporary next to its target and renamed over it on finish.
+ * written to a temporary next to its target and renamed over it on finish;
+ * the other modes write in place, and an abort undoes what they wrote.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,10 +30,15 @@
 struct fs_write_file {
 	struct ftpd_write_file base;
 	int fd;
-	/* REPLACE only (else -1): the directory holding the temporary and the target. */
+	/*
+	 * REPLACE (replacing): the directory holding the temporary and the
+	 * target. In place: the directory of a file the upload created (else -1).
+	 */
 	int directory_fd;
+	int replacing;
 	char temporary_name[sizeof(TEMPORARY_PREFIX) + TEMPORARY_SUFFIX_LENGTH];
 	char *target_name;
+	off_t original_size;	/* in place: the length an abort cuts the file back to */
 	off_t written;		/* bytes written through this file */
 	off_t flushed;		/* bytes whose write-back has been started */
 	struct ftpd_host *host;
@@ -112,7 +118,7 @@ commit_work(void *arg)
 	if (close(file->fd) == -1 && error == 0)
 		error = -errno;
 	file->fd = -1;
-	if (file->directory_fd >= 0) {
+	if (file->replacing) {
 		if (error == 0 && renameat(file->directory_fd, file->temporary_name,
 		    file->directory_fd, file->target_name) == -1)
 			error = -errno;
@@ -150,14 +156,38 @@ fs_write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
 	commit_done(file);
 }
 
+/* Removes the file an in-place upload created, unless someone has put another in its place. */
+static void
+remove_created(struct fs_write_file *file)
+{
+	struct stat ours, named;
+
+	if (fstat(file->fd, &ours) == 0 &&
+	    fstatat(file->directory_fd, file->target_name, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    ours.st_dev == named.st_dev && ours.st_ino == named.st_ino)
+		unlinkat(file->directory_fd, file->target_name, 0);
+}
+
+/*
+ * Discards the upload: a replacement's temporary goes; in place, a file the
+ * upload created goes, and one it grew is cut back to its old length (bytes
+ * it overwrote below that length, REST + STOR into the middle, stay
+ * overwritten).
+ */
 static void
 fs_write_file_abort(struct ftpd_write_file *base)
 {
 	struct fs_write_file *file = (struct fs_write_file *)base;
+	struct stat status;
 
-	close(file->fd);
-	if (file->directory_fd >= 0)
+	if (file->replacing)
 		unlinkat(file->directory_fd, file->temporary_name, 0);
+	else if (file->directory_fd >= 0)
+		remove_created(file);
+	else if (fstat(file->fd, &status) == 0 && status.st_size > file->original_size)
+		/* Best effort: nothing more can be done about a failure here. */
+		(void)!ftruncate(file->fd, file->original_size);
+	close(file->fd);
 	fs_write_file_free(file);
 }
 
@@ -228,6 +258,7 @@ open_replacement(int root_fd, const struct ftpd_path *path,
 
 	if (path->count == 0)
 		return -EISDIR;
+	file->replacing = 1;
 	file->directory_fd = fs_resolve_open_parent(root_fd, path, &name);
 	if (file->directory_fd < 0)
 		return file->directory_fd;
@@ -257,24 +288,61 @@ open_replacement(int root_fd, const struct ftpd_path *path,
 	return 0;
 }
 
-/* APPEND, AT_OFFSET, UNIQUE: the file itself, never truncated. */
+/*
+ * Creates path's file, which must not exist yet (O_EXCL: not even as a
+ * symlink), keeping its directory so that an abort can remove it again.
+ * Returns the fd or -errno.
+ */
+static int
+create_in_place(int root_fd, const struct ftpd_path *path, int flags,
+    struct fs_write_file *file)
+{
+	const char *name;
+	int fd;
+
+	file->directory_fd = fs_resolve_open_parent(root_fd, path, &name);
+	if (file->directory_fd < 0)
+		return file->directory_fd;
+	fd = openat(file->directory_fd, name, flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    NEW_FILE_MODE);
+	if (fd >= 0 && (file->target_name = strdup(name)) == NULL) {
+		unlinkat(file->directory_fd, name, 0);
+		close(fd);
+		fd = -ENOMEM;
+	} else if (fd < 0)
+		fd = -errno;
+	if (fd < 0) {
+		close(file->directory_fd);
+		file->directory_fd = -1;
+	}
+	return fd;
+}
+
+/*
+ * APPEND, AT_OFFSET, UNIQUE: the file itself, never truncated. A file that
+ * does not exist yet is created as such (UNIQUE insists on it), so that an
+ * abort knows to remove it; an existing one may be reached through a
+ * symlink below the root, and an abort cuts it back to original_size.
+ */
 static int
 open_in_place(int root_fd, const struct ftpd_path *path,
     enum ftpd_write_mode mode, uint64_t offset, struct fs_write_file *file)
 {
 	struct stat status;
-	int flags = O_WRONLY | O_NONBLOCK | O_NOCTTY, error = 0;
+	int flags = O_WRONLY | O_NONBLOCK | O_NOCTTY, error = 0, may_create;
 
 	if (mode == FTPD_WRITE_APPEND)
-		flags |= O_APPEND | O_CREAT;
-	else if (mode == FTPD_WRITE_UNIQUE)
-		flags |= O_CREAT | O_EXCL;
-	else if (offset == 0)
-		flags |= O_CREAT;
+		flags |= O_APPEND;
+	may_create = mode != FTPD_WRITE_AT_OFFSET || offset == 0;
 	if (offset > INT64_MAX)
 		return -EINVAL;
+	if (path->count == 0)
+		return -EISDIR;
 	/* O_NONBLOCK: a FIFO without a reader fails instead of blocking. */
-	file->fd = fs_resolve_open(root_fd, path, flags, NEW_FILE_MODE);
+	file->fd = may_create ? create_in_place(root_fd, path, flags, file) : -EEXIST;
+	if (file->fd == -EEXIST && mode != FTPD_WRITE_UNIQUE)
+		file->fd = fs_resolve_open(root_fd, path, may_create ? flags | O_CREAT : flags,
+		    NEW_FILE_MODE);
 	if (file->fd < 0)
 		return file->fd;
 	if (fstat(file->fd, &status) == -1)
@@ -285,10 +353,14 @@ open_in_place(int root_fd, const struct ftpd_path *path,
 		error = -EACCES;
 	else
 		error = fs_clear_nonblocking(file->fd);
+	if (error == 0)
+		file->original_size = status.st_size;
 	if (error == 0 && mode == FTPD_WRITE_AT_OFFSET &&
 	    lseek(file->fd, (off_t)offset, SEEK_SET) == -1)
 		error = -errno;
 	if (error != 0) {
+		if (file->directory_fd >= 0)
+			remove_created(file);
 		close(file->fd);
 		file->fd = -1;
 	}
