@@ -178,6 +178,10 @@ static const struct config_key config_keys[] = {
 	  .offset = FIELD(anonymous_max_rate_down), .optional = 1, .default_value = "none",
 	  .description = "bytes per second an anonymous session may download, instead of "
 	      "max_rate_down (0: unlimited; none: as max_rate_down)" },
+	{ .name = "keep_partial_uploads", .type = KEY_BOOL, .offset = FIELD(keep_partial_uploads),
+	  .default_value = "no",
+	  .description = "an upload cut off keeps what arrived, for REST + STOR or APPE to "
+	      "resume (never over a file it replaces)" },
 	{ .name = "tls_cert", .type = KEY_PATH, .offset = FIELD(tls_cert), .optional = 1,
 	  .default_value = "none",
 	  .description = "PEM certificate (chain) for TLS" },

@@ -52,6 +52,7 @@ struct config {
 	uint64_t max_rate_down;		/* bytes per second a session downloads; 0: unlimited */
 	uint64_t max_rate_up;		/* bytes per second a session uploads; 0: unlimited */
 	uint64_t anonymous_max_rate_down; /* for guests; CONFIG_SIZE_UNSET: max_rate_down */
+	int keep_partial_uploads;	/* a cut-off upload of a new file keeps what arrived */
 
 	char *tls_cert;
 	char *tls_key;

@@ -64,6 +64,7 @@ struct transfer {
 	int committing;			/* an upload's finish() is running */
 	uint64_t queued;		/* download bytes handed to the socket buffer */
 	uint64_t received;		/* upload bytes read from the socket */
+	uint64_t stored;		/* upload bytes written to the file */
 	transfer_done_fn done;
 	void *arg;
 };
@@ -110,12 +111,11 @@ end_direct_io(struct transfer *transfer)
 	transfer->upload_fd = -1;
 }
 
-/* Closes everything; an upload not yet committed is discarded (the old file stays). */
+/* Closes the data connection, without close_notify: a TLS peer can tell a cut-off transfer from a whole one. */
 static void
-release(struct transfer *transfer)
+release_connection(struct transfer *transfer)
 {
 	end_direct_io(transfer);
-	/* Without close_notify: a TLS peer can tell a cut-off transfer from a whole one. */
 	if (transfer->data != NULL)
 		bufferevent_free(transfer->data);
 	transfer->data = NULL;
@@ -123,10 +123,17 @@ release(struct transfer *transfer)
 	if (transfer->rate_bucket != NULL)
 		ev_token_bucket_cfg_free(transfer->rate_bucket);
 	transfer->rate_bucket = NULL;
-	free(transfer->upload_buffer);
-	transfer->upload_buffer = NULL;
 	dtp_free(transfer->dtp);
 	transfer->dtp = NULL;
+}
+
+/* Closes everything; an upload not yet committed is discarded (the old file stays). */
+static void
+release(struct transfer *transfer)
+{
+	release_connection(transfer);
+	free(transfer->upload_buffer);
+	transfer->upload_buffer = NULL;
 	/* The socket buffer may still reference the segment: free it after the socket. */
 	if (transfer->segment != NULL)
 		evbuffer_file_segment_free(transfer->segment);
@@ -145,17 +152,58 @@ release(struct transfer *transfer)
 	transfer->converted = NULL;
 }
 
+static void committed(void *arg, int error);
+
+/* keep_partial: whether an upload ending with status keeps what arrived. */
+static int
+keeps_partial_upload(const struct transfer *transfer, enum transfer_status status)
+{
+	return transfer->write_file != NULL && transfer->options.keep_partial &&
+	    transfer->stored > 0 &&
+	    (status == TRANSFER_CONNECTION_LOST || status == TRANSFER_ABORTED);
+}
+
+/*
+ * Finishes the upload's file with what arrived, instead of aborting it; the
+ * transfer frees itself once the file is finished, and reports to nobody.
+ */
+static void
+keep_partial_upload(struct transfer *transfer)
+{
+	struct ftpd_write_file *file = transfer->write_file;
+
+	log_info("upload cut off after %llu bytes: keeping them",
+	    (unsigned long long)transfer->stored);
+	release_connection(transfer);
+	transfer->write_file = NULL;
+	transfer->done = NULL;
+	transfer->committing = 1;
+	file->ops->finish(file, committed, transfer);
+}
+
 static void
 finish(struct transfer *transfer, enum transfer_status status, int error)
 {
 	transfer_done_fn done = transfer->done;
 	void *arg = transfer->arg;
-	uint64_t bytes = transfer_bytes(transfer);
+	struct transfer_result result = {
+		.status = status,
+		.error = error,
+		.bytes = transfer_bytes(transfer),
+		.stored = transfer->stored,
+		.kept = transfer->kind == RECEIVE_FILE && status == TRANSFER_COMPLETE,
+	};
 
-	release(transfer);
-	free(transfer);
+	if (keeps_partial_upload(transfer, status)) {
+		/* Reported now, before the file is made durable: ABOR's 426 must come before its 226. */
+		result.kept = 1;
+		keep_partial_upload(transfer);
+	} else {
+		release(transfer);
+		free(transfer);
+	}
 	if (done != NULL)
-		done(arg, status, error, bytes);
+		done(arg, &result);
 }
 
 uint64_t
@@ -313,6 +361,7 @@ write_all(struct transfer *transfer, const char *bytes, size_t length)
 			return (int)wrote;
 		if (wrote == 0)
 			return -EIO;
+		transfer->stored += (uint64_t)wrote;
 		bytes += wrote;
 		length -= (size_t)wrote;
 	}
@@ -810,6 +859,11 @@ transfer_free(struct transfer *transfer)
 	if (transfer->committing) {
 		/* committed() will still run: make it report to nobody. */
 		transfer->done = NULL;
+		return;
+	}
+	/* A client that drops the control connection first has cut the upload off too. */
+	if (keeps_partial_upload(transfer, TRANSFER_CONNECTION_LOST)) {
+		keep_partial_upload(transfer);
 		return;
 	}
 	release(transfer);

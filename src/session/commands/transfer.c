@@ -38,7 +38,14 @@ struct transfer_operation {
 	/* the upload being opened */
 	enum ftpd_write_mode mode;
 	uint64_t offset;
+	int unique_name;		/* STOU: the name is ours to choose */
 	unsigned unique_name_tries;	/* STOU names found taken so far */
+	/*
+	 * keep_partial_uploads: a new file is created and written in place, so
+	 * that a cut-off upload can keep what arrived; an existing one is still
+	 * replaced whole or not at all.
+	 */
+	int created_in_place;
 	/* the listing being opened */
 	struct listing_options listing;
 	char pattern[FTPD_NAME_MAX + 1];
@@ -85,27 +92,27 @@ options_for(struct session *session, int ascii, uint64_t max_rate)
 
 /* One xferlog line per file transfer, complete or not (listings are not logged). */
 static void
-log_transfer(struct transfer_operation *transfer, enum transfer_status status, uint64_t bytes)
+log_transfer(struct transfer_operation *transfer, const struct transfer_result *result)
 {
 	struct session *session = transfer->base.session;
 	struct xferlog_entry entry = {
 		.started = transfer->started,
 		.remote_host = session->peer_text,
-		.bytes = bytes,
+		.bytes = result->bytes,
 		.path = transfer->logged_path,
 		.ascii = !session->binary,
 		.incoming = transfer->incoming,
 		.anonymous = session->avatar->anonymous,
 		.user = session->avatar->name,
-		.complete = status == TRANSFER_COMPLETE,
+		.complete = result->status == TRANSFER_COMPLETE,
 	};
 
 	if (transfer->logged_path == NULL)
 		return;
 	if (transfer->incoming)
-		session->bytes_in += bytes;
+		session->bytes_in += result->bytes;
 	else
-		session->bytes_out += bytes;
+		session->bytes_out += result->bytes;
 	xferlog_write(session->services->xferlog, &entry);
 }
 
@@ -129,13 +136,13 @@ reply_for_transfer(enum transfer_status status, int error)
 }
 
 static void
-transfer_done(void *arg, enum transfer_status status, int error, uint64_t bytes)
+transfer_done(void *arg, const struct transfer_result *result)
 {
 	struct transfer_operation *transfer = arg;
 	struct session *session = transfer->base.session;
 
-	log_transfer(transfer, status, bytes);
-	session_reply(session, reply_for_transfer(status, error),
+	log_transfer(transfer, result);
+	session_reply(session, reply_for_transfer(result->status, result->error),
 	    transfer->logged_path != NULL ? transfer->logged_path : "listing");
 	/* This frees the operation. */
 	session_transfer_finished(session);
@@ -252,12 +259,20 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 			file->ops->abort(file);
 		return;
 	}
-	if (error == -EEXIST && operation->mode == FTPD_WRITE_UNIQUE &&
+	if (error == -EEXIST && operation->unique_name &&
 	    ++operation->unique_name_tries < UNIQUE_NAME_TRIES) {
 		/* STOU's random name was taken: draw another. */
 		operation_continue(&operation->base);
 		if (choose_unique_name(operation) == 0)
 			open_for_writing(operation);
+		return;
+	}
+	if (error == -EEXIST && operation->created_in_place) {
+		/* The file exists after all: it is replaced, whole or not at all. */
+		operation->created_in_place = 0;
+		operation->mode = FTPD_WRITE_REPLACE;
+		operation_continue(&operation->base);
+		open_for_writing(operation);
 		return;
 	}
 	session->restart_offset = 0;
@@ -267,9 +282,11 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 	}
 	note_file_transfer(operation, 1);
 	options = options_for(session, !session->binary, session->limits.max_rate_up);
+	options.keep_partial = session->config->keep_partial_uploads &&
+	    operation->mode != FTPD_WRITE_REPLACE;
 	transfer = transfer_receive_file(session->services->base, session_take_dtp(session),
 	    &options, file, transfer_done, operation);
-	if (operation->mode != FTPD_WRITE_UNIQUE) {
+	if (!operation->unique_name) {
 		started(operation, transfer, REPLY_OPENING_UPLOAD, NULL, NULL);
 		return;
 	}
@@ -302,7 +319,10 @@ store(struct session *session, const char *argument, const char *command, int ap
 		operation->mode = FTPD_WRITE_APPEND;
 	else if (operation->offset > 0)
 		operation->mode = FTPD_WRITE_AT_OFFSET;
-	else
+	else if (session->config->keep_partial_uploads) {
+		operation->mode = FTPD_WRITE_UNIQUE;
+		operation->created_in_place = 1;
+	} else
 		operation->mode = FTPD_WRITE_REPLACE;
 	open_for_writing(operation);
 }
@@ -329,6 +349,7 @@ command_stou(struct session *session, const char *argument UNUSED)
 	if (operation == NULL)
 		return;
 	operation->mode = FTPD_WRITE_UNIQUE;
+	operation->unique_name = 1;
 	if (choose_unique_name(operation) == 0)
 		open_for_writing(operation);
 }

@@ -126,6 +126,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config.max_rate_down, 0);
 	ck_assert_uint_eq(config.max_rate_up, 0);
 	ck_assert_uint_eq(config.anonymous_max_rate_down, CONFIG_SIZE_UNSET);
+	ck_assert_int_eq(config.keep_partial_uploads, 0);
 	ck_assert_ptr_null(config.tls_cert);
 	ck_assert_ptr_null(config.tls_key);
 	ck_assert_int_eq(config.tls, TLS_OFF);
@@ -206,6 +207,7 @@ static const struct {
 	{ "anonymous_max_rate_down", "none", "anonymous_max_rate_down = none" },
 	{ "anonymous_max_rate_down", "0", "anonymous_max_rate_down = 0" },
 	{ "anonymous_max_rate_down", "64K", "anonymous_max_rate_down = 64K" },
+	{ "keep_partial_uploads", "yes", "keep_partial_uploads = yes" },
 	{ "anonymous_root", "/srv/with space", "anonymous_root = /srv/with space" },
 	{ "anonymous_root", "relative/dir", "anonymous_root = relative/dir" },
 	{ "passwd_file", "/etc/ftpd.passwd", "passwd_file = /etc/ftpd.passwd" },
@@ -933,7 +935,7 @@ START_TEST(test_print_round_trip)
 		{ "idle_timeout", "86400" }, { "data_timeout", "5" },
 		{ "max_login_failures", "9" }, { "login_failure_delay", "0" },
 		{ "max_rate_down", "3K" }, { "max_rate_up", "12345" },
-		{ "anonymous_max_rate_down", "0" },
+		{ "anonymous_max_rate_down", "0" }, { "keep_partial_uploads", "on" },
 		{ "tls_cert", "/c.pem" }, { "tls_key", "/k.pem" }, { "tls", "implicit" },
 		{ "user", "ftp" }, { "chroot", "/var/empty" }, { "workers", "8" },
 		{ "proxy_protocol", "yes" }, { "log", "syslog:local3" },

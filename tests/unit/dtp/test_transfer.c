@@ -68,6 +68,8 @@ static struct {
 	enum transfer_status status;
 	int error;
 	uint64_t bytes;
+	uint64_t stored;
+	int kept;
 } fixture;
 
 enum { PASSIVE = 0, ACTIVE = 1 };
@@ -329,13 +331,15 @@ finished_and_client_at_eof(void)
 }
 
 static void
-transfer_done(void *arg, enum transfer_status status, int error, uint64_t bytes)
+transfer_done(void *arg, const struct transfer_result *result)
 {
 	ck_assert_ptr_eq(arg, &fixture);
 	fixture.done_calls++;
-	fixture.status = status;
-	fixture.error = error;
-	fixture.bytes = bytes;
+	fixture.status = result->status;
+	fixture.error = result->error;
+	fixture.bytes = result->bytes;
+	fixture.stored = result->stored;
+	fixture.kept = result->kept;
 	fixture.transfer = NULL;
 }
 
@@ -1293,6 +1297,129 @@ START_TEST(test_reset_during_upload)
 }
 END_TEST
 
+/* A file of the fs shell written in place, as a new-file STOR under keep_partial_uploads. */
+static struct ftpd_write_file *
+shell_new_file(const char *name)
+{
+	const char *segments[] = { name };
+	struct ftpd_path path = { segments, 1 };
+	struct ftpd_write_file *file = NULL;
+
+	fixture.shell->ops->open_for_writing(fixture.shell, &path, FTPD_WRITE_UNIQUE, 0,
+	    opened_for_writing, &file);
+	ck_assert_ptr_nonnull(file);
+	return file;
+}
+
+/* keep_partial: a reset upload keeps what arrived, and says how much. */
+START_TEST(test_reset_upload_keeps_partial)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PAYLOAD_SIZE, 23), *stored;
+	size_t length;
+
+	options.keep_partial = 1;
+	client_send(&fixture.client, payload, PAYLOAD_SIZE, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(_i), &options,
+	    shell_new_file("partial.bin"), transfer_done, &fixture);
+	ck_assert_ptr_nonnull(fixture.transfer);
+	ck_assert(run_until(upload_all_received, 10));
+	client_reset(&fixture.client);
+	ck_assert(run_until(transfer_finished, 5));
+	ck_assert_int_eq(fixture.status, TRANSFER_CONNECTION_LOST);
+	ck_assert_int_eq(fixture.kept, 1);
+	ck_assert_uint_eq(fixture.stored, PAYLOAD_SIZE);
+	stored = read_whole("partial.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PAYLOAD_SIZE);
+	ck_assert(memcmp(stored, payload, PAYLOAD_SIZE) == 0);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* Without keep_partial the same upload is undone: the file it created goes. */
+START_TEST(test_reset_upload_discards_partial)
+{
+	char *payload = make_payload(PAYLOAD_SIZE, 29);
+	size_t length;
+
+	upload(_i, shell_new_file("partial.bin"), 0, payload, PAYLOAD_SIZE, END_KEEP);
+	ck_assert(run_until(upload_all_received, 10));
+	client_reset(&fixture.client);
+	ck_assert(run_until(transfer_finished, 5));
+	ck_assert_int_eq(fixture.status, TRANSFER_CONNECTION_LOST);
+	ck_assert_int_eq(fixture.kept, 0);
+	ck_assert_ptr_null(read_whole("partial.bin", &length));
+	free(payload);
+}
+END_TEST
+
+/* ABOR under keep_partial: 426 at once (done() before transfer_abort returns), bytes kept. */
+START_TEST(test_abort_upload_keeps_partial)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PAYLOAD_SIZE, 31), *stored;
+	size_t length;
+
+	options.keep_partial = 1;
+	client_send(&fixture.client, payload, PAYLOAD_SIZE, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(PASSIVE), &options,
+	    shell_new_file("partial.bin"), transfer_done, &fixture);
+	ck_assert(run_until(upload_all_received, 10));
+	transfer_abort(fixture.transfer);
+	ck_assert_int_eq(fixture.done_calls, 1);
+	ck_assert_int_eq(fixture.status, TRANSFER_ABORTED);
+	ck_assert_int_eq(fixture.kept, 1);
+	stored = read_whole("partial.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PAYLOAD_SIZE);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* The session goes away (control connection dropped) under keep_partial: bytes kept, no report. */
+START_TEST(test_free_upload_keeps_partial)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PAYLOAD_SIZE, 37), *stored;
+	size_t length;
+
+	options.keep_partial = 1;
+	client_send(&fixture.client, payload, PAYLOAD_SIZE, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(PASSIVE), &options,
+	    shell_new_file("partial.bin"), transfer_done, &fixture);
+	ck_assert(run_until(upload_all_received, 10));
+	transfer_free(fixture.transfer);
+	fixture.transfer = NULL;
+	ck_assert_int_eq(fixture.done_calls, 0);
+	stored = read_whole("partial.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PAYLOAD_SIZE);
+	ck_assert(memcmp(stored, payload, PAYLOAD_SIZE) == 0);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* Nothing arrived, nothing is kept: a connection that never came leaves no empty file. */
+START_TEST(test_keep_partial_keeps_nothing_empty)
+{
+	struct transfer_options options = options_with(0);
+	struct dtp *dtp = open_dtp(PASSIVE);
+	size_t length;
+
+	options.keep_partial = 1;
+	fixture.transfer = transfer_receive_file(fixture.base, dtp, &options,
+	    shell_new_file("never.bin"), transfer_done, &fixture);
+	transfer_abort(fixture.transfer);
+	ck_assert_int_eq(fixture.done_calls, 1);
+	ck_assert_int_eq(fixture.kept, 0);
+	ck_assert_ptr_null(read_whole("never.bin", &length));
+}
+END_TEST
+
 START_TEST(test_reset_during_download)
 {
 	void (*previous)(int) = signal(SIGPIPE, SIG_IGN);
@@ -1528,6 +1655,11 @@ transfer_suite(void)
 
 	tcase_add_loop_test(failures, test_reset_during_upload, PASSIVE, ACTIVE + 1);
 	tcase_add_test(failures, test_reset_during_download);
+	tcase_add_loop_test(failures, test_reset_upload_keeps_partial, PASSIVE, ACTIVE + 1);
+	tcase_add_loop_test(failures, test_reset_upload_discards_partial, PASSIVE, ACTIVE + 1);
+	tcase_add_test(failures, test_abort_upload_keeps_partial);
+	tcase_add_test(failures, test_free_upload_keeps_partial);
+	tcase_add_test(failures, test_keep_partial_keeps_nothing_empty);
 	tcase_add_test(failures, test_upload_stalls);
 	tcase_add_test(failures, test_download_stalls);
 	tcase_add_test(failures, test_no_connection_times_out);
