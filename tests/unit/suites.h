@@ -22,6 +22,8 @@ Suite *log_suite(void);
 Suite *message_suite(void);
 Suite *path_suite(void);
 Suite *portal_suite(void);
+Suite *quota_usage_suite(void);
+Suite *quota_walk_suite(void);
 Suite *rate_suite(void);
 Suite *reply_suite(void);
 Suite *server_suite(void);

@@ -36,6 +36,8 @@ main(void)
 		message_suite,
 		limits_suite,
 		link_suite,
+		quota_usage_suite,
+		quota_walk_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
