@@ -182,6 +182,12 @@ static const struct config_key config_keys[] = {
 	  .default_value = "no",
 	  .description = "an upload cut off keeps what arrived, for REST + STOR or APPE to "
 	      "resume (never over a file it replaces)" },
+	{ .name = "quota_bytes", .type = KEY_SIZE, .offset = FIELD(quota_bytes),
+	  .default_value = "0",
+	  .description = "bytes the files in a user's home may hold in all (0: no limit)" },
+	{ .name = "quota_files", .type = KEY_UNSIGNED, .offset = FIELD(quota_files),
+	  .minimum = 0, .maximum = 1000000000, .default_value = "0",
+	  .description = "files and directories a user's home may hold (0: no limit)" },
 	{ .name = "tls_cert", .type = KEY_PATH, .offset = FIELD(tls_cert), .optional = 1,
 	  .default_value = "none",
 	  .description = "PEM certificate (chain) for TLS" },

@@ -53,6 +53,8 @@ struct config {
 	uint64_t max_rate_up;		/* bytes per second a session uploads; 0: unlimited */
 	uint64_t anonymous_max_rate_down; /* for guests; CONFIG_SIZE_UNSET: max_rate_down */
 	int keep_partial_uploads;	/* a cut-off upload of a new file keeps what arrived */
+	uint64_t quota_bytes;		/* bytes of files a user's home may hold; 0: no limit */
+	unsigned quota_files;		/* entries a user's home may hold; 0: no limit */
 
 	char *tls_cert;
 	char *tls_key;

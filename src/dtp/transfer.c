@@ -350,10 +350,20 @@ send_more(struct bufferevent *data, void *arg)
 		download_complete(transfer);
 }
 
-/* Writes length bytes to the upload's file; 0 or -errno. */
+/*
+ * Writes length bytes to the upload's file; 0 or -errno. Bytes past the
+ * store limit fail the upload as they arrive, not after the whole file.
+ */
 static int
 write_all(struct transfer *transfer, const char *bytes, size_t length)
 {
+	if (transfer->options.store_limited &&
+	    length > transfer->options.store_limit - transfer->stored) {
+		log_info("upload stopped: %llu bytes would pass the %llu its quota allows",
+		    (unsigned long long)(transfer->stored + length),
+		    (unsigned long long)transfer->options.store_limit);
+		return -EDQUOT;
+	}
 	while (length > 0) {
 		ssize_t wrote = transfer->write_file->ops->write(transfer->write_file, bytes, length);
 

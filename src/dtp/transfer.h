@@ -66,6 +66,9 @@ struct transfer_options {
 	 * file in the place of the old one.
 	 */
 	int keep_partial;
+	/* An upload that would write more than store_limit bytes fails with -EDQUOT (quota). */
+	int store_limited;
+	uint64_t store_limit;
 };
 
 /*

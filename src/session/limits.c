@@ -1,6 +1,7 @@
 /*
  * session/limits: the limits of a logged-in user, taken from the config;
- * guests have a download rate of their own (vsftpd's anon_max_rate).
+ * guests have a download rate of their own (vsftpd's anon_max_rate) and no
+ * quota (they cannot write).
  */
 #include <string.h>
 
@@ -12,6 +13,10 @@ session_limits_from_config(struct session_limits *limits, const struct config *c
     int anonymous)
 {
 	memset(limits, 0, sizeof(*limits));
+	if (!anonymous) {
+		limits->quota_bytes = config->quota_bytes;
+		limits->quota_files = config->quota_files;
+	}
 	limits->max_rate_down = config->max_rate_down;
 	limits->max_rate_up = config->max_rate_up;
 	if (anonymous && config->anonymous_max_rate_down != CONFIG_SIZE_UNSET)

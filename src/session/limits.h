@@ -1,6 +1,6 @@
 /*
- * session/limits: what one logged-in user may use (transfer rates). Every
- * user gets the config's values today; a user database can fill them per user.
+ * session/limits: what one logged-in user may use (quotas, transfer rates).
+ * Every user gets the config's values today; a user database can fill them per user.
  */
 #ifndef FTPD_SESSION_LIMITS_H
 #define FTPD_SESSION_LIMITS_H
@@ -10,6 +10,8 @@
 struct config;
 
 struct session_limits {
+	uint64_t quota_bytes;		/* what the home may hold; 0: no limit */
+	uint64_t quota_files;
 	uint64_t max_rate_down;		/* bytes per second; 0: unlimited */
 	uint64_t max_rate_up;
 };

@@ -407,6 +407,7 @@ session_logged_in(struct session *session, struct avatar *avatar)
 	    avatar->anonymous ? " (anonymous)" : "");
 	session->avatar = avatar;
 	session_limits_from_config(&session->limits, session->config, avatar->anonymous);
+	memset(&session->home_usage, 0, sizeof(session->home_usage));
 	session->state = SESSION_AUTHED;
 	session->login_failures = 0;
 	if (session->login_timer != NULL)

@@ -24,7 +24,9 @@
 #include "listing/listing_stream.h"
 #include "log/xferlog.h"
 #include "portal/portal.h"
+#include "quota/usage.h"
 #include "session/commands/commands.h"
+#include "session/home_usage.h"
 #include "session/operation.h"
 #include "session/session.h"
 #include "util/attributes.h"
@@ -46,6 +48,10 @@ struct transfer_operation {
 	 * replaced whole or not at all.
 	 */
 	int created_in_place;
+	/* quotas: the file as it was before, and the most the upload may write */
+	struct quota_target target;
+	int store_limited;
+	uint64_t store_limit;
 	/* the listing being opened */
 	struct listing_options listing;
 	char pattern[FTPD_NAME_MAX + 1];
@@ -141,7 +147,12 @@ transfer_done(void *arg, const struct transfer_result *result)
 	struct transfer_operation *transfer = arg;
 	struct session *session = transfer->base.session;
 
+	struct quota_usage *usage = home_usage_counted(session);
+
 	log_transfer(transfer, result);
+	if (usage != NULL && transfer->incoming && result->kept)
+		quota_count_upload(usage, &transfer->target, transfer->mode, transfer->offset,
+		    result->stored);
 	session_reply(session, reply_for_transfer(result->status, result->error),
 	    transfer->logged_path != NULL ? transfer->logged_path : "listing");
 	/* This frees the operation. */
@@ -284,6 +295,8 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 	options = options_for(session, !session->binary, session->limits.max_rate_up);
 	options.keep_partial = session->config->keep_partial_uploads &&
 	    operation->mode != FTPD_WRITE_REPLACE;
+	options.store_limited = operation->store_limited;
+	options.store_limit = operation->store_limit;
 	transfer = transfer_receive_file(session->services->base, session_take_dtp(session),
 	    &options, file, transfer_done, operation);
 	if (!operation->unique_name) {
@@ -305,6 +318,69 @@ open_for_writing(struct transfer_operation *operation)
 	    opened_for_writing, operation);
 }
 
+/*
+ * Quotas: the upload starts only if the home has room for the entry it
+ * creates; its bytes are checked as they arrive, against what is left.
+ */
+static void
+open_if_room(struct transfer_operation *operation)
+{
+	struct session *session = operation->base.session;
+	const struct quota_usage *usage = &session->home_usage;
+
+	if (!operation->target.exists && !quota_admits_entry(usage, session->limits.quota_files)) {
+		session->restart_offset = 0;
+		/* Nothing asynchronous began: the hold ends here. */
+		session_release(session);
+		operation_finish(&operation->base, -EDQUOT, REPLY_COUNT);
+		return;
+	}
+	operation->store_limit = quota_upload_allowance(usage, session->limits.quota_bytes,
+	    &operation->target, operation->mode, operation->offset);
+	operation->store_limited = operation->store_limit != QUOTA_UNLIMITED;
+	open_for_writing(operation);
+}
+
+static void
+upload_target_known(void *arg, int error, const struct ftpd_stat *stat)
+{
+	struct transfer_operation *operation = arg;
+
+	if (operation_arrived(&operation->base))
+		return;
+	/* Missing: a new file. Other errors are for the open to report. */
+	operation->target.exists = error == 0;
+	operation->target.size = error == 0 && S_ISREG(stat->mode) ? stat->size : 0;
+	operation_continue(&operation->base);
+	open_if_room(operation);
+}
+
+/* Quotas: the home's count is known; now the file the upload replaces or extends. */
+static void
+look_at_upload_target(struct operation *base)
+{
+	struct transfer_operation *operation = (struct transfer_operation *)base;
+	struct ftpd_path view;
+
+	if (operation->unique_name) {
+		open_if_room(operation);
+		return;
+	}
+	view = operation_shell_path(base);
+	operation_shell(base)->ops->stat(operation_shell(base), &view, upload_target_known,
+	    operation);
+}
+
+/* Opens the upload's file, after the quota checks if the user has a quota. */
+static void
+start_upload(struct transfer_operation *operation)
+{
+	if (home_usage_limited(operation->base.session))
+		home_usage_ensure(&operation->base, look_at_upload_target);
+	else
+		open_for_writing(operation);
+}
+
 static void
 store(struct session *session, const char *argument, const char *command, int append)
 {
@@ -324,7 +400,7 @@ store(struct session *session, const char *argument, const char *command, int ap
 		operation->created_in_place = 1;
 	} else
 		operation->mode = FTPD_WRITE_REPLACE;
-	open_for_writing(operation);
+	start_upload(operation);
 }
 
 void
@@ -351,7 +427,7 @@ command_stou(struct session *session, const char *argument UNUSED)
 	operation->mode = FTPD_WRITE_UNIQUE;
 	operation->unique_name = 1;
 	if (choose_unique_name(operation) == 0)
-		open_for_writing(operation);
+		start_upload(operation);
 }
 
 /* LIST, NLST, MLSD */

@@ -127,6 +127,8 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config.max_rate_up, 0);
 	ck_assert_uint_eq(config.anonymous_max_rate_down, CONFIG_SIZE_UNSET);
 	ck_assert_int_eq(config.keep_partial_uploads, 0);
+	ck_assert_uint_eq(config.quota_bytes, 0);
+	ck_assert_uint_eq(config.quota_files, 0);
 	ck_assert_ptr_null(config.tls_cert);
 	ck_assert_ptr_null(config.tls_key);
 	ck_assert_int_eq(config.tls, TLS_OFF);
@@ -208,6 +210,9 @@ static const struct {
 	{ "anonymous_max_rate_down", "0", "anonymous_max_rate_down = 0" },
 	{ "anonymous_max_rate_down", "64K", "anonymous_max_rate_down = 64K" },
 	{ "keep_partial_uploads", "yes", "keep_partial_uploads = yes" },
+	{ "quota_bytes", "10G", "quota_bytes = 10G" },
+	{ "quota_bytes", "1500", "quota_bytes = 1500" },
+	{ "quota_files", "1000000000", "quota_files = 1000000000" },
 	{ "anonymous_root", "/srv/with space", "anonymous_root = /srv/with space" },
 	{ "anonymous_root", "relative/dir", "anonymous_root = relative/dir" },
 	{ "passwd_file", "/etc/ftpd.passwd", "passwd_file = /etc/ftpd.passwd" },
@@ -311,6 +316,12 @@ static const struct {
 	  "bad value for anonymous_max_rate_down: 'fast' (expected a number of bytes, "
 	  "optionally followed by K, M or G (1024, 1048576 or 1073741824 bytes), at most "
 	  "1048576G, or none)" },
+	{ "quota_bytes", "-5", "bad value for quota_bytes: '-5'" },
+	{ "quota_bytes", "5 G", "bad value for quota_bytes: '5 G'" },
+	{ "quota_files", "1000000001",
+	  "bad value for quota_files: '1000000001' (expected a whole number from 0 to "
+	  "1000000000)" },
+	{ "quota_files", "10K", "bad value for quota_files: '10K'" },
 	{ "anonymous_root", "none", "bad value for anonymous_root: 'none' (expected a path" },
 	{ "anonymous_root", "", "bad value for anonymous_root: ''" },
 	{ "home_root", "none", "bad value for home_root: 'none'" },
@@ -936,6 +947,7 @@ START_TEST(test_print_round_trip)
 		{ "max_login_failures", "9" }, { "login_failure_delay", "0" },
 		{ "max_rate_down", "3K" }, { "max_rate_up", "12345" },
 		{ "anonymous_max_rate_down", "0" }, { "keep_partial_uploads", "on" },
+		{ "quota_bytes", "7M" }, { "quota_files", "12" },
 		{ "tls_cert", "/c.pem" }, { "tls_key", "/k.pem" }, { "tls", "implicit" },
 		{ "user", "ftp" }, { "chroot", "/var/empty" }, { "workers", "8" },
 		{ "proxy_protocol", "yes" }, { "log", "syslog:local3" },

@@ -1,8 +1,9 @@
 /*
  * test_limits: the session/limits part: a user's limits from the config,
- * and anonymous_max_rate_down for guests only.
+ * anonymous_max_rate_down for guests only, and no quota for guests.
  */
 #include <check.h>
+#include <stdint.h>
 
 #include "config/config.h"
 #include "session/limits.h"
@@ -73,6 +74,22 @@ START_TEST(test_anonymous_rate_overrides_for_guests_only)
 }
 END_TEST
 
+START_TEST(test_quotas_for_users_only)
+{
+	struct session_limits limits;
+
+	set("quota_bytes=2G");
+	set("quota_files=500");
+	session_limits_from_config(&limits, &config, 0);
+	ck_assert_uint_eq(limits.quota_bytes, (uint64_t)2 << 30);
+	ck_assert_uint_eq(limits.quota_files, 500);
+	/* Guests cannot write: nothing to count for them. */
+	session_limits_from_config(&limits, &config, 1);
+	ck_assert_uint_eq(limits.quota_bytes, 0);
+	ck_assert_uint_eq(limits.quota_files, 0);
+}
+END_TEST
+
 Suite *
 session_limits_suite(void)
 {
@@ -83,6 +100,7 @@ session_limits_suite(void)
 	tcase_add_test(tcase, test_defaults_limit_nothing);
 	tcase_add_test(tcase, test_rates_apply_to_everyone);
 	tcase_add_test(tcase, test_anonymous_rate_overrides_for_guests_only);
+	tcase_add_test(tcase, test_quotas_for_users_only);
 	suite_add_tcase(suite, tcase);
 	return suite;
 }
