@@ -11,8 +11,8 @@
 struct ev_token_bucket_cfg;
 
 /*
- * Both pacers refill every tick and hold at most one tick's worth, so a
- * transfer never runs ahead of its rate by more than a tenth of a second.
+ * Both pacers refill every tick and hold little more than a tick's worth,
+ * so a transfer never runs ahead of its rate by more than a fifth of a second.
  */
 #define RATE_TICK_MS 100
 
@@ -21,8 +21,8 @@ size_t rate_bytes_per_tick(uint64_t bytes_per_second);
 
 /*
  * A libevent token bucket for bufferevent_set_rate_limit, limiting reading
- * and writing alike. The bufferevent must be freed before the bucket
- * (ev_token_bucket_cfg_free). NULL on failure.
+ * and writing alike, holding two ticks' worth. The bufferevent must be
+ * freed before the bucket (ev_token_bucket_cfg_free). NULL on failure.
  */
 struct ev_token_bucket_cfg *rate_bucket_new(uint64_t bytes_per_second);
 
