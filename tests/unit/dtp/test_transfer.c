@@ -780,10 +780,13 @@ END_TEST
 
 /* --- pacing (max_rate) ---------------------------------------------------- */
 
-/* 600 KiB at 1 MiB/s: six ticks, the first at once, so about half a second. */
+/*
+ * 600 KiB at 1 MiB/s: six ticks, the first one or two at once, so 0.4 to
+ * 0.5 s; unpaced, it takes milliseconds.
+ */
 #define PACED_SIZE (600 * 1024)
 #define PACED_RATE (1024 * 1024)
-#define PACED_SECONDS_MIN 0.45
+#define PACED_SECONDS_MIN 0.3
 #define PACED_SECONDS_MAX 2.0
 
 START_TEST(test_download_is_paced)
@@ -871,6 +874,61 @@ START_TEST(test_upload_is_paced)
 	    "600 KiB at 1 MiB/s took %.2f s", took);
 	free(stored);
 	free(payload);
+}
+END_TEST
+
+/*
+ * A store limit (quota) fails the upload once a write would pass it, and
+ * nothing stays. The payload fits the socket buffers, so the client has
+ * sent it all before the server closes (no write into a closed socket).
+ */
+START_TEST(test_upload_stops_at_store_limit)
+{
+	struct transfer_options options = options_with(0);
+	const size_t length = 300 * 1000;
+	char *payload = make_payload(length, 41), *stored;
+	size_t stored_length;
+
+	write_whole("upload.bin", "old content", 11);
+	options.store_limited = 1;
+	options.store_limit = 100 * 1000;
+	client_send(&fixture.client, payload, length, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(_i), &options,
+	    shell_write_file(fixture.shell, "upload.bin"), transfer_done, &fixture);
+	ck_assert(run_until(transfer_finished, 10));
+	ck_assert_int_eq(fixture.status, TRANSFER_LOCAL_ERROR);
+	ck_assert_int_eq(fixture.error, -EDQUOT);
+	ck_assert_int_eq(fixture.kept, 0);
+	ck_assert_uint_le(fixture.stored, 100 * 1000);
+	stored = read_whole("upload.bin", &stored_length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_str_eq(stored, "old content");
+	ck_assert_int_eq(temporaries_left(), 0);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* The limit counts bytes as stored: TYPE A's CRLF -> LF makes a file smaller than its transfer. */
+START_TEST(test_ascii_upload_limit_counts_stored_bytes)
+{
+	struct transfer_options options = options_with(1);
+	static const char text[] = "one\r\ntwo\r\nthree\r\n";
+	char *stored;
+	size_t length;
+
+	options.store_limited = 1;
+	options.store_limit = strlen("one\ntwo\nthree\n");
+	client_send(&fixture.client, text, strlen(text), END_CLOSE);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(PASSIVE), &options,
+	    shell_write_file(fixture.shell, "text.txt"), transfer_done, &fixture);
+	ck_assert(run_until(transfer_finished, 10));
+	ck_assert_int_eq(fixture.status, TRANSFER_COMPLETE);
+	ck_assert_uint_eq(fixture.stored, options.store_limit);
+	stored = read_whole("text.txt", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_str_eq(stored, "one\ntwo\nthree\n");
+	free(stored);
 }
 END_TEST
 
@@ -1642,6 +1700,8 @@ transfer_suite(void)
 	tcase_add_loop_test(uploads, test_upload_replaces_file, PASSIVE, ACTIVE + 1);
 	tcase_add_loop_test(uploads, test_upload_ascii, PASSIVE, ACTIVE + 1);
 	tcase_add_loop_test(uploads, test_upload_is_paced, PASSIVE, ACTIVE + 1);
+	tcase_add_loop_test(uploads, test_upload_stops_at_store_limit, PASSIVE, ACTIVE + 1);
+	tcase_add_test(uploads, test_ascii_upload_limit_counts_stored_bytes);
 
 	tcase_add_loop_test(sources, test_source_streams_in_pieces, PASSIVE, ACTIVE + 1);
 	tcase_add_test(sources, test_source_error_is_local_error);
