@@ -111,7 +111,10 @@ end_direct_io(struct transfer *transfer)
 	transfer->upload_fd = -1;
 }
 
-/* Closes the data connection, without close_notify: a TLS peer can tell a cut-off transfer from a whole one. */
+/*
+ * Closes the data connection, without close_notify: a TLS peer can tell a
+ * cut-off transfer from a whole one.
+ */
 static void
 release_connection(struct transfer *transfer)
 {
@@ -195,7 +198,7 @@ finish(struct transfer *transfer, enum transfer_status status, int error)
 	};
 
 	if (keeps_partial_upload(transfer, status)) {
-		/* Reported now, before the file is made durable: ABOR's 426 must come before its 226. */
+		/* Reported now, before the file is durable: ABOR's 426 comes before its 226. */
 		result.kept = 1;
 		keep_partial_upload(transfer);
 	} else {

@@ -1362,7 +1362,7 @@ START_TEST(test_write_at_offset)
 }
 END_TEST
 
-/* An aborted upload in place leaves the file as it was before: created ones go, grown ones shrink. */
+/* An aborted upload in place leaves the file as it was: created ones go, grown ones shrink. */
 START_TEST(test_in_place_abort_undoes_the_upload)
 {
 	struct ftpd_shell *shell = writable_shell(_i);
