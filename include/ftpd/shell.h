@@ -99,8 +99,11 @@ typedef void (*ftpd_done_fn)(void *arg, int error);
 
 /*
  * A file open for writing: a consumer with a commit step that can fail.
- * ftpd reports an upload as stored only when finish() completed with 0.
- * abort() discards what was written and leaves any previous file intact.
+ * ftpd reports an upload as stored only when finish() completed with 0;
+ * with keep_partial_uploads it also calls finish() to keep what arrived of
+ * a failed upload written in place (not REPLACE). abort() discards what was
+ * written and leaves any previous file intact: in place, a file the upload
+ * created is removed and one it grew is cut back to its old length.
  * Either finish() or abort() is called exactly once, and frees the file.
  */
 struct ftpd_write_file;

@@ -15,4 +15,7 @@
  */
 int shell_fs_create(const struct ftpd_shell_config *config, struct ftpd_shell **shell);
 
+/* Makes fd blocking again after an open with O_NONBLOCK (FIFOs): 0 or -errno. */
+int fs_clear_nonblocking(int fd);
+
 #endif

@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,12 @@
 #define CONFIG_LINE_MAX 4096
 /* How deep include may nest: deeper is taken for a loop. */
 #define CONFIG_INCLUDE_DEPTH_MAX 8
+/*
+ * Size suffixes are powers of 1024, as in lftp, curl's --limit-rate and
+ * ls -h: 1M is 1048576 bytes. The largest size is 1048576G (1 PiB).
+ */
+#define SIZE_UNIT 1024
+#define SIZE_MAXIMUM ((uint64_t)1 << 50)
 /* How much of a bad value an error message quotes. */
 #define QUOTED_VALUE_SIZE 96
 
@@ -40,6 +47,7 @@ enum key_type {
 	KEY_ENUM,		/* an enum (unsigned-compatible): its index in choices */
 	KEY_ADDRESS,		/* char *, a numeric IPv4 address */
 	KEY_PORT_RANGE,		/* two unsigned: "MIN-MAX", each minimum..maximum */
+	KEY_SIZE,		/* uint64_t bytes, optional K, M or G suffix; none: CONFIG_SIZE_UNSET */
 	KEY_LISTEN,		/* the listen array: "ADDRESS:PORT", repeatable */
 };
 
@@ -176,6 +184,27 @@ static const struct config_key config_keys[] = {
 	{ .name = "ban_time", .type = KEY_UNSIGNED, .offset = FIELD(ban_time),
 	  .minimum = 1, .maximum = 604800, .default_value = "600",
 	  .description = "seconds a ban lasts, and failures are remembered" },
+	{ .name = "max_rate_down", .type = KEY_SIZE, .offset = FIELD(max_rate_down),
+	  .default_value = "0",
+	  .description = "bytes per second a session may download, K/M/G = 1024/1024^2/1024^3 "
+	      "(0: unlimited)" },
+	{ .name = "max_rate_up", .type = KEY_SIZE, .offset = FIELD(max_rate_up),
+	  .default_value = "0",
+	  .description = "bytes per second a session may upload (0: unlimited)" },
+	{ .name = "anonymous_max_rate_down", .type = KEY_SIZE,
+	  .offset = FIELD(anonymous_max_rate_down), .optional = 1, .default_value = "none",
+	  .description = "bytes per second an anonymous session may download, instead of "
+	      "max_rate_down (0: unlimited; none: as max_rate_down)" },
+	{ .name = "keep_partial_uploads", .type = KEY_BOOL, .offset = FIELD(keep_partial_uploads),
+	  .default_value = "no",
+	  .description = "an upload cut off keeps what arrived, for REST + STOR or APPE to "
+	      "resume (never over a file it replaces)" },
+	{ .name = "quota_bytes", .type = KEY_SIZE, .offset = FIELD(quota_bytes),
+	  .default_value = "0",
+	  .description = "bytes the files in a user's home may hold in all (0: no limit)" },
+	{ .name = "quota_files", .type = KEY_UNSIGNED, .offset = FIELD(quota_files),
+	  .minimum = 0, .maximum = 1000000000, .default_value = "0",
+	  .description = "files and directories a user's home may hold (0: no limit)" },
 	{ .name = "tls_cert", .type = KEY_PATH, .offset = FIELD(tls_cert), .optional = 1,
 	  .default_value = "none",
 	  .description = "PEM certificate (chain) for TLS" },
@@ -328,6 +357,47 @@ parse_whole_number(const char *text, size_t length, unsigned maximum, unsigned *
 			return -ERANGE;
 	}
 	*out = (unsigned)value;
+	return 0;
+}
+
+/* The bytes a size suffix stands for (1 for none), or 0 when it is no suffix. */
+static uint64_t
+size_unit(char suffix)
+{
+	switch (suffix) {
+	case 'K': case 'k':
+		return SIZE_UNIT;
+	case 'M': case 'm':
+		return (uint64_t)SIZE_UNIT * SIZE_UNIT;
+	case 'G': case 'g':
+		return (uint64_t)SIZE_UNIT * SIZE_UNIT * SIZE_UNIT;
+	default:
+		return 0;
+	}
+}
+
+/* Digits and an optional K, M or G (powers of 1024), at most SIZE_MAXIMUM: 0 or -EINVAL. */
+static int
+parse_size(const char *text, uint64_t *out)
+{
+	size_t length = strlen(text);
+	uint64_t value = 0, unit = 1;
+	size_t i;
+
+	if (length > 0 && size_unit(text[length - 1]) != 0)
+		unit = size_unit(text[--length]);
+	if (length == 0)
+		return -EINVAL;
+	for (i = 0; i < length; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -EINVAL;
+		value = value * 10 + (uint64_t)(text[i] - '0');
+		if (value > SIZE_MAXIMUM)
+			return -EINVAL;
+	}
+	if (value > SIZE_MAXIMUM / unit)
+		return -EINVAL;
+	*out = value * unit;
 	return 0;
 }
 
@@ -486,6 +556,10 @@ describe_expectation(const struct config_key *key, char *out, size_t size)
 		snprintf(out, size, "MIN-MAX with ports from %u to %u and MIN <= MAX%s",
 		    key->minimum, key->maximum, none);
 		break;
+	case KEY_SIZE:
+		snprintf(out, size, "a number of bytes, optionally followed by K, M or G "
+		    "(1024, 1048576 or 1073741824 bytes), at most 1048576G%s", none);
+		break;
 	case KEY_LISTEN:
 		snprintf(out, size, "ADDRESS:PORT with a numeric address, such as "
 		    "0.0.0.0:21, *:21, [::]:21 or [::1]:2121, and a port from 1 to 65535%s",
@@ -559,6 +633,7 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 {
 	void *field = field_of(config, key);
 	unsigned number, upper;
+	uint64_t size;
 	const char *dash, *digits_end;
 	int flag;
 	size_t i;
@@ -627,6 +702,15 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 		}
 		*(unsigned *)field = number;
 		*(unsigned *)((char *)config + key->second_offset) = upper;
+		return 0;
+	case KEY_SIZE:
+		if (is_none(value) && key->optional) {
+			*(uint64_t *)field = CONFIG_SIZE_UNSET;
+			return 0;
+		}
+		if (parse_size(value, &size) < 0)
+			return bad_value(key, value, place, error);
+		*(uint64_t *)field = size;
 		return 0;
 	case KEY_LISTEN:
 		break;
@@ -949,6 +1033,28 @@ print_text(FILE *out, const char *name, const char *value)
 		fprintf(out, "%s = %s\n", name, value);
 }
 
+/* The largest suffix that says the size exactly: 1048576 prints as 1M. */
+static void
+print_size(FILE *out, const char *name, uint64_t size)
+{
+	static const char suffixes[] = "KMG";
+	size_t i;
+	int used = -1;
+
+	if (size == CONFIG_SIZE_UNSET) {
+		fprintf(out, "%s = none\n", name);
+		return;
+	}
+	for (i = 0; size != 0 && i < sizeof(suffixes) - 1 && size % SIZE_UNIT == 0; i++) {
+		size /= SIZE_UNIT;
+		used = (int)i;
+	}
+	if (used < 0)
+		fprintf(out, "%s = %llu\n", name, (unsigned long long)size);
+	else
+		fprintf(out, "%s = %llu%c\n", name, (unsigned long long)size, suffixes[used]);
+}
+
 void
 config_print(const struct config *config, FILE *out)
 {
@@ -989,6 +1095,9 @@ config_print(const struct config *config, FILE *out)
 				fprintf(out, "%s = %u-%u\n", key->name, *(const unsigned *)field,
 				    *(const unsigned *)((const char *)config +
 				    key->second_offset));
+			break;
+		case KEY_SIZE:
+			print_size(out, key->name, *(const uint64_t *)field);
 			break;
 		case KEY_LISTEN:
 			if (config->listen_count == 0)

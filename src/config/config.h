@@ -5,12 +5,15 @@
 #ifndef FTPD_CONFIG_H
 #define FTPD_CONFIG_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_WORKERS 64
 #define CONFIG_ERROR_SIZE 512
+/* A size key set to none (anonymous_max_rate_down: follow max_rate_down). */
+#define CONFIG_SIZE_UNSET UINT64_MAX
 
 enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };
 
@@ -48,6 +51,14 @@ struct config {
 	unsigned login_failure_delay_ms;
 	unsigned ban_after_failures;	/* failures from one address that ban it; 0: never */
 	unsigned ban_time;		/* seconds */
+
+	/* Sizes in bytes; the config's K, M and G are 1024, 1024^2 and 1024^3. */
+	uint64_t max_rate_down;		/* bytes per second a session downloads; 0: unlimited */
+	uint64_t max_rate_up;		/* bytes per second a session uploads; 0: unlimited */
+	uint64_t anonymous_max_rate_down; /* for guests; CONFIG_SIZE_UNSET: max_rate_down */
+	int keep_partial_uploads;	/* a cut-off upload of a new file keeps what arrived */
+	uint64_t quota_bytes;		/* bytes of files a user's home may hold; 0: no limit */
+	unsigned quota_files;		/* entries a user's home may hold; 0: no limit */
 
 	char *tls_cert;
 	char *tls_key;

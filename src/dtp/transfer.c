@@ -13,6 +13,7 @@
 
 #include "dtp/ascii.h"
 #include "dtp/dtp.h"
+#include "dtp/rate.h"
 #include "dtp/transfer.h"
 #include "log/log.h"
 #include "tls/tls.h"
@@ -54,11 +55,16 @@ struct transfer {
 	struct event *upload_event;	/* readable, or stalled */
 	char *upload_buffer;		/* RECEIVE_BUFFER_SIZE bytes */
 	struct evbuffer *converted;	/* TYPE A upload: bytes after conversion */
+	/* max_rate: libevent paces the bufferevent, upload_pacer the raw upload path */
+	struct ev_token_bucket_cfg *rate_bucket;
+	struct rate_pacer upload_pacer;
+	struct event *upload_pause;	/* the raw upload waits for its pacer */
 
 	int exhausted;			/* a download has queued its last byte */
 	int committing;			/* an upload's finish() is running */
 	uint64_t queued;		/* download bytes handed to the socket buffer */
 	uint64_t received;		/* upload bytes read from the socket */
+	uint64_t stored;		/* upload bytes written to the file */
 	transfer_done_fn done;
 	void *arg;
 };
@@ -97,24 +103,40 @@ end_direct_io(struct transfer *transfer)
 	if (transfer->upload_event != NULL)
 		event_free(transfer->upload_event);
 	transfer->upload_event = NULL;
+	if (transfer->upload_pause != NULL)
+		event_free(transfer->upload_pause);
+	transfer->upload_pause = NULL;
 	if (transfer->upload_fd >= 0)
 		close(transfer->upload_fd);
 	transfer->upload_fd = -1;
+}
+
+/*
+ * Closes the data connection, without close_notify: a TLS peer can tell a
+ * cut-off transfer from a whole one.
+ */
+static void
+release_connection(struct transfer *transfer)
+{
+	end_direct_io(transfer);
+	if (transfer->data != NULL)
+		bufferevent_free(transfer->data);
+	transfer->data = NULL;
+	/* Only now: the bufferevent used it until it was freed. */
+	if (transfer->rate_bucket != NULL)
+		ev_token_bucket_cfg_free(transfer->rate_bucket);
+	transfer->rate_bucket = NULL;
+	dtp_free(transfer->dtp);
+	transfer->dtp = NULL;
 }
 
 /* Closes everything; an upload not yet committed is discarded (the old file stays). */
 static void
 release(struct transfer *transfer)
 {
-	end_direct_io(transfer);
-	/* Without close_notify: a TLS peer can tell a cut-off transfer from a whole one. */
-	if (transfer->data != NULL)
-		bufferevent_free(transfer->data);
-	transfer->data = NULL;
+	release_connection(transfer);
 	free(transfer->upload_buffer);
 	transfer->upload_buffer = NULL;
-	dtp_free(transfer->dtp);
-	transfer->dtp = NULL;
 	/* The socket buffer may still reference the segment: free it after the socket. */
 	if (transfer->segment != NULL)
 		evbuffer_file_segment_free(transfer->segment);
@@ -133,17 +155,58 @@ release(struct transfer *transfer)
 	transfer->converted = NULL;
 }
 
+static void committed(void *arg, int error);
+
+/* keep_partial: whether an upload ending with status keeps what arrived. */
+static int
+keeps_partial_upload(const struct transfer *transfer, enum transfer_status status)
+{
+	return transfer->write_file != NULL && transfer->options.keep_partial &&
+	    transfer->stored > 0 &&
+	    (status == TRANSFER_CONNECTION_LOST || status == TRANSFER_ABORTED);
+}
+
+/*
+ * Finishes the upload's file with what arrived, instead of aborting it; the
+ * transfer frees itself once the file is finished, and reports to nobody.
+ */
+static void
+keep_partial_upload(struct transfer *transfer)
+{
+	struct ftpd_write_file *file = transfer->write_file;
+
+	log_info("upload cut off after %llu bytes: keeping them",
+	    (unsigned long long)transfer->stored);
+	release_connection(transfer);
+	transfer->write_file = NULL;
+	transfer->done = NULL;
+	transfer->committing = 1;
+	file->ops->finish(file, committed, transfer);
+}
+
 static void
 finish(struct transfer *transfer, enum transfer_status status, int error)
 {
 	transfer_done_fn done = transfer->done;
 	void *arg = transfer->arg;
-	uint64_t bytes = transfer_bytes(transfer);
+	struct transfer_result result = {
+		.status = status,
+		.error = error,
+		.bytes = transfer_bytes(transfer),
+		.stored = transfer->stored,
+		.kept = transfer->kind == RECEIVE_FILE && status == TRANSFER_COMPLETE,
+	};
 
-	release(transfer);
-	free(transfer);
+	if (keeps_partial_upload(transfer, status)) {
+		/* Reported now, before the file is durable: ABOR's 426 comes before its 226. */
+		result.kept = 1;
+		keep_partial_upload(transfer);
+	} else {
+		release(transfer);
+		free(transfer);
+	}
 	if (done != NULL)
-		done(arg, status, error, bytes);
+		done(arg, &result);
 }
 
 uint64_t
@@ -219,12 +282,21 @@ refill(struct transfer *transfer)
 	int more;
 
 	if (transfer->segment != NULL) {
-		/* All of it at once: sendfile(2) moves it as the socket drains. */
-		if (transfer->end > transfer->position &&
-		    evbuffer_add_file_segment(out, transfer->segment, 0,
-		    (ev_off_t)(transfer->end - transfer->position)) != 0)
+		uint64_t piece = transfer->end - transfer->position;
+
+		/*
+		 * Unlimited, all of it at once: sendfile(2) moves it as the socket
+		 * drains. Paced, a tick's worth at a time: libevent hands a file
+		 * segment to sendfile whole, whatever its bucket allows.
+		 */
+		if (transfer->options.max_rate != 0 &&
+		    piece > rate_bytes_per_tick(transfer->options.max_rate))
+			piece = rate_bytes_per_tick(transfer->options.max_rate);
+		if (piece > 0 && evbuffer_add_file_segment(out, transfer->segment,
+		    (ev_off_t)(transfer->position - transfer->start), (ev_off_t)piece) != 0)
 			return -ENOMEM;
-		more = 0;
+		transfer->position += piece;
+		more = transfer->position < transfer->end;
 	} else if (transfer->kind == SEND_FILE)
 		more = produce_from_file(transfer, out);
 	else
@@ -281,10 +353,20 @@ send_more(struct bufferevent *data, void *arg)
 		download_complete(transfer);
 }
 
-/* Writes length bytes to the upload's file; 0 or -errno. */
+/*
+ * Writes length bytes to the upload's file; 0 or -errno. Bytes past the
+ * store limit fail the upload as they arrive, not after the whole file.
+ */
 static int
 write_all(struct transfer *transfer, const char *bytes, size_t length)
 {
+	if (transfer->options.store_limited &&
+	    length > transfer->options.store_limit - transfer->stored) {
+		log_info("upload stopped: %llu bytes would pass the %llu its quota allows",
+		    (unsigned long long)(transfer->stored + length),
+		    (unsigned long long)transfer->options.store_limit);
+		return -EDQUOT;
+	}
 	while (length > 0) {
 		ssize_t wrote = transfer->write_file->ops->write(transfer->write_file, bytes, length);
 
@@ -292,6 +374,7 @@ write_all(struct transfer *transfer, const char *bytes, size_t length)
 			return (int)wrote;
 		if (wrote == 0)
 			return -EIO;
+		transfer->stored += (uint64_t)wrote;
 		bytes += wrote;
 		length -= (size_t)wrote;
 	}
@@ -349,6 +432,44 @@ commit_upload(struct transfer *transfer)
 	file->ops->finish(file, committed, transfer);
 }
 
+/* How much the next read of a raw upload may take: 0 when it must pause. */
+static size_t
+upload_read_size(struct transfer *transfer)
+{
+	size_t allowed;
+
+	if (transfer->options.max_rate == 0)
+		return RECEIVE_BUFFER_SIZE;
+	allowed = rate_pacer_allowance(&transfer->upload_pacer, rate_now());
+	return allowed < RECEIVE_BUFFER_SIZE ? allowed : RECEIVE_BUFFER_SIZE;
+}
+
+/*
+ * Stops reading until the pacer has refilled: the client's data waits in
+ * the socket buffers, and TCP slows the client down.
+ */
+static int
+pause_upload(struct transfer *transfer)
+{
+	uint64_t pause = rate_pacer_pause(&transfer->upload_pacer);
+	struct timeval until = { (time_t)(pause / 1000000), (suseconds_t)(pause % 1000000) };
+
+	event_del(transfer->upload_event);
+	return evtimer_add(transfer->upload_pause, &until) == 0 ? 0 : -ENOMEM;
+}
+
+static void
+resume_upload(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
+{
+	struct transfer *transfer = arg;
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+
+	if (event_add(transfer->upload_event, &stall) != 0) {
+		log_warning("upload failed: %s", strerror(ENOMEM));
+		finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+	}
+}
+
 static void
 receive_more(evutil_socket_t fd, short what, void *arg)
 {
@@ -362,9 +483,16 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	while (budget > 0) {
-		ssize_t got = read(fd, transfer->upload_buffer, RECEIVE_BUFFER_SIZE);
+		size_t size = upload_read_size(transfer);
+		ssize_t got;
 		int error;
 
+		if (size == 0) {
+			if (pause_upload(transfer) != 0)
+				finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+			return;
+		}
+		got = read(fd, transfer->upload_buffer, size);
 		if (got == 0) {
 			commit_upload(transfer);
 			return;
@@ -376,6 +504,8 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 			finish(transfer, TRANSFER_CONNECTION_LOST, 0);
 			return;
 		}
+		if (transfer->options.max_rate != 0)
+			rate_pacer_spend(&transfer->upload_pacer, (size_t)got);
 		transfer->received += (uint64_t)got;
 		error = store_received(transfer, transfer->upload_buffer, (size_t)got);
 		if (error != 0) {
@@ -397,6 +527,12 @@ start_receiving(struct transfer *transfer, evutil_socket_t fd)
 	transfer->upload_buffer = malloc(RECEIVE_BUFFER_SIZE);
 	transfer->upload_event = event_new(transfer->base, fd, EV_READ | EV_PERSIST,
 	    receive_more, transfer);
+	if (transfer->options.max_rate != 0) {
+		rate_pacer_init(&transfer->upload_pacer, transfer->options.max_rate, rate_now());
+		transfer->upload_pause = evtimer_new(transfer->base, resume_upload, transfer);
+		if (transfer->upload_pause == NULL)
+			return -ENOMEM;
+	}
 	if (transfer->upload_buffer == NULL || transfer->upload_event == NULL ||
 	    event_add(transfer->upload_event, &stall) != 0)
 		return -ENOMEM;
@@ -491,7 +627,9 @@ try_kernel_tls(struct transfer *transfer)
 	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
 	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
 
+	/* SSL_sendfile passes the bufferevent by, and with it the rate limit. */
 	if (transfer->kind != SEND_FILE || transfer->options.ascii ||
+	    transfer->options.max_rate != 0 ||
 	    transfer->read_file->fd < 0 || !BIO_get_ktls_send(SSL_get_wbio(ssl)))
 		return 0;
 	transfer->ktls_event = event_new(transfer->base, bufferevent_getfd(transfer->data),
@@ -587,6 +725,19 @@ start_tls(struct transfer *transfer, evutil_socket_t fd)
 	return 0;
 }
 
+/* max_rate: libevent paces the data connection's bufferevent. 0 or -ENOMEM. */
+static int
+limit_rate(struct transfer *transfer)
+{
+	if (transfer->options.max_rate == 0)
+		return 0;
+	transfer->rate_bucket = rate_bucket_new(transfer->options.max_rate);
+	if (transfer->rate_bucket == NULL ||
+	    bufferevent_set_rate_limit(transfer->data, transfer->rate_bucket) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static void
 connected(void *arg, int error, evutil_socket_t fd)
 {
@@ -607,6 +758,10 @@ connected(void *arg, int error, evutil_socket_t fd)
 			finish(transfer, TRANSFER_LOCAL_ERROR, error);
 			return;
 		}
+		if (limit_rate(transfer) != 0) {
+			finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+			return;
+		}
 		bufferevent_set_timeouts(transfer->data, &stall, &stall);
 		bufferevent_enable(transfer->data, EV_READ | EV_WRITE);
 		return;
@@ -620,6 +775,10 @@ connected(void *arg, int error, evutil_socket_t fd)
 	transfer->data = bufferevent_socket_new(transfer->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (transfer->data == NULL) {
 		close(fd);
+		finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+		return;
+	}
+	if (limit_rate(transfer) != 0) {
 		finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
 		return;
 	}
@@ -713,6 +872,11 @@ transfer_free(struct transfer *transfer)
 	if (transfer->committing) {
 		/* committed() will still run: make it report to nobody. */
 		transfer->done = NULL;
+		return;
+	}
+	/* A client that drops the control connection first has cut the upload off too. */
+	if (keeps_partial_upload(transfer, TRANSFER_CONNECTION_LOST)) {
+		keep_partial_upload(transfer);
 		return;
 	}
 	release(transfer);

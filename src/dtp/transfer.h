@@ -27,14 +27,22 @@ enum transfer_status {
 	TRANSFER_LOCAL_ERROR		/* the file could not be read, written or stored */
 };
 
+/* How a transfer ended. */
+struct transfer_result {
+	enum transfer_status status;
+	int error;			/* -errno for TRANSFER_LOCAL_ERROR */
+	uint64_t bytes;			/* crossed the data connection */
+	/* Uploads: */
+	uint64_t stored;		/* bytes written to the file */
+	int kept;			/* the file took them: committed whole, or kept partial */
+};
+
 /*
  * Runs once when the transfer is over, after its data connection is closed
- * and its file closed (an upload committed or discarded). error is a
- * -errno for TRANSFER_LOCAL_ERROR; bytes crossed the data connection. The
- * transfer is freed before it runs.
+ * and its file closed (an upload committed or discarded; a partial upload
+ * kept may still be being made durable). The transfer is freed before it runs.
  */
-typedef void (*transfer_done_fn)(void *arg, enum transfer_status status, int error,
-    uint64_t bytes);
+typedef void (*transfer_done_fn)(void *arg, const struct transfer_result *result);
 
 /* Something that produces bytes to send (a listing). */
 struct transfer_source {
@@ -50,6 +58,17 @@ struct transfer_options {
 	int ascii;			/* TYPE A: convert line ends */
 	struct tls_context *tls;	/* PROT P: TLS on the data connection; NULL: clear */
 	struct ssl_st *tls_control;	/* the control connection's SSL it must resume */
+	uint64_t max_rate;		/* bytes per second either way; 0: unlimited */
+	/*
+	 * An upload cut off (connection lost, stalled, ABOR) after some bytes
+	 * arrived keeps them: its file is finished instead of aborted. Only for
+	 * files written in place: finishing a REPLACE would put the partial
+	 * file in the place of the old one.
+	 */
+	int keep_partial;
+	/* An upload that would write more than store_limit bytes fails with -EDQUOT (quota). */
+	int store_limited;
+	uint64_t store_limit;
 };
 
 /*
@@ -78,7 +97,10 @@ uint64_t transfer_expected_bytes(const struct transfer *transfer);
  */
 void transfer_abort(struct transfer *transfer);
 
-/* The session is going away: stops now, done() is not called. */
+/*
+ * The session is going away: stops now, done() is not called. An upload
+ * under keep_partial keeps what arrived, as if its connection was lost.
+ */
 void transfer_free(struct transfer *transfer);
 
 #endif

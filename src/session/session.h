@@ -16,8 +16,10 @@
 #include <event2/event.h>
 
 #include "path/path.h"
+#include "quota/usage.h"
 #include "reply/reply.h"
 #include "session/command_table.h"
+#include "session/limits.h"
 #include "session/line_reader.h"
 #include "session/services.h"
 
@@ -51,6 +53,8 @@ struct session {
 	unsigned state;			/* one enum session_state bit */
 	char user[SESSION_USER_MAX + 1]; /* from USER, until PASS */
 	struct avatar *avatar;		/* set while logged in */
+	struct session_limits limits;	/* the logged-in user's */
+	struct quota_usage home_usage;	/* for limits' quotas: session/home_usage.h */
 	int identity_fixed;		/* a session process: no USER for someone else */
 	struct path working_directory;
 	struct path rename_from;

@@ -130,6 +130,33 @@ def test_system_user_session_runs_as_the_account():
     check(PASSWORD not in text, "the password reached the log")
 
 
+def test_quota_and_rate_apply_in_the_session_process():
+    """The session process of a system account counts its home and paces its
+    transfers as a worker does (the skeleton files useradd copied count too)."""
+    name, account, home = create_account()
+    skeleton = sum(os.lstat(os.path.join(directory, entry)).st_size
+                   for directory, _dirs, files in os.walk(home) for entry in files)
+    with system_server({"quota_bytes": "1M", "max_rate_down": "1M"}) as server:
+        with server.connect() as control:
+            control.login(name, PASSWORD)
+            control.expect("TYPE I", 200)
+            data = open_passive(control)
+            control.expect("STOR big.bin", 150)
+            try:
+                data.sendall(bytes(2 << 20))
+            except OSError:
+                pass
+            data.close()
+            check_equal(control.read_reply().code, 552, "STOR of 2 MiB under quota_bytes = 1M")
+            check(not os.path.exists(os.path.join(home, "big.bin")), "big.bin was kept")
+            payload = os.urandom((1 << 20) - skeleton)
+            upload(control, "STOR fits.bin", payload)
+            started = time.monotonic()
+            check(download(control, "RETR fits.bin") == payload, "RETR of fits.bin")
+            seconds = time.monotonic() - started
+            check(0.7 <= seconds <= 2.5, "RETR of about 1 MiB at 1M took %.2f s" % seconds)
+
+
 def test_kernel_decides_what_the_user_may_touch():
     """Files the account may not read or write stay closed although the
     listening process is root: the session process is not."""

@@ -203,6 +203,31 @@ def test_stor_abort_keeps_previous_content():
         control.expect("NOOP", 200)
 
 
+def test_failed_in_place_uploads_leave_files_as_they_were():
+    """APPE, REST + STOR and STOU write in place; cut off, they are undone:
+    the appended bytes go, a file they created goes."""
+    server, home = alice_server()
+    previous = b"the previous content\n" * 100
+    write_file(os.path.join(home, "log.bin"), previous)
+    with server, server.connect() as control:
+        control.login("alice", "secret")
+        control.expect("TYPE I", 200)
+        for setup, line in ((None, "APPE log.bin"), ("REST %d" % len(previous), "STOR log.bin"),
+                            (None, "APPE new.bin"), (None, "STOU")):
+            if setup is not None:
+                control.expect(setup, 350)
+            data = open_passive(control)
+            expect_preliminary(control, line)
+            data.sendall(os.urandom(300000))
+            reset_connection(data)
+            reply = control.read_reply()
+            check(reply.code in (426, 451), "%s with a reset data connection answered %r"
+                  % (line, reply))
+            check_equal(read(os.path.join(home, "log.bin")), previous,
+                        "log.bin after a failed %s" % line)
+            check_equal(sorted(os.listdir(home)), ["log.bin"], "home after a failed %s" % line)
+
+
 def test_rest_retr():
     server, root = anonymous_server()
     expected = read(os.path.join(root, "pub", "data.bin"))

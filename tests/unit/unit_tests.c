@@ -20,11 +20,13 @@ main(void)
 		portal_suite,
 		checker_system_suite,
 		session_suite,
+		session_limits_suite,
 		listing_suite,
 		ascii_suite,
 		data_address_suite,
 		xferlog_suite,
 		transfer_suite,
+		rate_suite,
 		worker_pool_suite,
 		log_suite,
 		listing_stream_suite,
@@ -35,6 +37,8 @@ main(void)
 		limits_suite,
 		login_failures_suite,
 		link_suite,
+		quota_usage_suite,
+		quota_walk_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;

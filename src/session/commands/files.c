@@ -18,7 +18,9 @@
 #include "listing/listing.h"
 #include "path/path.h"
 #include "portal/portal.h"
+#include "quota/usage.h"
 #include "session/commands/commands.h"
+#include "session/home_usage.h"
 #include "session/operation.h"
 #include "session/session.h"
 #include "util/attributes.h"
@@ -30,6 +32,13 @@
 struct mfmt_operation {
 	struct operation base;
 	char time[15];
+};
+
+/* DELE under a quota remembers what the file held, to give it back. */
+struct removal_operation {
+	struct operation base;
+	int regular_file;
+	uint64_t size;
 };
 
 /* Answers 257 with path quoted as RFC 959 asks. */
@@ -330,6 +339,7 @@ static void
 directory_made(void *arg, int error)
 {
 	struct operation *operation = arg;
+	struct quota_usage *usage;
 
 	if (operation_arrived(operation))
 		return;
@@ -337,47 +347,127 @@ directory_made(void *arg, int error)
 		operation_finish(operation, error, REPLY_COUNT);
 		return;
 	}
+	if ((usage = home_usage_counted(operation->session)) != NULL)
+		quota_count_directory(usage);
 	reply_with_path(operation->session, REPLY_MKD, &operation->path);
 	operation_end(operation);
 }
 
-/* The shell operations that change one path and report only whether they did. */
-typedef void path_change_fn(struct ftpd_shell *shell, const struct ftpd_path *path,
-    ftpd_done_fn done, void *arg);
-
-/* MKD, RMD, DELE: the argument's path handed to one shell operation. */
 static void
-change_path(struct session *session, const char *argument, const char *command,
-    path_change_fn *change, ftpd_done_fn done)
+make_directory(struct operation *operation)
 {
-	struct operation *operation = start_on(session, argument, command);
-	struct ftpd_path view;
+	struct ftpd_path view = operation_shell_path(operation);
+	struct ftpd_shell *shell = operation_shell(operation);
 
-	if (operation == NULL)
+	shell->ops->make_directory(shell, &view, directory_made, operation);
+}
+
+/* quota_files counts directories too: a full home takes no new one (552). */
+static void
+make_directory_if_room(struct operation *operation)
+{
+	struct session *session = operation->session;
+
+	if (!quota_admits_entry(&session->home_usage, session->limits.quota_files)) {
+		/* Nothing asynchronous began: the hold ends here. */
+		session_release(session);
+		operation_finish(operation, -EDQUOT, REPLY_COUNT);
 		return;
-	view = operation_shell_path(operation);
-	change(operation_shell(operation), &view, done, operation);
+	}
+	make_directory(operation);
 }
 
 void
 command_mkd(struct session *session, const char *argument)
 {
-	change_path(session, argument, "MKD", session->avatar->shell->ops->make_directory,
-	    directory_made);
+	struct operation *operation = start_on(session, argument, "MKD");
+
+	if (operation == NULL)
+		return;
+	if (session->limits.quota_files != 0)
+		home_usage_ensure(operation, make_directory_if_room);
+	else
+		make_directory(operation);
+}
+
+static void
+directory_removed(void *arg, int error)
+{
+	struct operation *operation = arg;
+	struct quota_usage *usage;
+
+	if (operation_arrived(operation))
+		return;
+	if (error == 0 && (usage = home_usage_counted(operation->session)) != NULL)
+		quota_count_removal(usage, 0, 0);
+	operation_finish(operation, error, REPLY_FILE_ACTION_OK);
 }
 
 void
 command_rmd(struct session *session, const char *argument)
 {
-	change_path(session, argument, "RMD", session->avatar->shell->ops->remove_directory,
-	    finish_with_250);
+	struct operation *operation = start_on(session, argument, "RMD");
+	struct ftpd_path view;
+
+	if (operation == NULL)
+		return;
+	view = operation_shell_path(operation);
+	operation_shell(operation)->ops->remove_directory(operation_shell(operation), &view,
+	    directory_removed, operation);
+}
+
+static void
+file_removed(void *arg, int error)
+{
+	struct removal_operation *removal = arg;
+	struct quota_usage *usage;
+
+	if (operation_arrived(&removal->base))
+		return;
+	if (error == 0 && (usage = home_usage_counted(removal->base.session)) != NULL)
+		quota_count_removal(usage, removal->regular_file, removal->size);
+	operation_finish(&removal->base, error, REPLY_FILE_ACTION_OK);
+}
+
+static void
+remove_file(struct removal_operation *removal)
+{
+	struct ftpd_path view = operation_shell_path(&removal->base);
+	struct ftpd_shell *shell = operation_shell(&removal->base);
+
+	shell->ops->remove_file(shell, &view, file_removed, removal);
+}
+
+/* Under a quota the file's size is looked at first: its removal frees that much. */
+static void
+removed_file_known(void *arg, int error, const struct ftpd_stat *stat)
+{
+	struct removal_operation *removal = arg;
+
+	if (operation_arrived(&removal->base))
+		return;
+	/* Without a status (a dangling symlink) it frees an entry, and no bytes. */
+	removal->regular_file = error == 0 && S_ISREG(stat->mode);
+	removal->size = removal->regular_file ? stat->size : 0;
+	operation_continue(&removal->base);
+	remove_file(removal);
 }
 
 void
 command_dele(struct session *session, const char *argument)
 {
-	change_path(session, argument, "DELE", session->avatar->shell->ops->remove_file,
-	    finish_with_250);
+	struct removal_operation *removal = operation_start(session, sizeof(*removal), "DELE");
+	struct ftpd_path view;
+
+	if (removal == NULL || operation_resolve(&removal->base, argument) != 0)
+		return;
+	if (home_usage_counted(session) == NULL) {
+		remove_file(removal);
+		return;
+	}
+	view = operation_shell_path(&removal->base);
+	operation_shell(&removal->base)->ops->stat(operation_shell(&removal->base), &view,
+	    removed_file_known, removal);
 }
 
 static void

@@ -24,7 +24,9 @@
 #include "listing/listing_stream.h"
 #include "log/xferlog.h"
 #include "portal/portal.h"
+#include "quota/usage.h"
 #include "session/commands/commands.h"
+#include "session/home_usage.h"
 #include "session/operation.h"
 #include "session/session.h"
 #include "util/attributes.h"
@@ -38,7 +40,18 @@ struct transfer_operation {
 	/* the upload being opened */
 	enum ftpd_write_mode mode;
 	uint64_t offset;
+	int unique_name;		/* STOU: the name is ours to choose */
 	unsigned unique_name_tries;	/* STOU names found taken so far */
+	/*
+	 * keep_partial_uploads: a new file is created and written in place, so
+	 * that a cut-off upload can keep what arrived; an existing one is still
+	 * replaced whole or not at all.
+	 */
+	int created_in_place;
+	/* quotas: the file as it was before, and the most the upload may write */
+	struct quota_target target;
+	int store_limited;
+	uint64_t store_limit;
 	/* the listing being opened */
 	struct listing_options listing;
 	char pattern[FTPD_NAME_MAX + 1];
@@ -64,14 +77,16 @@ start_transfer_operation(struct session *session, const char *command)
 	return transfer;
 }
 
+/* max_rate: bytes per second for a file transfer, 0 for a listing (never paced). */
 static struct transfer_options
-options_for(struct session *session, int ascii)
+options_for(struct session *session, int ascii, uint64_t max_rate)
 {
 	const struct config *config = session->config;
 	struct transfer_options options = {
 		.connect_timeout = config->data_timeout,
 		.stall_timeout = config->data_timeout,
 		.ascii = ascii,
+		.max_rate = max_rate,
 	};
 
 	if (session->protect_data) {
@@ -83,27 +98,27 @@ options_for(struct session *session, int ascii)
 
 /* One xferlog line per file transfer, complete or not (listings are not logged). */
 static void
-log_transfer(struct transfer_operation *transfer, enum transfer_status status, uint64_t bytes)
+log_transfer(struct transfer_operation *transfer, const struct transfer_result *result)
 {
 	struct session *session = transfer->base.session;
 	struct xferlog_entry entry = {
 		.started = transfer->started,
 		.remote_host = session->peer_text,
-		.bytes = bytes,
+		.bytes = result->bytes,
 		.path = transfer->logged_path,
 		.ascii = !session->binary,
 		.incoming = transfer->incoming,
 		.anonymous = session->avatar->anonymous,
 		.user = session->avatar->name,
-		.complete = status == TRANSFER_COMPLETE,
+		.complete = result->status == TRANSFER_COMPLETE,
 	};
 
 	if (transfer->logged_path == NULL)
 		return;
 	if (transfer->incoming)
-		session->bytes_in += bytes;
+		session->bytes_in += result->bytes;
 	else
-		session->bytes_out += bytes;
+		session->bytes_out += result->bytes;
 	xferlog_write(session->services->xferlog, &entry);
 }
 
@@ -127,13 +142,18 @@ reply_for_transfer(enum transfer_status status, int error)
 }
 
 static void
-transfer_done(void *arg, enum transfer_status status, int error, uint64_t bytes)
+transfer_done(void *arg, const struct transfer_result *result)
 {
 	struct transfer_operation *transfer = arg;
 	struct session *session = transfer->base.session;
 
-	log_transfer(transfer, status, bytes);
-	session_reply(session, reply_for_transfer(status, error),
+	struct quota_usage *usage = home_usage_counted(session);
+
+	log_transfer(transfer, result);
+	if (usage != NULL && transfer->incoming && result->kept)
+		quota_count_upload(usage, &transfer->target, transfer->mode, transfer->offset,
+		    result->stored);
+	session_reply(session, reply_for_transfer(result->status, result->error),
 	    transfer->logged_path != NULL ? transfer->logged_path : "listing");
 	/* This frees the operation. */
 	session_transfer_finished(session);
@@ -200,7 +220,7 @@ opened_for_reading(void *arg, int error, struct ftpd_read_file *file)
 	snprintf(description, sizeof(description), "%s (%" PRIu64 " bytes)",
 	    path_basename(&operation->base.path), file->size - offset);
 	note_file_transfer(operation, 0);
-	options = options_for(session, !session->binary);
+	options = options_for(session, !session->binary, session->limits.max_rate_down);
 	transfer = transfer_send_file(session->services->base, session_take_dtp(session), &options,
 	    file, offset, transfer_done, operation);
 	started(operation, transfer, REPLY_OPENING_DATA, session->binary ? "BINARY" : "ASCII",
@@ -250,12 +270,20 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 			file->ops->abort(file);
 		return;
 	}
-	if (error == -EEXIST && operation->mode == FTPD_WRITE_UNIQUE &&
+	if (error == -EEXIST && operation->unique_name &&
 	    ++operation->unique_name_tries < UNIQUE_NAME_TRIES) {
 		/* STOU's random name was taken: draw another. */
 		operation_continue(&operation->base);
 		if (choose_unique_name(operation) == 0)
 			open_for_writing(operation);
+		return;
+	}
+	if (error == -EEXIST && operation->created_in_place) {
+		/* The file exists after all: it is replaced, whole or not at all. */
+		operation->created_in_place = 0;
+		operation->mode = FTPD_WRITE_REPLACE;
+		operation_continue(&operation->base);
+		open_for_writing(operation);
 		return;
 	}
 	session->restart_offset = 0;
@@ -264,10 +292,14 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 		return;
 	}
 	note_file_transfer(operation, 1);
-	options = options_for(session, !session->binary);
+	options = options_for(session, !session->binary, session->limits.max_rate_up);
+	options.keep_partial = session->config->keep_partial_uploads &&
+	    operation->mode != FTPD_WRITE_REPLACE;
+	options.store_limited = operation->store_limited;
+	options.store_limit = operation->store_limit;
 	transfer = transfer_receive_file(session->services->base, session_take_dtp(session),
 	    &options, file, transfer_done, operation);
-	if (operation->mode != FTPD_WRITE_UNIQUE) {
+	if (!operation->unique_name) {
 		started(operation, transfer, REPLY_OPENING_UPLOAD, NULL, NULL);
 		return;
 	}
@@ -286,6 +318,69 @@ open_for_writing(struct transfer_operation *operation)
 	    opened_for_writing, operation);
 }
 
+/*
+ * Quotas: the upload starts only if the home has room for the entry it
+ * creates; its bytes are checked as they arrive, against what is left.
+ */
+static void
+open_if_room(struct transfer_operation *operation)
+{
+	struct session *session = operation->base.session;
+	const struct quota_usage *usage = &session->home_usage;
+
+	if (!operation->target.exists && !quota_admits_entry(usage, session->limits.quota_files)) {
+		session->restart_offset = 0;
+		/* Nothing asynchronous began: the hold ends here. */
+		session_release(session);
+		operation_finish(&operation->base, -EDQUOT, REPLY_COUNT);
+		return;
+	}
+	operation->store_limit = quota_upload_allowance(usage, session->limits.quota_bytes,
+	    &operation->target, operation->mode, operation->offset);
+	operation->store_limited = operation->store_limit != QUOTA_UNLIMITED;
+	open_for_writing(operation);
+}
+
+static void
+upload_target_known(void *arg, int error, const struct ftpd_stat *stat)
+{
+	struct transfer_operation *operation = arg;
+
+	if (operation_arrived(&operation->base))
+		return;
+	/* Missing: a new file. Other errors are for the open to report. */
+	operation->target.exists = error == 0;
+	operation->target.size = error == 0 && S_ISREG(stat->mode) ? stat->size : 0;
+	operation_continue(&operation->base);
+	open_if_room(operation);
+}
+
+/* Quotas: the home's count is known; now the file the upload replaces or extends. */
+static void
+look_at_upload_target(struct operation *base)
+{
+	struct transfer_operation *operation = (struct transfer_operation *)base;
+	struct ftpd_path view;
+
+	if (operation->unique_name) {
+		open_if_room(operation);
+		return;
+	}
+	view = operation_shell_path(base);
+	operation_shell(base)->ops->stat(operation_shell(base), &view, upload_target_known,
+	    operation);
+}
+
+/* Opens the upload's file, after the quota checks if the user has a quota. */
+static void
+start_upload(struct transfer_operation *operation)
+{
+	if (home_usage_limited(operation->base.session))
+		home_usage_ensure(&operation->base, look_at_upload_target);
+	else
+		open_for_writing(operation);
+}
+
 static void
 store(struct session *session, const char *argument, const char *command, int append)
 {
@@ -300,9 +395,12 @@ store(struct session *session, const char *argument, const char *command, int ap
 		operation->mode = FTPD_WRITE_APPEND;
 	else if (operation->offset > 0)
 		operation->mode = FTPD_WRITE_AT_OFFSET;
-	else
+	else if (session->config->keep_partial_uploads) {
+		operation->mode = FTPD_WRITE_UNIQUE;
+		operation->created_in_place = 1;
+	} else
 		operation->mode = FTPD_WRITE_REPLACE;
-	open_for_writing(operation);
+	start_upload(operation);
 }
 
 void
@@ -327,8 +425,9 @@ command_stou(struct session *session, const char *argument UNUSED)
 	if (operation == NULL)
 		return;
 	operation->mode = FTPD_WRITE_UNIQUE;
+	operation->unique_name = 1;
 	if (choose_unique_name(operation) == 0)
-		open_for_writing(operation);
+		start_upload(operation);
 }
 
 /* LIST, NLST, MLSD */
@@ -361,7 +460,7 @@ start_listing(struct transfer_operation *operation, int error, struct transfer_s
 		operation_finish(&operation->base, error, REPLY_COUNT);
 		return;
 	}
-	options = options_for(session, 0);
+	options = options_for(session, 0, 0);
 	transfer = transfer_send_source(session->services->base, session_take_dtp(session),
 	    &options, source, transfer_done, operation);
 	started(operation, transfer, REPLY_OPENING_LISTING, NULL, NULL);

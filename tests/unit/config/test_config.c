@@ -128,6 +128,12 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(config.login_failure_delay_ms, 1000);
 	ck_assert_uint_eq(config.ban_after_failures, 10);
 	ck_assert_uint_eq(config.ban_time, 600);
+	ck_assert_uint_eq(config.max_rate_down, 0);
+	ck_assert_uint_eq(config.max_rate_up, 0);
+	ck_assert_uint_eq(config.anonymous_max_rate_down, CONFIG_SIZE_UNSET);
+	ck_assert_int_eq(config.keep_partial_uploads, 0);
+	ck_assert_uint_eq(config.quota_bytes, 0);
+	ck_assert_uint_eq(config.quota_files, 0);
 	ck_assert_ptr_null(config.tls_cert);
 	ck_assert_ptr_null(config.tls_key);
 	ck_assert_int_eq(config.tls, TLS_OFF);
@@ -196,6 +202,22 @@ static const struct {
 	{ "login_failure_delay", "60000", "login_failure_delay = 60000" },
 	{ "login_failure_delay", "250ms", "login_failure_delay = 250" },
 	{ "workers", "64", "workers = 64" },
+	/* sizes: K, M and G are powers of 1024; printed with the largest exact one */
+	{ "max_rate_down", "0", "max_rate_down = 0" },
+	{ "max_rate_down", "1M", "max_rate_down = 1M" },
+	{ "max_rate_down", "1048576", "max_rate_down = 1M" },
+	{ "max_rate_down", "1536k", "max_rate_down = 1536K" },
+	{ "max_rate_down", "1000000", "max_rate_down = 1000000" },
+	{ "max_rate_up", "2048M", "max_rate_up = 2G" },
+	{ "max_rate_up", "1023", "max_rate_up = 1023" },
+	{ "max_rate_up", "1048576G", "max_rate_up = 1048576G" },
+	{ "anonymous_max_rate_down", "none", "anonymous_max_rate_down = none" },
+	{ "anonymous_max_rate_down", "0", "anonymous_max_rate_down = 0" },
+	{ "anonymous_max_rate_down", "64K", "anonymous_max_rate_down = 64K" },
+	{ "keep_partial_uploads", "yes", "keep_partial_uploads = yes" },
+	{ "quota_bytes", "10G", "quota_bytes = 10G" },
+	{ "quota_bytes", "1500", "quota_bytes = 1500" },
+	{ "quota_files", "1000000000", "quota_files = 1000000000" },
 	{ "anonymous_root", "/srv/with space", "anonymous_root = /srv/with space" },
 	{ "anonymous_root", "relative/dir", "anonymous_root = relative/dir" },
 	{ "passwd_file", "/etc/ftpd.passwd", "passwd_file = /etc/ftpd.passwd" },
@@ -284,6 +306,27 @@ static const struct {
 	{ "login_failure_delay", "ms", "bad value for login_failure_delay: 'ms'" },
 	{ "workers", "-1", "bad value for workers: '-1' (expected a whole number from 0 to 64)" },
 	{ "workers", "65", "bad value for workers: '65'" },
+	{ "max_rate_down", "1T",
+	  "bad value for max_rate_down: '1T' (expected a number of bytes, optionally followed "
+	  "by K, M or G (1024, 1048576 or 1073741824 bytes), at most 1048576G)" },
+	{ "max_rate_down", "none", "bad value for max_rate_down: 'none'" },
+	{ "max_rate_down", "M", "bad value for max_rate_down: 'M'" },
+	{ "max_rate_down", "1.5M", "bad value for max_rate_down: '1.5M'" },
+	{ "max_rate_down", "1 M", "bad value for max_rate_down: '1 M'" },
+	{ "max_rate_down", "1MB", "bad value for max_rate_down: '1MB'" },
+	{ "max_rate_down", "-1", "bad value for max_rate_down: '-1'" },
+	{ "max_rate_up", "1048577G", "bad value for max_rate_up: '1048577G'" },
+	{ "max_rate_up", "99999999999999999999999", "bad value for max_rate_up" },
+	{ "anonymous_max_rate_down", "fast",
+	  "bad value for anonymous_max_rate_down: 'fast' (expected a number of bytes, "
+	  "optionally followed by K, M or G (1024, 1048576 or 1073741824 bytes), at most "
+	  "1048576G, or none)" },
+	{ "quota_bytes", "-5", "bad value for quota_bytes: '-5'" },
+	{ "quota_bytes", "5 G", "bad value for quota_bytes: '5 G'" },
+	{ "quota_files", "1000000001",
+	  "bad value for quota_files: '1000000001' (expected a whole number from 0 to "
+	  "1000000000)" },
+	{ "quota_files", "10K", "bad value for quota_files: '10K'" },
 	{ "anonymous_root", "none", "bad value for anonymous_root: 'none' (expected a path" },
 	{ "anonymous_root", "", "bad value for anonymous_root: ''" },
 	{ "home_root", "none", "bad value for home_root: 'none'" },
@@ -907,6 +950,9 @@ START_TEST(test_print_round_trip)
 		{ "max_clients", "0" }, { "max_clients_per_ip", "4" },
 		{ "idle_timeout", "86400" }, { "data_timeout", "5" },
 		{ "max_login_failures", "9" }, { "login_failure_delay", "0" },
+		{ "max_rate_down", "3K" }, { "max_rate_up", "12345" },
+		{ "anonymous_max_rate_down", "0" }, { "keep_partial_uploads", "on" },
+		{ "quota_bytes", "7M" }, { "quota_files", "12" },
 		{ "tls_cert", "/c.pem" }, { "tls_key", "/k.pem" }, { "tls", "implicit" },
 		{ "user", "ftp" }, { "chroot", "/var/empty" }, { "workers", "8" },
 		{ "proxy_protocol", "yes" }, { "log", "syslog:local3" },

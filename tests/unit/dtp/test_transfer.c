@@ -68,6 +68,8 @@ static struct {
 	enum transfer_status status;
 	int error;
 	uint64_t bytes;
+	uint64_t stored;
+	int kept;
 } fixture;
 
 enum { PASSIVE = 0, ACTIVE = 1 };
@@ -329,13 +331,15 @@ finished_and_client_at_eof(void)
 }
 
 static void
-transfer_done(void *arg, enum transfer_status status, int error, uint64_t bytes)
+transfer_done(void *arg, const struct transfer_result *result)
 {
 	ck_assert_ptr_eq(arg, &fixture);
 	fixture.done_calls++;
-	fixture.status = status;
-	fixture.error = error;
-	fixture.bytes = bytes;
+	fixture.status = result->status;
+	fixture.error = result->error;
+	fixture.bytes = result->bytes;
+	fixture.stored = result->stored;
+	fixture.kept = result->kept;
 	fixture.transfer = NULL;
 }
 
@@ -774,6 +778,40 @@ START_TEST(test_expected_bytes)
 }
 END_TEST
 
+/* --- pacing (max_rate) ---------------------------------------------------- */
+
+/*
+ * 600 KiB at 1 MiB/s: six ticks, the first one or two at once, so 0.4 to
+ * 0.5 s; unpaced, it takes milliseconds.
+ */
+#define PACED_SIZE (600 * 1024)
+#define PACED_RATE (1024 * 1024)
+#define PACED_SECONDS_MIN 0.3
+#define PACED_SECONDS_MAX 2.0
+
+START_TEST(test_download_is_paced)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PACED_SIZE, 17);
+	double started, took;
+
+	write_whole("paced.bin", payload, PACED_SIZE);
+	options.max_rate = PACED_RATE;
+	client_read(&fixture.client);
+	started = now();
+	fixture.transfer = transfer_send_file(fixture.base, open_dtp(VARIANT_MODE(_i)), &options,
+	    variant_file(_i, "paced.bin", 0), 0, transfer_done, &fixture);
+	ck_assert_ptr_nonnull(fixture.transfer);
+	ck_assert(run_until(finished_and_client_at_eof, 10));
+	took = now() - started;
+	ck_assert_int_eq(fixture.status, TRANSFER_COMPLETE);
+	received_equals(&fixture.client, payload, PACED_SIZE);
+	ck_assert_msg(took >= PACED_SECONDS_MIN && took <= PACED_SECONDS_MAX,
+	    "600 KiB at 1 MiB/s took %.2f s", took);
+	free(payload);
+}
+END_TEST
+
 /* --- uploads -------------------------------------------------------------- */
 
 static void
@@ -809,6 +847,88 @@ START_TEST(test_upload_replaces_file)
 	ck_assert_int_eq(temporaries_left(), 0);
 	free(stored);
 	free(payload);
+}
+END_TEST
+
+START_TEST(test_upload_is_paced)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PACED_SIZE, 19), *stored;
+	double started, took;
+	size_t length;
+
+	options.max_rate = PACED_RATE;
+	client_send(&fixture.client, payload, PACED_SIZE, END_CLOSE);
+	started = now();
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(_i), &options,
+	    shell_write_file(fixture.shell, "paced.bin"), transfer_done, &fixture);
+	ck_assert_ptr_nonnull(fixture.transfer);
+	ck_assert(run_until(transfer_finished, 10));
+	took = now() - started;
+	ck_assert_int_eq(fixture.status, TRANSFER_COMPLETE);
+	stored = read_whole("paced.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PACED_SIZE);
+	ck_assert(memcmp(stored, payload, PACED_SIZE) == 0);
+	ck_assert_msg(took >= PACED_SECONDS_MIN && took <= PACED_SECONDS_MAX,
+	    "600 KiB at 1 MiB/s took %.2f s", took);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/*
+ * A store limit (quota) fails the upload once a write would pass it, and
+ * nothing stays. The payload fits the socket buffers, so the client has
+ * sent it all before the server closes (no write into a closed socket).
+ */
+START_TEST(test_upload_stops_at_store_limit)
+{
+	struct transfer_options options = options_with(0);
+	const size_t length = 300 * 1000;
+	char *payload = make_payload(length, 41), *stored;
+	size_t stored_length;
+
+	write_whole("upload.bin", "old content", 11);
+	options.store_limited = 1;
+	options.store_limit = 100 * 1000;
+	client_send(&fixture.client, payload, length, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(_i), &options,
+	    shell_write_file(fixture.shell, "upload.bin"), transfer_done, &fixture);
+	ck_assert(run_until(transfer_finished, 10));
+	ck_assert_int_eq(fixture.status, TRANSFER_LOCAL_ERROR);
+	ck_assert_int_eq(fixture.error, -EDQUOT);
+	ck_assert_int_eq(fixture.kept, 0);
+	ck_assert_uint_le(fixture.stored, 100 * 1000);
+	stored = read_whole("upload.bin", &stored_length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_str_eq(stored, "old content");
+	ck_assert_int_eq(temporaries_left(), 0);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* The limit counts bytes as stored: TYPE A's CRLF -> LF makes a file smaller than its transfer. */
+START_TEST(test_ascii_upload_limit_counts_stored_bytes)
+{
+	struct transfer_options options = options_with(1);
+	static const char text[] = "one\r\ntwo\r\nthree\r\n";
+	char *stored;
+	size_t length;
+
+	options.store_limited = 1;
+	options.store_limit = strlen("one\ntwo\nthree\n");
+	client_send(&fixture.client, text, strlen(text), END_CLOSE);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(PASSIVE), &options,
+	    shell_write_file(fixture.shell, "text.txt"), transfer_done, &fixture);
+	ck_assert(run_until(transfer_finished, 10));
+	ck_assert_int_eq(fixture.status, TRANSFER_COMPLETE);
+	ck_assert_uint_eq(fixture.stored, options.store_limit);
+	stored = read_whole("text.txt", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_str_eq(stored, "one\ntwo\nthree\n");
+	free(stored);
 }
 END_TEST
 
@@ -1235,6 +1355,129 @@ START_TEST(test_reset_during_upload)
 }
 END_TEST
 
+/* A file of the fs shell written in place, as a new-file STOR under keep_partial_uploads. */
+static struct ftpd_write_file *
+shell_new_file(const char *name)
+{
+	const char *segments[] = { name };
+	struct ftpd_path path = { segments, 1 };
+	struct ftpd_write_file *file = NULL;
+
+	fixture.shell->ops->open_for_writing(fixture.shell, &path, FTPD_WRITE_UNIQUE, 0,
+	    opened_for_writing, &file);
+	ck_assert_ptr_nonnull(file);
+	return file;
+}
+
+/* keep_partial: a reset upload keeps what arrived, and says how much. */
+START_TEST(test_reset_upload_keeps_partial)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PAYLOAD_SIZE, 23), *stored;
+	size_t length;
+
+	options.keep_partial = 1;
+	client_send(&fixture.client, payload, PAYLOAD_SIZE, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(_i), &options,
+	    shell_new_file("partial.bin"), transfer_done, &fixture);
+	ck_assert_ptr_nonnull(fixture.transfer);
+	ck_assert(run_until(upload_all_received, 10));
+	client_reset(&fixture.client);
+	ck_assert(run_until(transfer_finished, 5));
+	ck_assert_int_eq(fixture.status, TRANSFER_CONNECTION_LOST);
+	ck_assert_int_eq(fixture.kept, 1);
+	ck_assert_uint_eq(fixture.stored, PAYLOAD_SIZE);
+	stored = read_whole("partial.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PAYLOAD_SIZE);
+	ck_assert(memcmp(stored, payload, PAYLOAD_SIZE) == 0);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* Without keep_partial the same upload is undone: the file it created goes. */
+START_TEST(test_reset_upload_discards_partial)
+{
+	char *payload = make_payload(PAYLOAD_SIZE, 29);
+	size_t length;
+
+	upload(_i, shell_new_file("partial.bin"), 0, payload, PAYLOAD_SIZE, END_KEEP);
+	ck_assert(run_until(upload_all_received, 10));
+	client_reset(&fixture.client);
+	ck_assert(run_until(transfer_finished, 5));
+	ck_assert_int_eq(fixture.status, TRANSFER_CONNECTION_LOST);
+	ck_assert_int_eq(fixture.kept, 0);
+	ck_assert_ptr_null(read_whole("partial.bin", &length));
+	free(payload);
+}
+END_TEST
+
+/* ABOR under keep_partial: 426 at once (done() before transfer_abort returns), bytes kept. */
+START_TEST(test_abort_upload_keeps_partial)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PAYLOAD_SIZE, 31), *stored;
+	size_t length;
+
+	options.keep_partial = 1;
+	client_send(&fixture.client, payload, PAYLOAD_SIZE, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(PASSIVE), &options,
+	    shell_new_file("partial.bin"), transfer_done, &fixture);
+	ck_assert(run_until(upload_all_received, 10));
+	transfer_abort(fixture.transfer);
+	ck_assert_int_eq(fixture.done_calls, 1);
+	ck_assert_int_eq(fixture.status, TRANSFER_ABORTED);
+	ck_assert_int_eq(fixture.kept, 1);
+	stored = read_whole("partial.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PAYLOAD_SIZE);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* The session goes away (control connection dropped) under keep_partial: bytes kept, no report. */
+START_TEST(test_free_upload_keeps_partial)
+{
+	struct transfer_options options = options_with(0);
+	char *payload = make_payload(PAYLOAD_SIZE, 37), *stored;
+	size_t length;
+
+	options.keep_partial = 1;
+	client_send(&fixture.client, payload, PAYLOAD_SIZE, END_KEEP);
+	fixture.transfer = transfer_receive_file(fixture.base, open_dtp(PASSIVE), &options,
+	    shell_new_file("partial.bin"), transfer_done, &fixture);
+	ck_assert(run_until(upload_all_received, 10));
+	transfer_free(fixture.transfer);
+	fixture.transfer = NULL;
+	ck_assert_int_eq(fixture.done_calls, 0);
+	stored = read_whole("partial.bin", &length);
+	ck_assert_ptr_nonnull(stored);
+	ck_assert_uint_eq(length, PAYLOAD_SIZE);
+	ck_assert(memcmp(stored, payload, PAYLOAD_SIZE) == 0);
+	free(stored);
+	free(payload);
+}
+END_TEST
+
+/* Nothing arrived, nothing is kept: a connection that never came leaves no empty file. */
+START_TEST(test_keep_partial_keeps_nothing_empty)
+{
+	struct transfer_options options = options_with(0);
+	struct dtp *dtp = open_dtp(PASSIVE);
+	size_t length;
+
+	options.keep_partial = 1;
+	fixture.transfer = transfer_receive_file(fixture.base, dtp, &options,
+	    shell_new_file("never.bin"), transfer_done, &fixture);
+	transfer_abort(fixture.transfer);
+	ck_assert_int_eq(fixture.done_calls, 1);
+	ck_assert_int_eq(fixture.kept, 0);
+	ck_assert_ptr_null(read_whole("never.bin", &length));
+}
+END_TEST
+
 START_TEST(test_reset_during_download)
 {
 	void (*previous)(int) = signal(SIGPIPE, SIG_IGN);
@@ -1452,9 +1695,13 @@ transfer_suite(void)
 	tcase_add_loop_test(downloads, test_download_offset_past_end, 0, DOWNLOAD_VARIANTS);
 	tcase_add_loop_test(downloads, test_download_ascii, 0, DOWNLOAD_VARIANTS);
 	tcase_add_test(downloads, test_expected_bytes);
+	tcase_add_loop_test(downloads, test_download_is_paced, 0, DOWNLOAD_VARIANTS);
 
 	tcase_add_loop_test(uploads, test_upload_replaces_file, PASSIVE, ACTIVE + 1);
 	tcase_add_loop_test(uploads, test_upload_ascii, PASSIVE, ACTIVE + 1);
+	tcase_add_loop_test(uploads, test_upload_is_paced, PASSIVE, ACTIVE + 1);
+	tcase_add_loop_test(uploads, test_upload_stops_at_store_limit, PASSIVE, ACTIVE + 1);
+	tcase_add_test(uploads, test_ascii_upload_limit_counts_stored_bytes);
 
 	tcase_add_loop_test(sources, test_source_streams_in_pieces, PASSIVE, ACTIVE + 1);
 	tcase_add_test(sources, test_source_error_is_local_error);
@@ -1468,6 +1715,11 @@ transfer_suite(void)
 
 	tcase_add_loop_test(failures, test_reset_during_upload, PASSIVE, ACTIVE + 1);
 	tcase_add_test(failures, test_reset_during_download);
+	tcase_add_loop_test(failures, test_reset_upload_keeps_partial, PASSIVE, ACTIVE + 1);
+	tcase_add_loop_test(failures, test_reset_upload_discards_partial, PASSIVE, ACTIVE + 1);
+	tcase_add_test(failures, test_abort_upload_keeps_partial);
+	tcase_add_test(failures, test_free_upload_keeps_partial);
+	tcase_add_test(failures, test_keep_partial_keeps_nothing_empty);
 	tcase_add_test(failures, test_upload_stalls);
 	tcase_add_test(failures, test_download_stalls);
 	tcase_add_test(failures, test_no_connection_times_out);

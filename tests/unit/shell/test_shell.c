@@ -1362,6 +1362,85 @@ START_TEST(test_write_at_offset)
 }
 END_TEST
 
+/* An aborted upload in place leaves the file as it was: created ones go, grown ones shrink. */
+START_TEST(test_in_place_abort_undoes_the_upload)
+{
+	struct ftpd_shell *shell = writable_shell(_i);
+	struct ftpd_write_file *file;
+
+	ck_assert_int_eq(shell_open_write(shell, "file.txt", FTPD_WRITE_APPEND, 0, &file), 0);
+	write_all(file, "appended, then aborted");
+	assert_tree_content("root/file.txt", FILE_CONTENT "appended, then aborted");
+	file->ops->abort(file);
+	assert_tree_content("root/file.txt", FILE_CONTENT);
+
+	ck_assert_int_eq(shell_open_write(shell, "dir/new.txt", FTPD_WRITE_APPEND, 0, &file), 0);
+	write_all(file, "x");
+	file->ops->abort(file);
+	ck_assert(!tree_exists("root/dir/new.txt"));
+
+	ck_assert_int_eq(shell_open_write(shell, "dir/unique.txt", FTPD_WRITE_UNIQUE, 0, &file),
+	    0);
+	write_all(file, "x");
+	file->ops->abort(file);
+	ck_assert(!tree_exists("root/dir/unique.txt"));
+
+	/* REST + STOR: the growth goes; bytes overwritten below the old end cannot come back. */
+	ck_assert_int_eq(shell_open_write(shell, "file.txt", FTPD_WRITE_AT_OFFSET, 6, &file), 0);
+	write_all(file, "WORLD and beyond");
+	file->ops->abort(file);
+	assert_tree_content("root/file.txt", "hello WORLD ");
+
+	/* Through a symlink below the root: the target is cut back, the link stays. */
+	ck_assert_int_eq(shell_open_write(shell, "link-inside", FTPD_WRITE_APPEND, 0, &file), 0);
+	write_all(file, "more");
+	file->ops->abort(file);
+	assert_tree_content("root/file.txt", "hello WORLD ");
+	ck_assert(tree_exists("root/link-inside"));
+	shell->ops->destroy(shell);
+}
+END_TEST
+
+/* finish() keeps what an in-place upload wrote: how a partial upload is kept. */
+START_TEST(test_in_place_finish_keeps_the_upload)
+{
+	struct ftpd_shell *shell = writable_shell(_i);
+	struct ftpd_write_file *file;
+
+	ck_assert_int_eq(shell_open_write(shell, "dir/partial.bin", FTPD_WRITE_UNIQUE, 0, &file),
+	    0);
+	write_all(file, "first half");
+	assert_tree_content("root/dir/partial.bin", "first half");
+	ck_assert_int_eq(finish_write(file), 0);
+	assert_tree_content("root/dir/partial.bin", "first half");
+	ck_assert_int_eq(shell_open_write(shell, "dir/partial.bin", FTPD_WRITE_AT_OFFSET, 10,
+	    &file), 0);
+	write_all(file, ", second half");
+	ck_assert_int_eq(finish_write(file), 0);
+	assert_tree_content("root/dir/partial.bin", "first half, second half");
+	shell->ops->destroy(shell);
+}
+END_TEST
+
+/* A file the upload created but someone replaced meanwhile is not the upload's to remove. */
+START_TEST(test_in_place_abort_spares_a_replaced_name)
+{
+	struct ftpd_shell *shell = writable_shell(_i);
+	struct ftpd_write_file *file;
+	char path[PATH_MAX], moved[PATH_MAX];
+
+	ck_assert_int_eq(shell_open_write(shell, "dir/new.txt", FTPD_WRITE_UNIQUE, 0, &file), 0);
+	write_all(file, "upload");
+	tree_path(path, sizeof(path), "root/dir/new.txt");
+	tree_path(moved, sizeof(moved), "root/dir/moved.txt");
+	ck_assert_int_eq(rename(path, moved), 0);
+	tree_write("root/dir/new.txt", "someone else's");
+	file->ops->abort(file);
+	assert_tree_content("root/dir/new.txt", "someone else's");
+	shell->ops->destroy(shell);
+}
+END_TEST
+
 START_TEST(test_unique)
 {
 	struct ftpd_shell *shell = writable_shell(_i);
@@ -1508,6 +1587,9 @@ shell_suite(void)
 
 	tcase_add_checked_fixture(uploads, make_tree, remove_tree);
 	tcase_add_loop_test(uploads, test_replace_abort_keeps_old_file, 0, 2);
+	tcase_add_loop_test(uploads, test_in_place_abort_undoes_the_upload, 0, 2);
+	tcase_add_loop_test(uploads, test_in_place_finish_keeps_the_upload, 0, 2);
+	tcase_add_loop_test(uploads, test_in_place_abort_spares_a_replaced_name, 0, 2);
 	tcase_add_loop_test(uploads, test_replace_finish_is_atomic, 0, 2);
 	tcase_add_loop_test(uploads, test_replace_refusals, 0, 2);
 	tcase_add_loop_test(uploads, test_replace_over_escaping_link_stays_inside, 0, 2);
