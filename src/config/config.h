@@ -11,6 +11,12 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_WORKERS 64
 #define CONFIG_ERROR_SIZE 512
+/*
+ * The longest value a key takes. Config lines are at most 4096 bytes, and
+ * config_print's "key = \"value\"" of any key must still fit in one, or
+ * ftpd -t would print a file that ftpd refuses.
+ */
+#define CONFIG_VALUE_MAX 4032
 
 enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };
 
