@@ -126,7 +126,14 @@ line_reader_next(struct line_reader *reader, struct evbuffer *input)
 	 * pile up while a command is busy): a LINE_NONE with input left would
 	 * leave the rest unread until the client sent more, maybe never.
 	 */
-	while (result == LINE_NONE && evbuffer_get_length(input) > 0)
+	while (result == LINE_NONE && evbuffer_get_length(input) > 0) {
+		size_t before = evbuffer_get_length(input);
+
 		result = scan_chunks(reader, input);
+		/* Only empty chunks in reach (never seen): one chunk of it all, or give up. */
+		if (result == LINE_NONE && evbuffer_get_length(input) == before &&
+		    evbuffer_pullup(input, -1) == NULL)
+			break;
+	}
 	return result;
 }
