@@ -15,7 +15,6 @@
  */
 #include <sys/stat.h>
 
-#include <errno.h>
 #include <ftw.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -47,9 +46,9 @@ write_file(const char *name, const void *content, size_t length)
 {
 	FILE *file;
 
+	/* A new file each time: truncating one costs a journal wait on some filesystems. */
 	unlink(name);
 	file = fopen(name, "we");
-
 	if (file == NULL || fwrite(content, 1, length, file) != length || fclose(file) != 0)
 		fail("cannot write a file in the temporary directory");
 }

@@ -20,7 +20,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -139,7 +138,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		/* A failed login is answered at once, not after a second. */
 		"login_failure_delay = 0",
 		"max_login_failures = 5",
-		"log_level = warning",
 	};
 	size_t i;
 
