@@ -14,11 +14,18 @@
 #   make bench      ftpd against vsftpd (as root; not part of check), then
 #                   ftpd with workers = 1 against workers = 2;
 #                   make bench BENCH_ARGS=--quick for a short run
+#   make fuzz       the libFuzzer targets of tests/fuzz/, built with clang,
+#                   ASan and UBSan into build/fuzz/, each run FUZZ_SECONDS
+#                   (default 30) on a scratch copy of its corpus; fails on
+#                   any crash, leak or sanitizer report (inputs and logs are
+#                   kept in build/fuzz/)
 
 VARIANT ?= default
 BUILD   := build/$(VARIANT)
 PYTHON  ?= python3
 RUN_LISTEN ?= 127.0.0.1:2121
+FUZZ_SECONDS ?= 30
+FUZZ_CC ?= clang
 
 -include config.mk
 
@@ -34,6 +41,10 @@ endif
 ifeq ($(VARIANT),asan)
 VARIANT_CFLAGS  = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 VARIANT_LDFLAGS = -fsanitize=address,undefined
+else ifeq ($(VARIANT),fuzz)
+# Every object gets libFuzzer's coverage hooks; only the targets link its main().
+VARIANT_CFLAGS  = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+VARIANT_LDFLAGS = -fsanitize=fuzzer,address,undefined
 else
 VARIANT_CFLAGS  = $(CONFIGURED_CFLAGS)
 VARIANT_LDFLAGS =
@@ -53,6 +64,10 @@ LIB_SOURCES  := $(filter-out src/main.c,$(shell find src shells -name '*.c' | LC
 LIB_OBJECTS  := $(LIB_SOURCES:%.c=$(BUILD)/%.o)
 UNIT_SOURCES := $(shell find tests/unit -name '*.c' | LC_ALL=C sort)
 UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o)
+# One libFuzzer target per file; build/fuzz/targets/NAME fuzzes with tests/fuzz/corpus/NAME.
+FUZZ_SOURCES := $(sort $(wildcard tests/fuzz/*.c))
+FUZZ_OBJECTS := $(FUZZ_SOURCES:%.c=$(BUILD)/%.o)
+FUZZ_TARGETS := $(FUZZ_SOURCES:tests/fuzz/%.c=$(BUILD)/targets/%)
 
 FTPD      := $(BUILD)/ftpd
 # make check's build with test-only hooks (a worker that misbehaves on purpose); never installed.
@@ -60,7 +75,8 @@ FTPD_HOOKS := $(BUILD)/ftpd-test-hooks
 LIBFTPD   := $(BUILD)/libftpd.a
 UNIT_RUNNER := $(BUILD)/unit-tests
 
-.PHONY: all run check unit integration bench install uninstall dist distcheck clean distclean deps test-deps
+.PHONY: all run check unit integration bench fuzz fuzz-targets install uninstall dist distcheck \
+	clean distclean deps test-deps fuzz-deps
 .DEFAULT_GOAL := all
 
 all: $(FTPD)
@@ -76,6 +92,9 @@ deps:
 
 test-deps:
 	@build-aux/ensure-deps test
+
+fuzz-deps:
+	@build-aux/ensure-deps fuzz
 
 $(BUILD)/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
@@ -110,6 +129,11 @@ $(UNIT_RUNNER): $(UNIT_OBJECTS) $(LIBFTPD)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(ALL_LIBS)
 
+$(BUILD)/targets/%: $(BUILD)/tests/fuzz/%.o $(LIBFTPD)
+	@mkdir -p $(dir $@)
+	$(say) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
 run: $(FTPD)
 	$(FTPD) -f -c conf/run.conf -o listen=$(RUN_LISTEN)
 
@@ -127,6 +151,15 @@ bench: $(FTPD)
 check: test-deps
 	$(MAKE) unit
 	$(MAKE) integration
+
+fuzz-targets: $(FUZZ_TARGETS)
+# Kept, so that relinking a target does not recompile it.
+.SECONDARY: $(FUZZ_OBJECTS)
+
+# config.mk first, so that configure never runs with the fuzz build's compiler.
+fuzz: fuzz-deps config.mk
+	$(MAKE) VARIANT=fuzz CC=$(FUZZ_CC) fuzz-targets
+	tests/fuzz/run $(FUZZ_SECONDS) build/fuzz $(FUZZ_SOURCES:tests/fuzz/%.c=build/fuzz/targets/%)
 
 # Installed units and the example config name the installed paths.
 unitdir ?= $(prefix)/lib/systemd/system
@@ -186,4 +219,5 @@ clean:
 distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache ftpd-*.tar.gz
 
--include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(BUILD)/src/main.d $(BUILD)/hooks/worker_process.d
+-include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(FUZZ_OBJECTS:.o=.d) $(BUILD)/src/main.d \
+	$(BUILD)/hooks/worker_process.d

@@ -23,6 +23,8 @@
 
 /* Longer lines are refused rather than silently cut. */
 #define CONFIG_LINE_MAX 4096
+_Static_assert(CONFIG_VALUE_MAX + sizeof("tls_handshake_timeout = \"\"") <= CONFIG_LINE_MAX,
+    "config_print's line for the longest value must fit in a line");
 /* How deep include may nest: deeper is taken for a loop. */
 #define CONFIG_INCLUDE_DEPTH_MAX 8
 /*
@@ -638,6 +640,9 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 	int flag;
 	size_t i;
 
+	if (strlen(value) > CONFIG_VALUE_MAX)
+		return report(error, place, -EINVAL, "bad value for %s: longer than %d bytes",
+		    key->name, CONFIG_VALUE_MAX);
 	if (key->type == KEY_LISTEN)
 		return set_listen(config, value, listen_source, key, place, error);
 	if (has_control_characters(value))

@@ -15,6 +15,13 @@
 /* A size key set to none (anonymous_max_rate_down: follow max_rate_down). */
 #define CONFIG_SIZE_UNSET UINT64_MAX
 
+/*
+ * The longest value a key takes. Config lines are at most 4096 bytes, and
+ * config_print's "key = \"value\"" of any key must still fit in one, or
+ * ftpd -t would print a file that ftpd refuses.
+ */
+#define CONFIG_VALUE_MAX 4032
+
 enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };
 
 struct listen_address {

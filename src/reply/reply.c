@@ -12,7 +12,6 @@
 struct reply_text {
 	int code;
 	const char *text;
-	const char *last;	/* a multi-line reply's closing line */
 };
 
 static const struct reply_text reply_texts[REPLY_COUNT] = {
@@ -122,12 +121,21 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_TLS_REQUIRED_FOR_LOGIN] = { 530, "TLS required: use AUTH TLS before logging in." },
 	[REPLY_CCC_REFUSED] = { 533, "CCC refused: the control connection stays protected." },
 	[REPLY_PROTECTION_LEVEL_NOT_SUPPORTED] = { 536, "PROT S and E are not supported; use P or C." },
-	[REPLY_FEATURES] = { 211, "Features:", "End" },
-	[REPLY_STATUS] = { 211, "FTP server status:", "End of status." },
-	[REPLY_HELP] = { 214, "The following commands are recognized (* = not implemented):", "Help OK." },
-	[REPLY_SITE_HELP] = { 214, "SITE commands:", "End of SITE help." },
+	[REPLY_FEATURES] = { 211, "Features:" },
+	[REPLY_STATUS] = { 211, "FTP server status:" },
+	[REPLY_HELP] = { 214, "The following commands are recognized (* = not implemented):" },
+	[REPLY_SITE_HELP] = { 214, "SITE commands:" },
 	[REPLY_COMMAND_SYNTAX] = { 214, "Syntax: %s" },
-	[REPLY_FACTS] = { 250, "Listing", "End." },
+	[REPLY_FACTS] = { 250, "Listing" },
+};
+
+/* The closing lines of the multi-line replies; others end with "End.". */
+static const char *const reply_closings[REPLY_COUNT] = {
+	[REPLY_FEATURES] = "End",
+	[REPLY_STATUS] = "End of status.",
+	[REPLY_HELP] = "Help OK.",
+	[REPLY_SITE_HELP] = "End of SITE help.",
+	[REPLY_FACTS] = "End.",
 };
 
 int
@@ -237,7 +245,7 @@ reply_continue(struct evbuffer *out, const char *format, ...)
 void
 reply_end(struct evbuffer *out, enum reply_id id)
 {
-	const char *last = reply_texts[id].last != NULL ? reply_texts[id].last : "End.";
+	const char *last = reply_closings[id] != NULL ? reply_closings[id] : "End.";
 
 	evbuffer_add_printf(out, "%03d %s\r\n", reply_texts[id].code, last);
 }

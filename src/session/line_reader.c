@@ -56,22 +56,21 @@ finish_line(struct line_reader *reader)
 	return LINE_READY;
 }
 
-enum line_result
-line_reader_next(struct line_reader *reader, struct evbuffer *input)
+/* How many chunks of the input one look at it takes. */
+#define LINE_READER_CHUNKS 8
+
+/* Reads the first chunks of input up to the end of a line; drains what it used. */
+static enum line_result
+scan_chunks(struct line_reader *reader, struct evbuffer *input)
 {
-	struct evbuffer_iovec chunks[8];
+	struct evbuffer_iovec chunks[LINE_READER_CHUNKS];
 	enum line_result result = LINE_NONE;
 	size_t consumed = 0;
 	int count, i;
 
-	if (reader->complete) {
-		/* the caller is done with the previous line */
-		reader->length = 0;
-		reader->complete = 0;
-	}
-	count = evbuffer_peek(input, -1, NULL, chunks, 8);
-	if (count > 8)
-		count = 8;
+	count = evbuffer_peek(input, -1, NULL, chunks, LINE_READER_CHUNKS);
+	if (count > LINE_READER_CHUNKS)
+		count = LINE_READER_CHUNKS;
 	for (i = 0; i < count && result == LINE_NONE; i++) {
 		const unsigned char *bytes = chunks[i].iov_base;
 		size_t j;
@@ -109,5 +108,32 @@ line_reader_next(struct line_reader *reader, struct evbuffer *input)
 			consumed += chunks[i].iov_len;
 	}
 	evbuffer_drain(input, consumed);
+	return result;
+}
+
+enum line_result
+line_reader_next(struct line_reader *reader, struct evbuffer *input)
+{
+	enum line_result result = LINE_NONE;
+
+	if (reader->complete) {
+		/* the caller is done with the previous line */
+		reader->length = 0;
+		reader->complete = 0;
+	}
+	/*
+	 * A line may lie across more chunks than one look takes (small reads
+	 * pile up while a command is busy): a LINE_NONE with input left would
+	 * leave the rest unread until the client sent more, maybe never.
+	 */
+	while (result == LINE_NONE && evbuffer_get_length(input) > 0) {
+		size_t before = evbuffer_get_length(input);
+
+		result = scan_chunks(reader, input);
+		/* Only empty chunks in reach (never seen): one chunk of it all, or give up. */
+		if (result == LINE_NONE && evbuffer_get_length(input) == before &&
+		    evbuffer_pullup(input, -1) == NULL)
+			break;
+	}
 	return result;
 }

@@ -470,7 +470,8 @@ static void
 directory_opened(void *arg, int error, struct ftpd_directory *directory)
 {
 	struct transfer_operation *operation = arg;
-	struct transfer_source source;
+	/* Passed on (by value) even when an error leaves it unused. */
+	struct transfer_source source = { NULL, NULL, NULL };
 
 	if (operation_arrived(&operation->base)) {
 		if (error == 0)
@@ -487,7 +488,8 @@ listing_target_known(void *arg, int error, const struct ftpd_stat *stat)
 {
 	struct transfer_operation *operation = arg;
 	const char *name = path_basename(&operation->base.path);
-	struct transfer_source source;
+	/* Passed on (by value) even when an error leaves it unused. */
+	struct transfer_source source = { NULL, NULL, NULL };
 	struct ftpd_path view;
 
 	if (operation_arrived(&operation->base))

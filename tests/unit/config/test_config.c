@@ -511,15 +511,16 @@ START_TEST(test_longest_line_accepted)
 	char error[CONFIG_ERROR_SIZE] = "";
 	const char *path;
 
-	/* Exactly 4096 bytes before the newline. */
-	memset(line, 'a', sizeof(line) - 1);
+	/* Exactly 4096 bytes before the newline: the longest value, then blanks. */
+	memset(line, ' ', sizeof(line) - 1);
 	memcpy(line, "banner = ", 9);
+	memset(line + 9, 'a', CONFIG_VALUE_MAX);
 	line[4096] = '\n';
 	make_scratch();
 	path = write_scratch_file("ftpd.conf", line, sizeof(line));
 	ck_assert_int_eq(config_init(&config), 0);
 	ck_assert_msg(config_load_file(&config, path, error) == 0, "%s", error);
-	ck_assert_uint_eq(strlen(config.banner), 4096 - 9);
+	ck_assert_uint_eq(strlen(config.banner), CONFIG_VALUE_MAX);
 	config_free(&config);
 	remove_scratch();
 }
@@ -985,6 +986,52 @@ START_TEST(test_print_round_trip)
 }
 END_TEST
 
+/* Sets key to a value of any length, as -o does. */
+static int
+set_long_value(struct config *config, const char *key, const char *value,
+    char error[CONFIG_ERROR_SIZE])
+{
+	char *assignment;
+	int result;
+
+	ck_assert_int_ge(asprintf(&assignment, "%s=%s", key, value), 0);
+	result = config_apply_override(config, assignment, error);
+	free(assignment);
+	return result;
+}
+
+/*
+ * Found by the config fuzz target: a value that filled its line printed
+ * longer than a line may be ("key = value" has two more blanks than
+ * "key=value"), so ftpd -t wrote a file ftpd refused.
+ */
+START_TEST(test_longest_value_prints_back)
+{
+	char value[CONFIG_VALUE_MAX + 4], error[CONFIG_ERROR_SIZE] = "";
+	struct config config;
+
+	memset(value, 'b', CONFIG_VALUE_MAX + 1);
+	value[CONFIG_VALUE_MAX + 1] = '\0';
+	make_scratch();
+	ck_assert_int_eq(config_init(&config), 0);
+	ck_assert_int_eq(set_long_value(&config, "banner", value, error), -EINVAL);
+	ck_assert_msg(strstr(error, ": bad value for banner: longer than 4032 bytes") != NULL,
+	    "error '%s'", error);
+	/* The longest value taken, with blanks at its ends that config_print must quote. */
+	memset(value, 'b', CONFIG_VALUE_MAX + 2);
+	memcpy(value, "\" ", 2);
+	memcpy(value + CONFIG_VALUE_MAX, " \"", 2);
+	value[CONFIG_VALUE_MAX + 2] = '\0';
+	ck_assert_msg(set_long_value(&config, "banner", value, error) == 0, "%s", error);
+	ck_assert_uint_eq(strlen(config.banner), CONFIG_VALUE_MAX);
+	ck_assert_msg(set_long_value(&config, "anonymous_root", value, error) == 0, "%s",
+	    error);
+	assert_round_trip(&config);
+	config_free(&config);
+	remove_scratch();
+}
+END_TEST
+
 /* What log_escape makes of a message. */
 static const struct {
 	const char *in;
@@ -1193,6 +1240,7 @@ config_suite(void)
 
 	tcase = tcase_create("print");
 	tcase_add_test(tcase, test_print_round_trip);
+	tcase_add_test(tcase, test_longest_value_prints_back);
 	suite_add_tcase(suite, tcase);
 
 	tcase = tcase_create("log");

@@ -119,6 +119,27 @@ START_TEST(test_longest_line_fits)
 }
 END_TEST
 
+/* The fuzzer's first find: the end of a line past the eighth chunk stayed unread. */
+START_TEST(test_line_across_many_chunks)
+{
+	static const char text[] = "RETR a-name-in-many-pieces\r\nNOOP\r\n";
+	struct line_reader reader;
+	struct evbuffer *input = evbuffer_new();
+	size_t i;
+
+	line_reader_init(&reader);
+	for (i = 0; i < sizeof(text) - 1; i++)
+		evbuffer_add_reference(input, text + i, 1, NULL, NULL);
+	ck_assert_int_eq(line_reader_next(&reader, input), LINE_READY);
+	ck_assert_str_eq(reader.line, "RETR a-name-in-many-pieces");
+	ck_assert_int_eq(line_reader_next(&reader, input), LINE_READY);
+	ck_assert_str_eq(reader.line, "NOOP");
+	ck_assert_int_eq(line_reader_next(&reader, input), LINE_NONE);
+	ck_assert_uint_eq(evbuffer_get_length(input), 0);
+	evbuffer_free(input);
+}
+END_TEST
+
 START_TEST(test_clear_wipes)
 {
 	struct line_reader reader;
@@ -144,6 +165,7 @@ line_reader_suite(void)
 	tcase_add_test(tcase, test_nul_is_kept_with_length);
 	tcase_add_test(tcase, test_overlong_line_is_discarded);
 	tcase_add_test(tcase, test_longest_line_fits);
+	tcase_add_test(tcase, test_line_across_many_chunks);
 	tcase_add_test(tcase, test_clear_wipes);
 	suite_add_tcase(suite, tcase);
 	return suite;
