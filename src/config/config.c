@@ -823,7 +823,8 @@ include_file(struct config *config, const char *value, const char *listen_source
     const struct place *place, unsigned depth, char *error)
 {
 	char path[PATH_MAX], quoted[QUOTED_VALUE_SIZE];
-	const char *slash = strrchr(place->source, '/');
+	/* Relative to the including file; an -o override has none (line 0): the working directory. */
+	const char *slash = place->line != 0 ? strrchr(place->source, '/') : NULL;
 	int length;
 
 	if (value[0] == '\0' || has_control_characters(value))

@@ -600,6 +600,26 @@ START_TEST(test_include_reads_another_file_in_place)
 }
 END_TEST
 
+START_TEST(test_include_override_is_relative_to_the_working_directory)
+{
+	struct config config;
+	char error[CONFIG_ERROR_SIZE] = "", previous[4096];
+
+	make_scratch();
+	write_text("extra.conf", "banner = from an override's include\n");
+	ck_assert_ptr_nonnull(getcwd(previous, sizeof(previous)));
+	ck_assert_int_eq(chdir(scratch_path("")), 0);
+	ck_assert_int_eq(config_init(&config), 0);
+	/* "-o include=./extra.conf" names a file as a shell would: from where ftpd runs. */
+	ck_assert_msg(config_apply_override(&config, "include=./extra.conf", error) == 0, "%s",
+	    error);
+	ck_assert_str_eq(config.banner, "from an override's include");
+	config_free(&config);
+	ck_assert_int_eq(chdir(previous), 0);
+	remove_scratch();
+}
+END_TEST
+
 START_TEST(test_include_errors_name_the_right_file)
 {
 	struct config config;
@@ -1219,6 +1239,7 @@ config_suite(void)
 	    (int)(sizeof(bad_files) / sizeof(bad_files[0])));
 	tcase_add_test(tcase, test_overlong_line);
 	tcase_add_test(tcase, test_include_reads_another_file_in_place);
+	tcase_add_test(tcase, test_include_override_is_relative_to_the_working_directory);
 	tcase_add_test(tcase, test_include_errors_name_the_right_file);
 	tcase_add_test(tcase, test_unreadable_file);
 	suite_add_tcase(suite, tcase);
