@@ -42,7 +42,7 @@ START_TIMEOUT = 20.0
 # After the load: how long the sessions may take to close (descriptors back to the baseline).
 SETTLE_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
-# No scenario finishing (or no greeting for a probe) for this long: the server stopped answering.
+# No scenario succeeding (or no greeting for a probe) for this long: the server stopped answering.
 STALL_TIMEOUT = 30.0
 PROBE_INTERVAL = 5.0
 # What RSS can tell. ftpd keeps the heap it frees (M_TRIM_THRESHOLD 64 MiB,
@@ -332,7 +332,6 @@ class Load:
         kind = "%s: %s" % (name, re.sub(r"\d{3,}", "N", message)[:160])
         with self.lock:
             self.failed[name] += 1
-            self.last_progress = time.monotonic()
             if re.search(r"(^|: |')421[ -]", message):
                 self.refusals_421 += 1
             if kind in self.problems:
@@ -394,7 +393,7 @@ class Load:
                 self.stall = "ftpd exited with status %d during the load" % (
                     self.server.process.returncode)
             elif now - self.last_progress > STALL_TIMEOUT:
-                self.stall = "no scenario finished for %.0f s: ftpd stopped answering" % (
+                self.stall = "no scenario succeeded for %.0f s: ftpd stopped answering" % (
                     now - self.last_progress)
             elif now >= next_probe and now < deadline:
                 next_probe = now + PROBE_INTERVAL
