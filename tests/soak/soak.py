@@ -69,7 +69,9 @@ WRONG_PASSWORD = "not-the-password"
 
 def server_config(port, paths):
     """Every line of the soak server's ftpd.conf, in one place. The limits are
-    generous on purpose: no client of the soak may be refused for load."""
+    generous on purpose: no client of the soak may be refused for load, and
+    a limit added to ftpd later that the soak's clients would trip (bans
+    after failed logins: the wrong-password clients) is switched off here."""
     return [
         "listen = 127.0.0.1:%d" % port,
         "workers = 2",
@@ -435,7 +437,7 @@ def idle_baseline(server):
 
 def soak_one(label, binary, sanitized, seconds, warmup, clients, seed, workdir, site_root,
              files):
-    """One build under load; returns (summary lines, problems)."""
+    """One build under load; returns (report lines, a one-line summary, problems)."""
     directory = os.path.join(workdir, label)
     os.makedirs(directory)
     server = SoakServer(binary, sanitized, directory, site_root, files)
@@ -449,7 +451,7 @@ def soak_one(label, binary, sanitized, seconds, warmup, clients, seed, workdir, 
 
 def measure_under_load(server, label, sanitized, seconds, warmup, clients, seed):
     """Baseline, warm-up, load, settled figures, stop and checks; returns
-    (summary lines, problems)."""
+    (report lines, a one-line summary, problems)."""
     problems = []
     server.start()
     baseline = idle_baseline(server)
@@ -533,7 +535,13 @@ def measure_under_load(server, label, sanitized, seconds, warmup, clients, seed)
                                                                   len(load.problems) - 15))
     if problems:
         lines.append("soak %s: log tail:\n%s" % (label, server.log_tail()))
-    return lines, ["%s: %s" % (label, problem) for problem in problems]
+    headline = ("soak %s: %d s, %d clients, %d scenarios, unexpected %d, fds baseline %d peak %d"
+                " final %d, RSS KiB baseline %d warm-up %d peak %d final %d (%+.1f%%),"
+                " sanitizer reports: %d, exit %s"
+                % (label, seconds, clients, total, unexpected, baseline.fds, load.peak_fds,
+                   final.fds, baseline.rss, warm.rss, load.peak_rss, final.rss, 100 * growth,
+                   len(reports), "killed" if status is None else status))
+    return lines, headline, ["%s: %s" % (label, problem) for problem in problems]
 
 
 def main():
@@ -564,16 +572,17 @@ def main():
     summary, problems = [], []
     for label, binary, sanitized in builds:
         try:
-            lines, found = soak_one(label, os.path.abspath(binary), sanitized, args.seconds,
-                                    warmup, args.clients, seed, workdir, site_root, files)
+            lines, headline, found = soak_one(label, os.path.abspath(binary), sanitized,
+                                              args.seconds, warmup, args.clients, seed, workdir,
+                                              site_root, files)
         except (SoakFailure, OSError) as error:
-            lines, found = [], ["%s: %s" % (label, error)]
-        summary += lines
+            lines, headline, found = [], "soak %s: did not run" % label, [
+                "%s: %s" % (label, error)]
+        summary.append(headline)
         problems += found
         print("\n".join(lines), flush=True)
     print()
-    print("\n".join(line for line in summary if "log tail" not in line
-                    and "\n" not in line))
+    print("\n".join(summary))
     if problems or args.keep:
         print("soak: logs and reports kept in %s" % workdir)
     else:
