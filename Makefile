@@ -19,6 +19,12 @@
 #                   (default 30) on a scratch copy of its corpus; fails on
 #                   any crash, leak or sanitizer report (inputs and logs are
 #                   kept in build/fuzz/)
+#   make soak       the ASan+UBSan build, then the plain one, as a daemon
+#                   under 200 mixed clients for SOAK_SECONDS each (default
+#                   60); fails on a sanitizer report, an unexpected reply, a
+#                   descriptor not closed or RSS growth (not part of check);
+#                   SOAK_ARGS="--clients 50 --keep" and so on, see
+#                   tests/soak/soak.py --help
 
 VARIANT ?= default
 BUILD   := build/$(VARIANT)
@@ -26,6 +32,7 @@ PYTHON  ?= python3
 RUN_LISTEN ?= 127.0.0.1:2121
 FUZZ_SECONDS ?= 30
 FUZZ_CC ?= clang
+SOAK_SECONDS ?= 60
 
 -include config.mk
 
@@ -75,8 +82,8 @@ FTPD_HOOKS := $(BUILD)/ftpd-test-hooks
 LIBFTPD   := $(BUILD)/libftpd.a
 UNIT_RUNNER := $(BUILD)/unit-tests
 
-.PHONY: all run check unit integration bench fuzz fuzz-targets install uninstall dist distcheck \
-	clean distclean deps test-deps fuzz-deps
+.PHONY: all run check unit integration bench fuzz fuzz-targets soak install uninstall dist \
+	distcheck clean distclean deps test-deps fuzz-deps
 .DEFAULT_GOAL := all
 
 all: $(FTPD)
@@ -147,6 +154,13 @@ bench: $(FTPD)
 	@build-aux/ensure-deps test
 	$(PYTHON) tests/bench/bench.py --ftpd $(FTPD) $(BENCH_ARGS)
 	$(PYTHON) tests/bench/workers.py --ftpd $(FTPD) $(BENCH_WORKERS_ARGS)
+
+# Both builds whatever VARIANT says: ASan finds what the plain build's RSS cannot show.
+soak: test-deps
+	$(MAKE) VARIANT=asan
+	$(MAKE) VARIANT=default
+	$(PYTHON) tests/soak/soak.py --seconds $(SOAK_SECONDS) \
+		--asan build/asan/ftpd --plain build/default/ftpd $(SOAK_ARGS)
 
 check: test-deps
 	$(MAKE) unit

@@ -17,6 +17,10 @@
 #include "server/worker_process.h"
 #include "util/process_title.h"
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #ifdef FTPD_TEST_HOOKS
 #include <sys/socket.h>
 
@@ -199,6 +203,10 @@ worker_process_run(const struct worker_start *start)
 	server_free(server);
 	event_base_free(base);
 	log_close();
+#ifdef __SANITIZE_ADDRESS__
+	/* _exit skips LeakSanitizer's check at exit: sanitizer builds look here. */
+	__lsan_do_leak_check();
+#endif
 	/* The monitor's structures came along with the fork and are never freed here. */
 	_exit(0);
 }
