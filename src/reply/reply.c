@@ -206,6 +206,8 @@ reply_format(char *out, size_t size, enum reply_id id, ...)
 		length = 0;
 	else
 		evbuffer_remove(buffer, out, length);
+	if (size > 0)
+		out[length] = '\0';
 	evbuffer_free(buffer);
 	return length;
 }

@@ -136,7 +136,8 @@ void reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments);
 
 /*
  * Formats a reply (its %s taking the string arguments) into out, for the
- * 421 sent before any session exists. Its length (0 when it does not fit).
+ * 421 sent before any session exists, NUL-terminated. Its length (0 when
+ * it does not fit).
  */
 size_t reply_format(char *out, size_t size, enum reply_id id, ...);
 
