@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
@@ -99,7 +100,8 @@ check_worker_access(const struct config *config, const struct daemon_identity *i
 	ssize_t got;
 	pid_t child;
 
-	if (pipe(pipe_fds) != 0)
+	/* Close-on-exec: a program a module runs does not hold the pipe open. */
+	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
 		return 0;
 	child = fork();
 	if (child == 0) {
