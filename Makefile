@@ -7,7 +7,7 @@
 #   make check      unit tests (Check) and integration tests (real clients)
 #   make check VARIANT=asan   the same, built with ASan and UBSan
 #   make install    sbin/ftpd, man pages, ftpd.conf.example, systemd units,
-#                   include/ftpd/shell.h, /etc/pam.d/ftpd and
+#                   include/ftpd/shell.h, ftpd-shell.pc, /etc/pam.d/ftpd and
 #                   /etc/logrotate.d/ftpd unless they exist
 #                   (prefix and DESTDIR honoured)
 #   make dist       ftpd-VERSION.tar.gz; make distcheck builds and tests it
@@ -36,6 +36,10 @@ SOAK_SECONDS ?= 60
 
 -include config.mk
 
+# Where `shell = NAME` finds NAME.so by default (the shell_dir key).
+shelldir = $(libdir)/ftpd/shells
+pkgconfigdir = $(libdir)/pkgconfig
+
 # Quiet by default; `make V=1` shows the full commands.
 ifeq ($(V),1)
 Q =
@@ -62,6 +66,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARNINGS) $(VARIANT_CFLAGS) $(CPPFLAGS_CON
 	-Iinclude -Isrc -Ishells \
 	-DFTPD_VERSION='"$(PACKAGE_VERSION)"' \
 	-DFTPD_SYSCONFDIR='"$(sysconfdir)"' \
+	-DFTPD_SHELL_DIR='"$(shelldir)"' \
 	$(EVENT_CFLAGS) $(SSL_CFLAGS) $(CRYPT_CFLAGS) $(CFLAGS)
 ALL_LIBS = $(EVENT_LIBS) $(SSL_LIBS) $(CRYPT_LIBS) $(PAM_LIBS) $(LIBS_CONFIGURED)
 ALL_LDFLAGS = $(LDFLAGS_CONFIGURED) $(VARIANT_LDFLAGS) $(LDFLAGS)
@@ -181,18 +186,24 @@ unitdir ?= $(prefix)/lib/systemd/system
 pamdir ?= /etc/pam.d
 logrotatedir ?= /etc/logrotate.d
 INSTALL_PATHS = sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/etc|$(sysconfdir)|g' \
+	-e 's|/usr/local/lib/ftpd/shells|$(shelldir)|g' \
 	-e 's|/usr/local/include|$(includedir)|g'
 MAN_PAGES = $(wildcard man/*.[1-9])
+# The paths as installed, without DESTDIR: pkg-config adds its sysroot itself.
+PKG_CONFIG_FILE = sed -e 's|@includedir@|$(includedir)|g' -e 's|@shelldir@|$(shelldir)|g' \
+	-e 's|@PACKAGE_VERSION@|$(PACKAGE_VERSION)|g'
 
 install: $(FTPD)
 	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(includedir)/ftpd \
 		$(DESTDIR)$(unitdir) $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man5 \
-		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(pamdir) $(DESTDIR)$(logrotatedir)
+		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(pamdir) $(DESTDIR)$(logrotatedir) \
+		$(DESTDIR)$(pkgconfigdir)
 	$(INSTALL) -m 755 $(FTPD) $(DESTDIR)$(sbindir)/ftpd
 	test -e $(DESTDIR)$(pamdir)/ftpd || $(INSTALL) -m 644 conf/pam.d/ftpd $(DESTDIR)$(pamdir)/ftpd
 	test -e $(DESTDIR)$(logrotatedir)/ftpd || \
 		$(INSTALL) -m 644 conf/logrotate.d/ftpd $(DESTDIR)$(logrotatedir)/ftpd
 	$(INSTALL) -m 644 include/ftpd/shell.h $(DESTDIR)$(includedir)/ftpd/shell.h
+	$(PKG_CONFIG_FILE) include/ftpd/ftpd-shell.pc.in > $(DESTDIR)$(pkgconfigdir)/ftpd-shell.pc
 	$(INSTALL_PATHS) conf/ftpd.conf > $(DESTDIR)$(sysconfdir)/ftpd.conf.example
 	for unit in conf/systemd/*; do \
 		$(INSTALL_PATHS) $$unit > $(DESTDIR)$(unitdir)/$${unit##*/} || exit 1; \
@@ -205,7 +216,7 @@ install: $(FTPD)
 # The PAM and logrotate files stay, like config files an administrator may have edited.
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/ftpd $(DESTDIR)$(includedir)/ftpd/shell.h \
-		$(DESTDIR)$(sysconfdir)/ftpd.conf.example
+		$(DESTDIR)$(sysconfdir)/ftpd.conf.example $(DESTDIR)$(pkgconfigdir)/ftpd-shell.pc
 	for unit in conf/systemd/*; do rm -f $(DESTDIR)$(unitdir)/$${unit##*/}; done
 	for page in $(MAN_PAGES); do \
 		rm -f $(DESTDIR)$(mandir)/man$${page##*.}/$${page##*/}; done

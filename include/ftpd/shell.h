@@ -7,7 +7,11 @@
  * Build a shared object that exports one symbol named FTPD_SHELL_MODULE_SYMBOL
  * ("ftpd_shell_module") of type `const struct ftpd_shell_module`, with
  * abi_version = FTPD_SHELL_ABI_VERSION. ftpd calls module->create() once per
- * login; the shell returned lives until ops->destroy().
+ * login; the shell returned lives until ops->destroy(). Install it as
+ * NAME.so in ftpd's shell_dir (pkg-config --variable=shelldir ftpd-shell) and
+ * select it with "shell = NAME" or "anonymous_shell = NAME", or by its path.
+ * Only processes that serve sessions load it; ftpd -t also loads it and
+ * calls create() (with host NULL) and destroy() once, as the workers' user.
  *
  * Paths reach a shell as segments already normalised by ftpd: no segment is
  * empty, ".", "..", contains '/' or NUL. The empty list is the shell's root.
@@ -190,7 +194,13 @@ struct ftpd_shell_config {
 	const char *root;	/* directory the shell serves; its "/" */
 	const char *user;	/* login name ("anonymous" for guests) */
 	int read_only;		/* 1: every change must fail with -EROFS */
-	const char *options;	/* the module's own option string, or NULL */
+	/*
+	 * The module's options: the config's shell_option lines (for guests,
+	 * anonymous_shell_option), each "KEY=VALUE", joined by '\n', in the
+	 * order given; NULL when there are none. ABI 1 has no list field, so
+	 * the lines travel in this string.
+	 */
+	const char *options;
 	struct ftpd_host *host;	/* NULL: do everything in the calling thread */
 };
 

@@ -23,8 +23,8 @@
 
 /* Longer lines are refused rather than silently cut. */
 #define CONFIG_LINE_MAX 4096
-_Static_assert(CONFIG_VALUE_MAX + sizeof("tls_handshake_timeout = \"\"") <= CONFIG_LINE_MAX,
-    "config_print's line for the longest value must fit in a line");
+_Static_assert(CONFIG_VALUE_MAX + sizeof("anonymous_shell_option = \"\"") <= CONFIG_LINE_MAX,
+    "config_print's line for the longest value under the longest key must fit in a line");
 /* How deep include may nest: deeper is taken for a loop. */
 #define CONFIG_INCLUDE_DEPTH_MAX 8
 /*
@@ -40,6 +40,11 @@ _Static_assert(CONFIG_VALUE_MAX + sizeof("tls_handshake_timeout = \"\"") <= CONF
 #define OVERRIDE_SOURCE "-o"
 #define DEFAULT_SOURCE "default"
 
+/* Where a shell NAME is looked for unless shell_dir says; the Makefile passes $(libdir)/ftpd/shells. */
+#ifndef FTPD_SHELL_DIR
+#define FTPD_SHELL_DIR "/usr/local/lib/ftpd/shells"
+#endif
+
 enum key_type {
 	KEY_BOOL,		/* int: yes/no/true/false/on/off/1/0 */
 	KEY_UNSIGNED,		/* unsigned, minimum..maximum */
@@ -51,6 +56,7 @@ enum key_type {
 	KEY_PORT_RANGE,		/* two unsigned: "MIN-MAX", each minimum..maximum */
 	KEY_SIZE,		/* uint64_t bytes, optional K, M or G suffix; none: CONFIG_SIZE_UNSET */
 	KEY_LISTEN,		/* the listen array: "ADDRESS:PORT", repeatable */
+	KEY_LINES,		/* struct config_lines: "KEY=VALUE", repeatable; none empties it */
 };
 
 struct config_key {
@@ -65,6 +71,17 @@ struct config_key {
 	const char *valid_expectation;	/* what valid() accepts, for errors */
 	const char *default_value;	/* parsed like a value from a file */
 	const char *description;
+	/* Nonzero: where the value was last set is kept in this char * (listen is at 0). */
+	size_t place_offset;
+};
+
+/* Keys ftpd no longer reads, and what to write instead. */
+static const struct {
+	const char *name;
+	const char *instead;
+} retired_keys[] = {
+	{ "shell_options", "write each option on a line of its own as shell_option = KEY=VALUE "
+	  "(shell_options is no longer read)" },
 };
 
 static const char *const tls_mode_names[] = {
@@ -81,6 +98,7 @@ static const char *const log_level_names[] = { "error", "warning", "info", "debu
 #define FIELD(name) offsetof(struct config, name)
 
 static int parse_listen_address(const char *value, struct listen_address *out);
+static int is_blank(char c);
 
 static int
 valid_tls_protocol(const char *value)
@@ -92,6 +110,13 @@ static int
 valid_tls_anonymous(const char *value)
 {
 	return strcmp(value, "required") == 0 || strcmp(value, "optional") == 0;
+}
+
+/* A built-in name, a NAME looked up in shell_dir, or a path (it has a '/'). */
+static int
+valid_shell_name(const char *value)
+{
+	return strchr(value, '/') != NULL || value[0] != '.';
 }
 
 static int
@@ -107,6 +132,9 @@ config_parse_listen_address(const char *value, struct listen_address *out)
 {
 	return parse_listen_address(value, out) == 0 ? 0 : -EINVAL;
 }
+
+#define SHELL_NAME_EXPECTATION "fs, anon, the NAME of a module in shell_dir (a file name " \
+	"not starting with '.') or a module's path (containing '/')"
 
 static const struct config_key config_keys[] = {
 	{ .name = "listen", .type = KEY_LISTEN, .optional = 1,
@@ -129,11 +157,23 @@ static const struct config_key config_keys[] = {
 	  .default_value = "no",
 	  .description = "let system accounts log in to their home directories" },
 	{ .name = "shell", .type = KEY_STRING, .offset = FIELD(shell),
-	  .default_value = "fs",
-	  .description = "shell for logged-in users: fs, anon, or the path of a shell module (.so)" },
-	{ .name = "shell_options", .type = KEY_STRING, .offset = FIELD(shell_options),
-	  .optional = 1, .default_value = "none",
-	  .description = "text handed to the shell module" },
+	  .valid = valid_shell_name, .valid_expectation = SHELL_NAME_EXPECTATION,
+	  .default_value = "fs", .place_offset = FIELD(shell_place),
+	  .description = "shell for password users: fs, anon, NAME (shell_dir/NAME.so) or "
+	      "the path of a shell module" },
+	{ .name = "shell_option", .type = KEY_LINES, .offset = FIELD(shell_options),
+	  .default_value = "none",
+	  .description = "KEY=VALUE handed to shell (repeatable; none forgets earlier lines)" },
+	{ .name = "anonymous_shell", .type = KEY_STRING, .offset = FIELD(anonymous_shell),
+	  .valid = valid_shell_name, .valid_expectation = SHELL_NAME_EXPECTATION,
+	  .default_value = "anon", .place_offset = FIELD(anonymous_shell_place),
+	  .description = "shell for anonymous users, always read-only: anon, fs, NAME or a path" },
+	{ .name = "anonymous_shell_option", .type = KEY_LINES,
+	  .offset = FIELD(anonymous_shell_options), .default_value = "none",
+	  .description = "KEY=VALUE handed to anonymous_shell (repeatable)" },
+	{ .name = "shell_dir", .type = KEY_PATH, .offset = FIELD(shell_dir),
+	  .default_value = FTPD_SHELL_DIR,
+	  .description = "directory where a shell NAME is found as NAME.so" },
 	{ .name = "pasv_ports", .type = KEY_PORT_RANGE, .offset = FIELD(pasv_port_min),
 	  .second_offset = FIELD(pasv_port_max), .minimum = 1024, .maximum = 65535,
 	  .optional = 1, .default_value = "none",
@@ -567,6 +607,10 @@ describe_expectation(const struct config_key *key, char *out, size_t size)
 		    "0.0.0.0:21, *:21, [::]:21 or [::1]:2121, and a port from 1 to 65535%s",
 		    none);
 		break;
+	case KEY_LINES:
+		snprintf(out, size, "KEY=VALUE with a KEY that is not empty and has no blanks, "
+		    "or none to forget the lines before");
+		break;
 	}
 }
 
@@ -628,6 +672,70 @@ set_listen(struct config *config, const char *value, const char *listen_source,
 	return 0;
 }
 
+static void
+free_lines(struct config_lines *lines)
+{
+	while (lines->count > 0) {
+		free(lines->lines[--lines->count]);
+		lines->lines[lines->count] = NULL;
+	}
+}
+
+/*
+ * Adds one KEY=VALUE line, stored without blanks around its first '=' so a
+ * module reads "KEY=VALUE" whichever way it was written; none empties the list.
+ */
+static int
+set_lines(struct config_lines *lines, const char *value, const struct config_key *key,
+    const struct place *place, char *error)
+{
+	const char *equals = strchr(value, '='), *name_end, *rest;
+	size_t name_length, i;
+	char *line;
+
+	if (is_none(value)) {
+		free_lines(lines);
+		return 0;
+	}
+	if (equals == NULL)
+		return bad_value(key, value, place, error);
+	for (name_end = equals; name_end > value && is_blank(name_end[-1]); name_end--)
+		continue;
+	name_length = (size_t)(name_end - value);
+	for (i = 0; i < name_length; i++)
+		if (is_blank(value[i]))
+			break;
+	if (name_length == 0 || i < name_length)
+		return bad_value(key, value, place, error);
+	if (lines->count >= CONFIG_MAX_SHELL_OPTIONS)
+		return report(error, place, -EINVAL, "too many %s lines (at most %d)", key->name,
+		    CONFIG_MAX_SHELL_OPTIONS);
+	for (rest = equals + 1; is_blank(*rest); rest++)
+		continue;
+	if ((line = malloc(name_length + 1 + strlen(rest) + 1)) == NULL)
+		return report(error, place, -ENOMEM, "out of memory");
+	memcpy(line, value, name_length);
+	line[name_length] = '=';
+	strcpy(line + name_length + 1, rest);
+	lines->lines[lines->count++] = line;
+	return 0;
+}
+
+/* Keeps "FILE:LINE" (or the override, or the default) for messages about key's value. */
+static int
+record_place(struct config *config, const struct config_key *key, const struct place *place)
+{
+	char text[CONFIG_ERROR_SIZE];
+
+	if (key->place_offset == 0)
+		return 0;
+	if (place->line > 0)
+		snprintf(text, sizeof(text), "%s:%u", place->source, place->line);
+	else
+		snprintf(text, sizeof(text), "%s", place->source);
+	return set_string((char **)((char *)config + key->place_offset), text);
+}
+
 /* Parses value for key and stores it; on error nothing changes. */
 static int
 set_key(struct config *config, const struct config_key *key, const char *value,
@@ -681,7 +789,8 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 			if (inet_pton(AF_INET, value, &address) != 1)
 				return bad_value(key, value, place, error);
 		}
-		if (set_string((char **)field, value) < 0)
+		if (set_string((char **)field, value) < 0 ||
+		    record_place(config, key, place) < 0)
 			return report(error, place, -ENOMEM, "out of memory");
 		return 0;
 	case KEY_ENUM:
@@ -717,6 +826,8 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 			return bad_value(key, value, place, error);
 		*(uint64_t *)field = size;
 		return 0;
+	case KEY_LINES:
+		return set_lines(field, value, key, place, error);
 	case KEY_LISTEN:
 		break;
 	}
@@ -732,9 +843,16 @@ set_by_name(struct config *config, const char *name, const char *value,
 
 	if (name == NULL || value == NULL)
 		return report(error, place, -EINVAL, "missing key or value");
-	if ((key = find_key(name)) == NULL)
+	if ((key = find_key(name)) == NULL) {
+		size_t i;
+
+		for (i = 0; i < sizeof(retired_keys) / sizeof(retired_keys[0]); i++)
+			if (strcmp(retired_keys[i].name, name) == 0)
+				return report(error, place, -EINVAL, "unknown key '%s': %s", name,
+				    retired_keys[i].instead);
 		return report(error, place, -EINVAL, "unknown key '%s'",
 		    quote_value(quoted, name));
+	}
 	return set_key(config, key, value, listen_source, place, error);
 }
 
@@ -769,8 +887,15 @@ config_free(struct config *config)
 			free(*(char **)field_of(config, &config_keys[i]));
 			*(char **)field_of(config, &config_keys[i]) = NULL;
 			break;
+		case KEY_LINES:
+			free_lines(field_of(config, &config_keys[i]));
+			break;
 		default:
 			break;
+		}
+		if (config_keys[i].place_offset != 0) {
+			free(*(char **)((char *)config + config_keys[i].place_offset));
+			*(char **)((char *)config + config_keys[i].place_offset) = NULL;
 		}
 	}
 	free(config->listen_source);
@@ -1061,6 +1186,42 @@ print_size(FILE *out, const char *name, uint64_t size)
 		fprintf(out, "%s = %llu%c\n", name, (unsigned long long)size, suffixes[used]);
 }
 
+/* One line per KEY=VALUE, none for an empty list: read back, each means the same. */
+static void
+print_lines(FILE *out, const char *name, const struct config_lines *lines)
+{
+	unsigned i;
+
+	if (lines->count == 0)
+		fprintf(out, "%s = none\n", name);
+	for (i = 0; i < lines->count && i < CONFIG_MAX_SHELL_OPTIONS; i++)
+		print_text(out, name, lines->lines[i]);
+}
+
+char *
+config_lines_join(const struct config_lines *lines, int *error)
+{
+	size_t length = 0, used = 0, i;
+	char *joined;
+
+	*error = 0;
+	if (lines->count == 0)
+		return NULL;
+	for (i = 0; i < lines->count; i++)
+		length += strlen(lines->lines[i]) + 1;
+	if ((joined = malloc(length)) == NULL) {
+		*error = -ENOMEM;
+		return NULL;
+	}
+	for (i = 0; i < lines->count; i++) {
+		if (i > 0)
+			joined[used++] = '\n';
+		strcpy(joined + used, lines->lines[i]);
+		used += strlen(lines->lines[i]);
+	}
+	return joined;
+}
+
 void
 config_print(const struct config *config, FILE *out)
 {
@@ -1110,6 +1271,9 @@ config_print(const struct config *config, FILE *out)
 				fprintf(out, "%s = none\n", key->name);
 			for (i = 0; i < config->listen_count && i < CONFIG_MAX_LISTEN; i++)
 				fprintf(out, "%s = %s\n", key->name, config->listen[i].text);
+			break;
+		case KEY_LINES:
+			print_lines(out, key->name, field);
 			break;
 		}
 	}

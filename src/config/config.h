@@ -11,6 +11,8 @@
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_WORKERS 64
+/* shell_option and anonymous_shell_option lines each key may hold. */
+#define CONFIG_MAX_SHELL_OPTIONS 64
 #define CONFIG_ERROR_SIZE 512
 /* A size key set to none (anonymous_max_rate_down: follow max_rate_down). */
 #define CONFIG_SIZE_UNSET UINT64_MAX
@@ -30,6 +32,15 @@ struct listen_address {
 	char text[64];			/* as written: "127.0.0.1:2121", "[::1]:21" */
 };
 
+/*
+ * The KEY=VALUE lines of a repeatable shell option key, in the order given.
+ * Until the shell ABI has a field for them, a module gets them joined by '\n'.
+ */
+struct config_lines {
+	char *lines[CONFIG_MAX_SHELL_OPTIONS];
+	unsigned count;
+};
+
 struct config {
 	struct listen_address listen[CONFIG_MAX_LISTEN];
 	unsigned listen_count;
@@ -39,8 +50,15 @@ struct config {
 	char *passwd_file;		/* NULL: no password logins */
 	char *home_root;		/* homes of passwd_file users without their own */
 	int system_users;
-	char *shell;			/* shell for authenticated users: "fs", or a module path */
-	char *shell_options;		/* handed to the shell module */
+	/* Shells: "fs", "anon", a NAME found as shell_dir/NAME.so, or a module's path. */
+	char *shell;			/* for password users */
+	struct config_lines shell_options;	/* shell_option lines, for shell */
+	char *anonymous_shell;		/* for guests, always read-only */
+	struct config_lines anonymous_shell_options;	/* anonymous_shell_option lines */
+	char *shell_dir;		/* where a shell NAME is looked for */
+	/* Where shell and anonymous_shell were set, for messages: "FILE:LINE", "-o KEY=VALUE"... */
+	char *shell_place;
+	char *anonymous_shell_place;
 
 	unsigned pasv_port_min;		/* 0: kernel-chosen */
 	unsigned pasv_port_max;
@@ -112,6 +130,12 @@ int config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE]);
 
 /* Parses "ADDRESS:PORT" as the listen key does. 0 or -EINVAL. */
 int config_parse_listen_address(const char *value, struct listen_address *out);
+
+/*
+ * The lines joined by '\n', as a shell module's options field carries them
+ * (malloc'd), or NULL when there are none. *error is -ENOMEM or 0.
+ */
+char *config_lines_join(const struct config_lines *lines, int *error);
 
 /* Writes the effective configuration as a valid ftpd.conf. */
 void config_print(const struct config *config, FILE *out);

@@ -1,17 +1,21 @@
 /*
  * monitor/preflight: ftpd -t, as the monitor would start. Whether a worker
- * can read the shells' roots is tried in a child that has become the
- * worker's user, so permissions are the kernel's answer, not a guess.
+ * can read the shells' roots, load the shells and create them is tried in a
+ * child that has become the worker's user, so the kernel answers, not a guess.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "monitor/monitor.h"
 #include "monitor/preflight.h"
+#include "monitor/preflight_shells.h"
 #include "server/daemon.h"
 #include "tls/tls.h"
 
@@ -49,63 +53,90 @@ report_processes(const struct config *config, const struct daemon_identity *iden
 		    "own, as the account\n");
 }
 
-/* In the child, as the worker: 0, or the errno of the first root it cannot use. */
+/* Writes what a worker cannot use to message; returns 1. */
 static int
-try_roots(const struct config *config, const struct daemon_identity *identity, int drops,
-    const char **failed)
+cannot_use(char *message, size_t size, const char *key, const char *path, const char *who,
+    int error)
 {
-	if (drops && daemon_take_identity(identity, config->chroot) != 0) {
-		*failed = "(switching to the user)";
-		return EPERM;
-	}
-	if (config->anonymous && access(config->anonymous_root, R_OK | X_OK) != 0) {
-		*failed = "anonymous_root";
-		return errno;
-	}
-	if (config->passwd_file != NULL && config->home_root != NULL &&
-	    access(config->home_root, X_OK) != 0) {
-		*failed = "home_root";
-		return errno;
-	}
-	return 0;
+	snprintf(message, size, "%s %s: a worker running as %s cannot use it: %s", key, path,
+	    who, strerror(error));
+	return 1;
 }
 
-/* Forks a child that becomes the worker's user and tries the roots. 0 or 1 (said why). */
+/* In the child, as the worker: 0, or 1 with the first root or shell it cannot use in message. */
+static int
+try_as_worker(const struct config *config, const struct daemon_identity *identity, int drops,
+    char *message, size_t size)
+{
+	const char *who = drops ? identity->name : "this user";
+
+	if (drops && daemon_take_identity(identity, config->chroot) != 0) {
+		snprintf(message, size, "a worker cannot become user %s%s%s: %s", identity->name,
+		    config->chroot != NULL ? " in chroot " : "",
+		    config->chroot != NULL ? config->chroot : "", strerror(EPERM));
+		return 1;
+	}
+	if (config->anonymous && access(config->anonymous_root, R_OK | X_OK) != 0)
+		return cannot_use(message, size, "anonymous_root", config->anonymous_root, who,
+		    errno);
+	if (config->passwd_file != NULL && config->home_root != NULL &&
+	    access(config->home_root, X_OK) != 0)
+		return cannot_use(message, size, "home_root", config->home_root, who, errno);
+	return preflight_try_shells(config, message, size);
+}
+
+/*
+ * Forks a child that becomes the worker's user, tries the roots and loads
+ * and creates the shells: modules are loaded there, never in this process.
+ * 0 or 1 (said why).
+ */
 static int
 check_worker_access(const struct config *config, const struct daemon_identity *identity,
     int drops)
 {
-	const char *failed = NULL;
+	char message[CONFIG_ERROR_SIZE + PATH_MAX];
 	int status, pipe_fds[2];
-	char which[32] = "";
+	size_t used = 0;
+	ssize_t got;
 	pid_t child;
 
-	if (pipe(pipe_fds) != 0)
+	/* Close-on-exec: a program a module runs does not hold the pipe open. */
+	if (pipe2(pipe_fds, O_CLOEXEC) != 0)
 		return 0;
 	child = fork();
 	if (child == 0) {
-		int error;
+		int failed;
 
 		close(pipe_fds[0]);
-		error = try_roots(config, identity, drops, &failed);
-		if (failed != NULL && write(pipe_fds[1], failed, strlen(failed)) < 0)
-			error = EIO;
-		_exit(error > 255 ? 255 : error);
+		message[0] = '\0';
+		failed = try_as_worker(config, identity, drops, message, sizeof(message));
+		if (failed && write(pipe_fds[1], message, strlen(message)) < 0)
+			failed = 2;
+		_exit(failed);
 	}
 	close(pipe_fds[1]);
 	if (child < 0) {
 		close(pipe_fds[0]);
 		return 0;
 	}
-	if (read(pipe_fds[0], which, sizeof(which) - 1) < 0)
-		which[0] = '\0';
+	while (used < sizeof(message) - 1 &&
+	    (got = read(pipe_fds[0], message + used, sizeof(message) - 1 - used)) > 0)
+		used += (size_t)got;
+	message[used] = '\0';
 	close(pipe_fds[0]);
-	if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) == 0)
+	if (waitpid(child, &status, 0) != child)
 		return 0;
-	fprintf(stderr, "ftpd: %s %s: a worker running as %s cannot use it: %s\n", which,
-	    strcmp(which, "home_root") == 0 ? config->home_root : strcmp(which,
-	    "anonymous_root") == 0 ? config->anonymous_root : "",
-	    drops ? identity->name : "this user", strerror(WEXITSTATUS(status)));
+	/* A module's create() that crashes is as much a bad shell as one that fails. */
+	if (WIFSIGNALED(status)) {
+		fprintf(stderr, "ftpd: the check as the worker's user died of signal %d "
+		    "(%s) while trying the roots and shells: a shell module's create()?\n",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+		return 1;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 0)
+		return 0;
+	fprintf(stderr, "ftpd: %s\n", message[0] != '\0' ? message :
+	    "the check as the worker's user failed");
 	return 1;
 }
 
@@ -140,6 +171,7 @@ preflight(const struct config *config, FILE *out)
 	if (config->system_users)
 		warn_about_system_users();
 	report_processes(config, &identity, drops, out);
+	preflight_describe_shells(config, out);
 	config_print(config, out);
 	return 0;
 }

@@ -12,25 +12,28 @@
 #include "portal/realm.h"
 #include "shell/registry.h"
 
-#define REALM_DEFAULT_SHELL "fs"
-
 struct realm {
 	const struct config *config;
 	struct ftpd_host *host;		/* handed to every shell */
-	const struct ftpd_shell_module *anonymous_module;
+	const struct ftpd_shell_module *anonymous_module;	/* NULL with anonymous = no */
 	const struct ftpd_shell_module *user_module;
+	/* The option lines as ABI 1's options field carries them: joined by '\n', or NULL. */
+	char *anonymous_options;
+	char *user_options;
 };
 
 static const struct ftpd_shell_module *
-find_module(const char *name)
+find_module(const struct config *config, const char *key, const char *name,
+    const char *place)
 {
 	const struct ftpd_shell_module *module;
-	char error[256];
+	char error[PATH_MAX + 256];
 
 	error[0] = '\0';
-	module = shell_registry_find(name, error, sizeof(error));
+	module = shell_registry_find(name, config->shell_dir, error, sizeof(error));
 	if (module == NULL)
-		log_error("%s", error[0] != '\0' ? error : "shell module not found");
+		log_error("%s (%s): %s", key, place != NULL ? place : "built-in default",
+		    error[0] != '\0' ? error : "shell module not found");
 	return module;
 }
 
@@ -38,6 +41,7 @@ struct realm *
 realm_new(const struct config *config, struct ftpd_host *host)
 {
 	struct realm *realm;
+	int error;
 
 	realm = calloc(1, sizeof(*realm));
 	if (realm == NULL) {
@@ -46,19 +50,35 @@ realm_new(const struct config *config, struct ftpd_host *host)
 	}
 	realm->config = config;
 	realm->host = host;
-	realm->anonymous_module = find_module("anon");
-	realm->user_module = find_module(config->shell != NULL ? config->shell :
-	    REALM_DEFAULT_SHELL);
-	if (realm->anonymous_module == NULL || realm->user_module == NULL) {
-		free(realm);
-		return NULL;
+	if (config->anonymous) {
+		realm->anonymous_module = find_module(config, "anonymous_shell",
+		    config->anonymous_shell, config->anonymous_shell_place);
+		if (realm->anonymous_module == NULL)
+			goto fail;
+	}
+	realm->user_module = find_module(config, "shell", config->shell, config->shell_place);
+	if (realm->user_module == NULL)
+		goto fail;
+	realm->anonymous_options = config_lines_join(&config->anonymous_shell_options, &error);
+	if (error == 0)
+		realm->user_options = config_lines_join(&config->shell_options, &error);
+	if (error != 0) {
+		log_error("realm: out of memory");
+		goto fail;
 	}
 	return realm;
+fail:
+	realm_free(realm);
+	return NULL;
 }
 
 void
 realm_free(struct realm *realm)
 {
+	if (realm == NULL)
+		return;
+	free(realm->anonymous_options);
+	free(realm->user_options);
 	free(realm);
 }
 
@@ -102,13 +122,17 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 	shell_config.user = avatar->name;
 	shell_config.host = host;
 	if (avatar->anonymous) {
+		/* Guests stay read-only whatever anonymous_shell is. */
 		module = realm->anonymous_module;
 		shell_config.read_only = 1;
+		shell_config.options = realm->anonymous_options;
 	} else {
 		module = realm->user_module;
 		shell_config.read_only = 0;
-		shell_config.options = realm->config->shell_options;
+		shell_config.options = realm->user_options;
 	}
+	if (module == NULL)
+		return -EACCES;
 	error = module->create(&shell_config, &shell);
 	if (error != 0 || shell == NULL) {
 		if (error == 0)

@@ -1,6 +1,6 @@
 /*
- * realm: avatar id -> shell (Twisted's FTPRealm): guests get the read-only
- * "anon" shell on anonymous_root, password users the configured shell on their home.
+ * realm: avatar id -> shell (Twisted's FTPRealm): guests get anonymous_shell,
+ * read-only, on anonymous_root; password users the configured shell on their home.
  */
 #ifndef FTPD_REALM_H
 #define FTPD_REALM_H
@@ -14,9 +14,11 @@
 struct realm;
 
 /*
- * Finds the shell modules the config names, so a bad "shell" is reported at
- * start rather than at the first login. The config must outlive the realm.
- * NULL on failure (message logged).
+ * Finds (and may dlopen) the shell modules the config names, so a bad shell
+ * is reported at start rather than at the first login: only processes that
+ * serve sessions build a realm. anonymous_shell is loaded only with
+ * anonymous = yes. The config must outlive the realm. NULL on failure
+ * (message logged, naming the key and where it was set).
  */
 struct realm *realm_new(const struct config *config, struct ftpd_host *host);
 void realm_free(struct realm *realm);

@@ -1,10 +1,13 @@
 /*
- * shell/registry: finds a shell module by name among the built-ins, or
- * loads a custom one from a shared object with dlopen.
+ * shell/registry: finds a shell module by name among the built-ins or in the
+ * shell directory, or loads a custom one from a shared object's path with dlopen.
  */
 #include <dlfcn.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "shell/registry.h"
 
@@ -56,8 +59,47 @@ load_module(const char *file, char *error, size_t error_size)
 	return module;
 }
 
+/* A NAME in shell_dir: not a path, and no hidden file or ".." either. */
+static int
+is_plain_file_name(const char *name)
+{
+	return strchr(name, '/') == NULL && name[0] != '.';
+}
+
+static const struct ftpd_shell_module *
+load_from_directory(const char *name, const char *shell_dir, char *error, size_t error_size)
+{
+	char file[PATH_MAX];
+	int length;
+
+	if (!is_plain_file_name(name)) {
+		snprintf(error, error_size, "shell name \"%s\" is not a plain file name "
+		    "(a NAME must not start with '.')", name);
+		return NULL;
+	}
+	if (shell_dir == NULL || shell_dir[0] == '\0') {
+		snprintf(error, error_size, "unknown shell \"%s\": the built-in shells are "
+		    "\"anon\" and \"fs\", and no shell_dir is set to look for %s.so in", name,
+		    name);
+		return NULL;
+	}
+	length = snprintf(file, sizeof(file), "%s/%s.so", shell_dir, name);
+	if (length < 0 || (size_t)length >= sizeof(file)) {
+		snprintf(error, error_size, "shell \"%s\": the path in shell_dir is too long",
+		    name);
+		return NULL;
+	}
+	/* Said here in words: dlopen's own message for a missing file is less clear. */
+	if (access(file, F_OK) != 0) {
+		snprintf(error, error_size, "unknown shell \"%s\": not a built-in one "
+		    "(\"anon\", \"fs\"), and %s: %s", name, file, strerror(errno));
+		return NULL;
+	}
+	return load_module(file, error, error_size);
+}
+
 const struct ftpd_shell_module *
-shell_registry_find(const char *name, char *error, size_t error_size)
+shell_registry_find(const char *name, const char *shell_dir, char *error, size_t error_size)
 {
 	size_t i;
 
@@ -67,13 +109,10 @@ shell_registry_find(const char *name, char *error, size_t error_size)
 		snprintf(error, error_size, "no shell name given");
 		return NULL;
 	}
-	if (strchr(name, '/') != NULL)
-		return load_module(name, error, error_size);
 	for (i = 0; i < sizeof(built_in_modules) / sizeof(built_in_modules[0]); i++)
 		if (strcmp(built_in_modules[i]->name, name) == 0)
 			return built_in_modules[i];
-	snprintf(error, error_size,
-	    "unknown shell \"%s\": the built-in shells are \"anon\" and \"fs\", "
-	    "and a custom shell is named by a path containing '/'", name);
-	return NULL;
+	if (strchr(name, '/') != NULL)
+		return load_module(name, error, error_size);
+	return load_from_directory(name, shell_dir, error, error_size);
 }

@@ -1,6 +1,6 @@
 /*
- * shell/registry: finds a shell module by name ("anon", "fs") or loads a
- * custom one from a shared object path with dlopen.
+ * shell/registry: finds a shell module by name ("anon", "fs", or NAME.so in
+ * the shell directory) or loads a custom one from a shared object path with dlopen.
  */
 #ifndef FTPD_SHELL_REGISTRY_H
 #define FTPD_SHELL_REGISTRY_H
@@ -14,11 +14,14 @@ extern const struct ftpd_shell_module shell_anon_module;
 extern const struct ftpd_shell_module shell_fs_module;
 
 /*
- * name is a built-in name or a path containing '/'. Returns the module, or
- * NULL with a message in error (not found, dlopen failed, wrong ABI version).
- * Loaded objects stay loaded for the life of the process.
+ * name is a built-in name (these win), a path containing '/', or a NAME
+ * loaded from shell_dir/NAME.so (a plain file name, not starting with '.').
+ * Returns the module, or NULL with a message in error (unknown name, no such
+ * file, dlopen failed, no module symbol, wrong ABI version). Loaded objects
+ * stay loaded for the life of the process. Only processes that serve
+ * sessions call this: the monitor never loads a module.
  */
-const struct ftpd_shell_module *shell_registry_find(const char *name, char *error,
-    size_t error_size);
+const struct ftpd_shell_module *shell_registry_find(const char *name, const char *shell_dir,
+    char *error, size_t error_size);
 
 #endif

@@ -111,7 +111,11 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(config.home_root, "/home");
 	ck_assert_int_eq(config.system_users, 0);
 	ck_assert_str_eq(config.shell, "fs");
-	ck_assert_ptr_null(config.shell_options);
+	ck_assert_uint_eq(config.shell_options.count, 0);
+	ck_assert_str_eq(config.anonymous_shell, "anon");
+	ck_assert_uint_eq(config.anonymous_shell_options.count, 0);
+	ck_assert_ptr_nonnull(config.shell_dir);
+	ck_assert_str_eq(config.shell_place, "built-in default");
 	ck_assert_uint_eq(config.pasv_port_min, 0);
 	ck_assert_uint_eq(config.pasv_port_max, 0);
 	ck_assert_ptr_null(config.pasv_address);
@@ -225,8 +229,15 @@ static const struct {
 	{ "passwd_file", "", "passwd_file = none" },
 	{ "home_root", "/srv/homes", "home_root = /srv/homes" },
 	{ "shell", "/usr/lib/ftpd/custom.so", "shell = /usr/lib/ftpd/custom.so" },
-	{ "shell_options", "quota=5,tag#1", "shell_options = quota=5,tag#1" },
-	{ "shell_options", "none", "shell_options = none" },
+	{ "shell", "custom", "shell = custom" },
+	{ "shell", "./custom.so", "shell = ./custom.so" },
+	{ "shell_option", "quota=5,tag#1", "shell_option = quota=5,tag#1" },
+	{ "shell_option", "greeting = hi there", "shell_option = greeting=hi there" },
+	{ "shell_option", "empty=", "shell_option = empty=" },
+	{ "shell_option", "none", "shell_option = none" },
+	{ "anonymous_shell", "readonly-s3", "anonymous_shell = readonly-s3" },
+	{ "anonymous_shell_option", "bucket=pub", "anonymous_shell_option = bucket=pub" },
+	{ "shell_dir", "/opt/ftpd shells", "shell_dir = /opt/ftpd shells" },
 	{ "pasv_ports", "1024-65535", "pasv_ports = 1024-65535" },
 	{ "pasv_ports", "50000-50000", "pasv_ports = 50000-50000" },
 	{ "pasv_ports", "none", "pasv_ports = none" },
@@ -380,6 +391,20 @@ static const struct {
 	{ "nonsense", "1", "unknown key 'nonsense'" },
 	{ "Anonymous", "yes", "unknown key 'Anonymous'" },
 	{ "", "yes", "missing key before '='" },
+	{ "shell", ".hidden", "bad value for shell: '.hidden' (expected fs, anon, the NAME of "
+	  "a module in shell_dir (a file name not starting with '.') or a module's path "
+	  "(containing '/'))" },
+	{ "shell", "none", "bad value for shell: 'none'" },
+	{ "anonymous_shell", "..", "bad value for anonymous_shell: '..'" },
+	{ "shell_dir", "none", "bad value for shell_dir: 'none'" },
+	{ "shell_option", "novalue", "bad value for shell_option: 'novalue' (expected KEY=VALUE "
+	  "with a KEY that is not empty and has no blanks, or none to forget the lines before)" },
+	{ "shell_option", "=value", "bad value for shell_option: '=value'" },
+	{ "shell_option", " = value", "bad value for shell_option: '= value'" },
+	{ "shell_option", "two words=value", "bad value for shell_option: 'two words=value'" },
+	{ "anonymous_shell_option", "x", "bad value for anonymous_shell_option: 'x'" },
+	{ "shell_options", "a=1", "unknown key 'shell_options': write each option on a line "
+	  "of its own as shell_option = KEY=VALUE" },
 };
 
 START_TEST(test_bad_value)
@@ -449,7 +474,7 @@ START_TEST(test_file_parsing)
 	    "anonymous=no\n"
 	    "  max_clients   =   17   \n"
 	    "banner = \"  spaced banner  \"\n"
-	    "shell_options = a#b # not a comment\n"
+	    "shell_option = tag=a#b # not a comment\n"
 	    "pasv_ports = 50000-50010\r\n"
 	    "login_failure_delay = 250ms\n"
 	    "listen = [::1]:2121\n"
@@ -467,7 +492,8 @@ START_TEST(test_file_parsing)
 	ck_assert_int_eq(config.anonymous, 0);
 	ck_assert_uint_eq(config.max_clients, 17);
 	ck_assert_str_eq(config.banner, "  spaced banner  ");
-	ck_assert_str_eq(config.shell_options, "a#b # not a comment");
+	ck_assert_uint_eq(config.shell_options.count, 1);
+	ck_assert_str_eq(config.shell_options.lines[0], "tag=a#b # not a comment");
 	ck_assert_uint_eq(config.pasv_port_min, 50000);
 	ck_assert_uint_eq(config.pasv_port_max, 50010);
 	ck_assert_uint_eq(config.login_failure_delay_ms, 250);
@@ -966,7 +992,10 @@ START_TEST(test_print_round_trip)
 		{ "listen", "192.0.2.7:990" }, { "anonymous", "no" },
 		{ "anonymous_root", "/srv/ftp root" }, { "passwd_file", "/etc/ftpd.passwd" },
 		{ "home_root", "/srv/homes" }, { "system_users", "yes" },
-		{ "shell", "custom" }, { "shell_options", "a=1 #2" },
+		{ "shell", "custom" }, { "shell_option", "a=1 #2" },
+		{ "shell_option", "b = \" 2 \"" }, { "shell_option", "\"c= 3 \"" },
+		{ "anonymous_shell", "/opt/guest.so" }, { "anonymous_shell_option", "d=4" },
+		{ "shell_dir", "/opt/shells" },
 		{ "pasv_ports", "40000-40100" }, { "pasv_address", "203.0.113.9" },
 		{ "max_clients", "0" }, { "max_clients_per_ip", "4" },
 		{ "idle_timeout", "86400" }, { "data_timeout", "5" },

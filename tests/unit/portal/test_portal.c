@@ -179,6 +179,7 @@ setup(void)
 	fixture.config->passwd_file = fixture.passwd_path;
 	fixture.config->home_root = fixture.home_root;
 	fixture.config->shell = "fs";
+	fixture.config->anonymous_shell = "anon";
 
 	fixture.base = event_base_new();
 	ck_assert_ptr_nonnull(fixture.base);
@@ -802,6 +803,20 @@ START_TEST(test_realm_unknown_shell_fails_at_start)
 }
 END_TEST
 
+/* Guests' shell is loaded only when guests may log in. */
+START_TEST(test_realm_anonymous_shell_only_with_anonymous)
+{
+	struct realm *realm;
+
+	fixture.config->anonymous_shell = "no-such-guest-shell";
+	ck_assert_ptr_null(realm_new(fixture.config, NULL));
+	fixture.config->anonymous = 0;
+	realm = realm_new(fixture.config, NULL);
+	ck_assert_ptr_nonnull(realm);
+	realm_free(realm);
+}
+END_TEST
+
 /* --- worker pool --- */
 
 #define MANY_JOBS 600
@@ -1076,6 +1091,7 @@ portal_suite(void)
 
 	tcase_add_test(realm, test_realm_home_directories);
 	tcase_add_test(realm, test_realm_unknown_shell_fails_at_start);
+	tcase_add_test(realm, test_realm_anonymous_shell_only_with_anonymous);
 
 	tcase_add_test(pool, test_pool_many_jobs_and_cancellation);
 	tcase_add_test(pool, test_pool_done_may_submit);

@@ -1,14 +1,13 @@
 /*
  * test_shell: the shell contract (Twisted's IFTPShellTestsMixin) run against
- * the fs and anon shells on a real temporary tree, and the shell registry.
+ * the fs and anon shells on a real temporary tree, and what their create() takes
+ * (the registry that finds modules: test_registry.c).
  */
 #include <check.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <gnu/libc-version.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -1497,70 +1496,6 @@ START_TEST(test_create)
 }
 END_TEST
 
-START_TEST(test_registry_built_ins)
-{
-	char error[256];
-
-	ck_assert_ptr_eq(shell_registry_find("fs", error, sizeof(error)),
-	    &shell_fs_module);
-	ck_assert_ptr_eq(shell_registry_find("anon", error, sizeof(error)),
-	    &shell_anon_module);
-	ck_assert_str_eq(shell_fs_module.name, "fs");
-	ck_assert_str_eq(shell_anon_module.name, "anon");
-	ck_assert_uint_eq(shell_fs_module.abi_version, FTPD_SHELL_ABI_VERSION);
-	ck_assert_uint_eq(shell_anon_module.abi_version, FTPD_SHELL_ABI_VERSION);
-}
-END_TEST
-
-START_TEST(test_registry_unknown_name)
-{
-	char error[256];
-
-	ck_assert_ptr_null(shell_registry_find("nope", error, sizeof(error)));
-	ck_assert_ptr_nonnull(strstr(error, "nope"));
-	ck_assert_ptr_null(shell_registry_find("", error, sizeof(error)));
-	ck_assert_str_ne(error, "");
-	ck_assert_ptr_null(shell_registry_find("FS", error, sizeof(error)));
-	ck_assert_ptr_nonnull(strstr(error, "FS"));
-}
-END_TEST
-
-START_TEST(test_registry_missing_object)
-{
-	char error[512], missing[PATH_MAX];
-
-	tree_path(missing, sizeof(missing), "no-such-module.so");
-	ck_assert_ptr_null(shell_registry_find(missing, error, sizeof(error)));
-	ck_assert_ptr_nonnull(strstr(error, "no-such-module.so"));
-	ck_assert_ptr_null(shell_registry_find("./no-such-module.so", error,
-	    sizeof(error)));
-	ck_assert_ptr_nonnull(strstr(error, "cannot load"));
-
-	/* A file that is not a shared object at all. */
-	tree_path(missing, sizeof(missing), "root/file.txt");
-	ck_assert_ptr_null(shell_registry_find(missing, error, sizeof(error)));
-	ck_assert_ptr_nonnull(strstr(error, "cannot load"));
-}
-END_TEST
-
-START_TEST(test_registry_object_without_symbol)
-{
-	char error[512];
-	Dl_info info;
-
-	/*
-	 * The C library is a real shared object that exports no shell module;
-	 * a glibc-only function finds it even when sanitizers wrap the usual ones.
-	 */
-	ck_assert_int_ne(dladdr((void *)&gnu_get_libc_version, &info), 0);
-	ck_assert_ptr_nonnull(info.dli_fname);
-	if (strchr(info.dli_fname, '/') == NULL)
-		return;
-	ck_assert_ptr_null(shell_registry_find(info.dli_fname, error, sizeof(error)));
-	ck_assert_msg(strstr(error, FTPD_SHELL_MODULE_SYMBOL) != NULL, "%s", error);
-}
-END_TEST
-
 Suite *
 shell_suite(void)
 {
@@ -1568,7 +1503,7 @@ shell_suite(void)
 	TCase *reading = tcase_create("reading");
 	TCase *changes = tcase_create("changes");
 	TCase *uploads = tcase_create("uploads");
-	TCase *registry = tcase_create("registry");
+	TCase *creation = tcase_create("create");
 
 	tcase_add_checked_fixture(reading, make_tree, remove_tree);
 	tcase_add_loop_test(reading, test_stat_files_and_directories, 0, VARIANT_COUNT);
@@ -1598,13 +1533,9 @@ shell_suite(void)
 	tcase_add_loop_test(uploads, test_unique, 0, 2);
 	suite_add_tcase(suite, uploads);
 
-	tcase_add_checked_fixture(registry, make_tree, remove_tree);
-	tcase_add_loop_test(registry, test_create, 0,
+	tcase_add_checked_fixture(creation, make_tree, remove_tree);
+	tcase_add_loop_test(creation, test_create, 0,
 	    (int)(sizeof(create_cases) / sizeof(create_cases[0])) * 2);
-	tcase_add_test(registry, test_registry_built_ins);
-	tcase_add_test(registry, test_registry_unknown_name);
-	tcase_add_test(registry, test_registry_missing_object);
-	tcase_add_test(registry, test_registry_object_without_symbol);
-	suite_add_tcase(suite, registry);
+	suite_add_tcase(suite, creation);
 	return suite;
 }

@@ -1,0 +1,109 @@
+/*
+ * monitor/preflight_shells: loads the configured shells and tries each on its
+ * root, as the worker's user, so -t finds a bad module before a login does.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/preflight_shells.h"
+#include "shell/registry.h"
+
+/* The login name a shell created by -t is given: no user logs in. */
+#define PREFLIGHT_USER "(ftpd -t)"
+
+struct shell_trial {
+	const char *key;		/* "shell" or "anonymous_shell" */
+	const char *name;
+	const char *place;		/* where the key was set */
+	const struct config_lines *options;
+	const char *root;		/* NULL: load only */
+	const char *root_key;		/* the key root comes from */
+	const char *user;
+	int read_only;
+};
+
+/* Writes "PLACE: KEY = NAME: what" to message; returns 1. */
+static int
+fail(const struct shell_trial *trial, char *message, size_t size, const char *what)
+{
+	snprintf(message, size, "%s: %s = %s: %s",
+	    trial->place != NULL ? trial->place : "built-in default", trial->key, trial->name,
+	    what);
+	return 1;
+}
+
+static int
+try_shell(const struct config *config, const struct shell_trial *trial, char *message,
+    size_t size)
+{
+	const struct ftpd_shell_module *module;
+	struct ftpd_shell_config shell_config;
+	struct ftpd_shell *shell = NULL;
+	char error[PATH_MAX + 256], *options;
+	int result, join_error;
+
+	module = shell_registry_find(trial->name, config->shell_dir, error, sizeof(error));
+	if (module == NULL)
+		return fail(trial, message, size, error);
+	if (trial->root == NULL)
+		return 0;
+	options = config_lines_join(trial->options, &join_error);
+	if (join_error != 0)
+		return fail(trial, message, size, "out of memory");
+	memset(&shell_config, 0, sizeof(shell_config));
+	shell_config.root = trial->root;
+	shell_config.user = trial->user;
+	shell_config.read_only = trial->read_only;
+	shell_config.options = options;
+	shell_config.host = NULL;	/* the ABI's "do everything in the calling thread" */
+	result = module->create(&shell_config, &shell);
+	free(options);
+	if (result == 0 && shell == NULL)
+		result = -EIO;
+	if (result != 0) {
+		snprintf(error, sizeof(error), "module %s cannot create a shell on %s %s: %s",
+		    module->name, trial->root_key, trial->root, strerror(-result));
+		return fail(trial, message, size, error);
+	}
+	shell->ops->destroy(shell);
+	return 0;
+}
+
+int
+preflight_try_shells(const struct config *config, char *message, size_t size)
+{
+	struct shell_trial anonymous = {
+		.key = "anonymous_shell", .name = config->anonymous_shell,
+		.place = config->anonymous_shell_place,
+		.options = &config->anonymous_shell_options,
+		.root = config->anonymous_root, .root_key = "anonymous_root",
+		.user = "anonymous", .read_only = 1,
+	};
+	struct shell_trial users = {
+		.key = "shell", .name = config->shell, .place = config->shell_place,
+		.options = &config->shell_options,
+		/* Each home is below home_root: the nearest root -t can try. */
+		.root = config->passwd_file != NULL ? config->home_root : NULL,
+		.root_key = "home_root", .user = PREFLIGHT_USER, .read_only = 0,
+	};
+
+	if (config->anonymous && try_shell(config, &anonymous, message, size) != 0)
+		return 1;
+	return try_shell(config, &users, message, size);
+}
+
+void
+preflight_describe_shells(const struct config *config, FILE *out)
+{
+	if (config->passwd_file != NULL)
+		return;
+	if (config->system_users)
+		fprintf(out, "# shell %s: loaded; not created here: each system account's "
+		    "process creates it as the account, on the account's home\n", config->shell);
+	else
+		fprintf(out, "# shell %s: loaded; not created: no password logins "
+		    "(passwd_file = none)\n", config->shell);
+}
