@@ -1,0 +1,266 @@
+/*
+ * smb/connection: SMB contexts. Runs on worker threads only (it blocks).
+ *
+ * libsmbclient keeps its settings process-wide. The first context in a
+ * process loads a private smb.conf, written to a fresh directory under
+ * $TMPDIR (or /tmp) and removed at exit, that points the lock, state, cache,
+ * private and ncalrpc directories there: the gateway then runs as any
+ * unprivileged user, whatever $HOME and /var are like (smb_conf= names an
+ * administrator's own file instead). Contexts are created one at a time,
+ * under a lock, since that loading is not thread-safe; afterwards each
+ * context is used by one thread at a time (smbc_thread_posix).
+ */
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "smb.h"
+
+static pthread_once_t library_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t context_lock = PTHREAD_MUTEX_INITIALIZER;
+static char private_directory[4096];	/* empty until written; guarded by context_lock */
+static int configuration_loaded;
+
+static int
+remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void
+remove_private_directory(void)
+{
+	if (private_directory[0] != '\0')
+		nftw(private_directory, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+library_init(void)
+{
+	smbc_thread_posix();
+}
+
+/* The private smb.conf: directories only this process uses, quiet logs. */
+static int
+write_private_configuration(char *path, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+	char directory[sizeof(private_directory)];
+	FILE *f;
+	int length;
+
+	if (tmp == NULL || tmp[0] != '/')
+		tmp = "/tmp";
+	length = snprintf(directory, sizeof(directory), "%s/ftpd-smb-XXXXXX", tmp);
+	if (length < 0 || (size_t)length >= sizeof(directory) - 64)
+		return -ENAMETOOLONG;
+	if (mkdtemp(directory) == NULL)
+		return -errno;
+	memcpy(private_directory, directory, sizeof(directory));
+	atexit(remove_private_directory);
+	snprintf(path, size, "%s/smb.conf", directory);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return -errno;
+	fprintf(f, "# written by ftpd's smb gateway for this process only\n"
+	    "[global]\n"
+	    "\tlock directory = %s\n"
+	    "\tstate directory = %s\n"
+	    "\tcache directory = %s\n"
+	    "\tprivate dir = %s\n"
+	    "\tncalrpc dir = %s\n"
+	    "\tlog level = 0\n"
+	    "\tclient use kerberos = off\n",
+	    directory, directory, directory, directory, directory);
+	if (fclose(f) != 0)
+		return -errno;
+	return 0;
+}
+
+static void
+authenticate_callback(SMBCCTX *ctx, const char *server, const char *share,
+    char *workgroup, int workgroup_size, char *user, int user_size,
+    char *password, int password_size)
+{
+	const struct smb_credentials *credentials = smbc_getOptionUserData(ctx);
+
+	(void)server;
+	(void)share;
+	if (credentials == NULL)
+		return;
+	if (credentials->workgroup[0] != '\0')
+		snprintf(workgroup, (size_t)workgroup_size, "%s", credentials->workgroup);
+	snprintf(user, (size_t)user_size, "%s", credentials->user);
+	snprintf(password, (size_t)password_size, "%s", credentials->password);
+}
+
+static void
+free_credentials(struct smb_credentials *credentials)
+{
+	if (credentials != NULL) {
+		smb_wipe(credentials, sizeof(*credentials));
+		free(credentials);
+	}
+}
+
+/* Creates and initialises a context; under context_lock. */
+static SMBCCTX *
+new_context(const struct smb_options *options, struct smb_credentials *credentials, int *error)
+{
+	char path[sizeof(private_directory) + 16];
+	SMBCCTX *ctx = smbc_new_context();
+
+	if (ctx == NULL) {
+		*error = -ENOMEM;
+		return NULL;
+	}
+	if (!configuration_loaded) {
+		const char *file = options->smb_conf;
+
+		if (file == NULL) {
+			*error = write_private_configuration(path, sizeof(path));
+			if (*error != 0)
+				goto fail;
+			file = path;
+		}
+		if (smbc_setConfiguration(ctx, file) != 0) {
+			*error = -ENOENT;
+			goto fail;
+		}
+		configuration_loaded = 1;
+	}
+	smbc_setDebug(ctx, 0);
+	smbc_setOptionDebugToStderr(ctx, 1);
+	smbc_setOptionUseKerberos(ctx, 0);
+	smbc_setOptionFallbackAfterKerberos(ctx, 0);
+	smbc_setOptionUseCCache(ctx, 0);
+	smbc_setOptionNoAutoAnonymousLogin(ctx, 1);
+	smbc_setOptionUserData(ctx, credentials);
+	smbc_setFunctionAuthDataWithContext(ctx, authenticate_callback);
+	smbc_setTimeout(ctx, (int)options->timeout_ms);
+	if (options->port != 0)
+		smbc_setPort(ctx, (uint16_t)options->port);
+	if (options->workgroup != NULL)
+		smbc_setWorkgroup(ctx, options->workgroup);
+	if (smbc_init_context(ctx) == NULL) {
+		*error = errno != 0 ? -errno : -ENOMEM;
+		goto fail;
+	}
+	return ctx;
+fail:
+	smbc_free_context(ctx, 1);
+	return NULL;
+}
+
+int
+smb_connect(const struct smb_options *options, const char *user, const char *password,
+    struct smb_connection *connection)
+{
+	struct smb_credentials *credentials = calloc(1, sizeof(*credentials));
+	struct stat st;
+	SMBCCTX *ctx;
+	int error = 0;
+
+	memset(connection, 0, sizeof(*connection));
+	if (credentials == NULL)
+		return -ENOMEM;
+	if (strlen(user) >= sizeof(credentials->user) ||
+	    strlen(password) >= sizeof(credentials->password)) {
+		free_credentials(credentials);
+		return -EACCES;
+	}
+	snprintf(credentials->user, sizeof(credentials->user), "%s", user);
+	snprintf(credentials->password, sizeof(credentials->password), "%s", password);
+	if (options->workgroup != NULL)
+		snprintf(credentials->workgroup, sizeof(credentials->workgroup), "%s",
+		    options->workgroup);
+	pthread_once(&library_once, library_init);
+	pthread_mutex_lock(&context_lock);
+	ctx = new_context(options, credentials, &error);
+	pthread_mutex_unlock(&context_lock);
+	if (ctx == NULL) {
+		free_credentials(credentials);
+		return error;
+	}
+	connection->ctx = ctx;
+	connection->credentials = credentials;
+	/* Logs on and connects to the share now, so that a refusal is seen here. */
+	errno = 0;
+	if (smbc_getFunctionStat(ctx)(ctx, options->share_url, &st) != 0) {
+		error = smb_error(errno);
+		/* A logon the server refused, however it words it. */
+		if (error == -EPERM)
+			error = -EACCES;
+	} else if (!S_ISDIR(st.st_mode)) {
+		error = -ENOTDIR;
+	}
+	if (error != 0)
+		smb_disconnect(connection);
+	return error;
+}
+
+void
+smb_disconnect(struct smb_connection *connection)
+{
+	if (connection->ctx != NULL) {
+		/* Closes what is still open and logs off (blocks). */
+		smbc_free_context(connection->ctx, 1);
+	}
+	free_credentials(connection->credentials);
+	connection->ctx = NULL;
+	connection->credentials = NULL;
+}
+
+int
+smb_is_connection_error(int error)
+{
+	switch (-error) {
+	case ECONNRESET:
+	case ENOTCONN:
+	case EHOSTDOWN:
+	case ESHUTDOWN:
+	case ETIMEDOUT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* errno from libsmbclient as the -errno ftpd maps to a reply. */
+int
+smb_error(int error)
+{
+	switch (error) {
+	case 0:
+		return -EIO;	/* libsmbclient failed without saying why */
+	/* The server or the path to it is gone: 421, this session only. */
+	case ECONNRESET:
+	case ECONNABORTED:
+	case ECONNREFUSED:
+	case EPIPE:
+	case ENETDOWN:
+	case ENETUNREACH:
+	case ENETRESET:
+	case EHOSTUNREACH:
+		return -ECONNRESET;
+	case EHOSTDOWN:
+	case ENOTCONN:
+	case ESHUTDOWN:
+	case ETIMEDOUT:
+		return -error;
+	case EDQUOT:
+	case ENOSPC:
+		return -error;
+	default:
+		return -error;
+	}
+}

@@ -1,0 +1,82 @@
+/*
+ * smb/queue: the per-session queue. One job at a time goes to a worker
+ * thread, in the order queued, so calls on a context never overlap and a
+ * close queued behind a read runs after it; each job completes on the loop.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "smb.h"
+
+static void pump(struct smb_session *session);
+
+static void
+job_work(void *arg)
+{
+	struct smb_job *job = arg;
+	struct smb_session *session = job->session;
+
+	if (!job->standalone && session->connection.ctx == NULL) {
+		job->error = session->connect_error != 0 ? session->connect_error : -ENOTCONN;
+		return;
+	}
+	job->work(job);
+}
+
+static void
+job_done(void *arg)
+{
+	struct smb_job *job = arg;
+	struct smb_session *session = job->session;
+	int last = job->last;
+
+	session->running = 0;
+	if (!last && smb_is_connection_error(job->error))
+		session->broken = 1;
+	job->complete(job);	/* frees job; the last one frees session too */
+	if (!last)
+		pump(session);
+}
+
+/* run_blocking had no memory: run the job here, on the loop, a moment later. */
+static void
+job_inline(void *arg)
+{
+	job_work(arg);
+	job_done(arg);
+}
+
+static void
+pump(struct smb_session *session)
+{
+	struct smb_job *job = session->head;
+	struct ftpd_host *host = session->host;
+
+	if (session->running || job == NULL)
+		return;
+	session->head = job->next;
+	if (session->head == NULL)
+		session->tail = NULL;
+	job->next = NULL;
+	session->running = 1;
+	if (host->run_blocking(host, job_work, job_done, job) == 0)
+		return;
+	if (host->timer_start(host, 0, job_inline, job) != NULL)
+		return;
+	/* Nothing left to defer with: the job blocks the loop, but completes. */
+	job_inline(job);
+}
+
+void
+smb_submit(struct smb_session *session, struct smb_job *job)
+{
+	job->session = session;
+	job->next = NULL;
+	job->error = 0;
+	if (session->tail != NULL)
+		session->tail->next = job;
+	else
+		session->head = job;
+	session->tail = job;
+	pump(session);
+}
