@@ -6,9 +6,11 @@
  * $TMPDIR (or /tmp) and removed at exit, that points the lock, state, cache,
  * private and ncalrpc directories there: the gateway then runs as any
  * unprivileged user, whatever $HOME and /var are like (smb_conf= names an
- * administrator's own file instead). Contexts are created one at a time,
- * under a lock, since that loading is not thread-safe; afterwards each
- * context is used by one thread at a time (smbc_thread_posix).
+ * administrator's own file instead).
+ *
+ * libsmbclient as packaged is not safe to call from two threads at once,
+ * even on different contexts (no smbc_thread_posix): every call into it,
+ * from any session of this process, is made holding library_lock.
  */
 #include <errno.h>
 #include <ftw.h>
@@ -21,9 +23,8 @@
 
 #include "smb.h"
 
-static pthread_once_t library_once = PTHREAD_ONCE_INIT;
-static pthread_mutex_t context_lock = PTHREAD_MUTEX_INITIALIZER;
-static char private_directory[4096];	/* empty until written; guarded by context_lock */
+static pthread_mutex_t library_lock = PTHREAD_MUTEX_INITIALIZER;
+static char private_directory[4096];	/* empty until written; guarded by library_lock */
 static int configuration_loaded;
 
 static int
@@ -43,10 +44,16 @@ remove_private_directory(void)
 		nftw(private_directory, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-static void
-library_init(void)
+void
+smb_library_lock(void)
 {
-	smbc_thread_posix();
+	pthread_mutex_lock(&library_lock);
+}
+
+void
+smb_library_unlock(void)
+{
+	pthread_mutex_unlock(&library_lock);
 }
 
 /* The private smb.conf: directories only this process uses, quiet logs. */
@@ -112,7 +119,7 @@ free_credentials(struct smb_credentials *credentials)
 	}
 }
 
-/* Creates and initialises a context; under context_lock. */
+/* Creates and initialises a context. */
 static SMBCCTX *
 new_context(const struct smb_options *options, struct smb_credentials *credentials, int *error)
 {
@@ -183,10 +190,7 @@ smb_connect(const struct smb_options *options, const char *user, const char *pas
 	if (options->workgroup != NULL)
 		snprintf(credentials->workgroup, sizeof(credentials->workgroup), "%s",
 		    options->workgroup);
-	pthread_once(&library_once, library_init);
-	pthread_mutex_lock(&context_lock);
 	ctx = new_context(options, credentials, &error);
-	pthread_mutex_unlock(&context_lock);
 	if (ctx == NULL) {
 		free_credentials(credentials);
 		return error;

@@ -468,24 +468,20 @@ open_for_writing_work(struct smb_write_file *file, SMBCCTX *ctx, int *error)
 	case FTPD_WRITE_AT_OFFSET:
 		break;
 	}
-	file->handle = open_url(ctx, file->url, O_WRONLY, error);
-	if (*error == -ENOENT) {
-		file->handle = open_url(ctx, file->url, O_WRONLY | O_CREAT | O_EXCL, error);
-	} else if (*error == 0) {
-		file->existed = 1;
-		errno = 0;
-		if (smbc_getFunctionFstat(ctx)(ctx, file->handle, &st) != 0) {
-			*error = smb_error(errno);
-		} else if (S_ISDIR(st.st_mode)) {
+	/* A handle open for writing only cannot be stat'ed: the path is. */
+	errno = 0;
+	if (smbc_getFunctionStat(ctx)(ctx, file->url, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
 			*error = -EISDIR;
-		} else {
-			file->old_size = (uint64_t)st.st_size;
-		}
-		if (*error != 0) {
-			smbc_getFunctionClose(ctx)(ctx, file->handle);
-			file->handle = NULL;
 			return;
 		}
+		file->existed = 1;
+		file->old_size = (uint64_t)st.st_size;
+		file->handle = open_url(ctx, file->url, O_WRONLY, error);
+	} else if (errno == ENOENT) {
+		file->handle = open_url(ctx, file->url, O_WRONLY | O_CREAT | O_EXCL, error);
+	} else {
+		*error = smb_error(errno);
 	}
 	if (*error != 0)
 		return;
@@ -508,7 +504,7 @@ undo_upload(struct smb_write_file *file, SMBCCTX *ctx)
 
 	if (file->handle != NULL && file->existed && (file->mode == FTPD_WRITE_APPEND ||
 	    file->mode == FTPD_WRITE_AT_OFFSET) &&
-	    smbc_getFunctionFstat(ctx)(ctx, file->handle, &st) == 0 &&
+	    smbc_getFunctionStat(ctx)(ctx, file->url, &st) == 0 &&
 	    (uint64_t)st.st_size > file->old_size)
 		smbc_getFunctionFtruncate(ctx)(ctx, file->handle, (off_t)file->old_size);
 	if (file->handle != NULL)

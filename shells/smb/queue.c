@@ -20,7 +20,9 @@ job_work(void *arg)
 		job->error = session->connect_error != 0 ? session->connect_error : -ENOTCONN;
 		return;
 	}
+	smb_library_lock();
 	job->work(job);
+	smb_library_unlock();
 }
 
 static void

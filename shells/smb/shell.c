@@ -103,7 +103,16 @@ path_work(struct smb_job *job)
 		result = smbc_getFunctionRmdir(ctx)(ctx, p->url);
 		break;
 	case CALL_UNLINK:
-		result = smbc_getFunctionUnlink(ctx)(ctx, p->url);
+		/* SMB deletes an empty directory as readily as a file. */
+		result = smbc_getFunctionStat(ctx)(ctx, p->url, &p->st);
+		if (result == 0 && S_ISDIR(p->st.st_mode)) {
+			job->error = -EISDIR;
+			return;
+		}
+		if (result == 0) {
+			errno = 0;
+			result = smbc_getFunctionUnlink(ctx)(ctx, p->url);
+		}
 		break;
 	case CALL_RENAME:
 		result = smbc_getFunctionRename(ctx)(ctx, p->url, ctx, p->url2);
@@ -628,8 +637,13 @@ smb_destroy(struct ftpd_shell *shell)
 	struct smb_job *job;
 
 	session->destroyed = 1;
-	if (session->host == NULL || session->connection.ctx == NULL) {
-		smb_disconnect(&session->connection);
+	if (session->host == NULL) {
+		/* ftpd -t: never connected (unless handed a login). */
+		if (session->connection.ctx != NULL) {
+			smb_library_lock();
+			smb_disconnect(&session->connection);
+			smb_library_unlock();
+		}
 		session_free(session);
 		return;
 	}
@@ -637,7 +651,9 @@ smb_destroy(struct ftpd_shell *shell)
 	if (job == NULL) {
 		/* Blocks the loop for a moment, but leaks nothing. */
 		if (!session->running && session->head == NULL) {
+			smb_library_lock();
 			smb_disconnect(&session->connection);
+			smb_library_unlock();
 			session_free(session);
 		}
 		return;
@@ -680,7 +696,9 @@ release_login(void *login)
 static void
 release_work(void *arg)
 {
+	smb_library_lock();
 	release_login(arg);
+	smb_library_unlock();
 }
 
 static void
@@ -700,7 +718,7 @@ smb_release_login(void *login)
 	    connection->host->run_blocking(connection->host, release_work, release_done,
 	    connection) == 0)
 		return;
-	release_login(connection);
+	release_work(connection);
 }
 
 /* The first job of a session with fixed credentials: makes its context. */
@@ -808,7 +826,9 @@ authenticate_work(void *arg)
 	if (a->connection == NULL) {
 		a->error = -ENOMEM;
 	} else {
+		smb_library_lock();
 		a->error = smb_connect(&a->options, a->user, a->password, a->connection);
+		smb_library_unlock();
 		if (a->error != 0) {
 			free(a->connection);
 			a->connection = NULL;

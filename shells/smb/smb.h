@@ -2,7 +2,8 @@
  * smb (shells): the FTP-to-SMB gateway module, built as smb.so. One SMB
  * context per session; every libsmbclient call runs on a worker thread of
  * ftpd's (host->run_blocking), one at a time per session, in the order the
- * calls were queued, and completes on the event loop.
+ * calls were queued, and completes on the event loop. libsmbclient itself
+ * is entered by one thread at a time per process (smb_library_lock).
  */
 #ifndef FTPD_SMB_H
 #define FTPD_SMB_H
@@ -79,7 +80,9 @@ char *smb_url(const struct smb_options *options, const struct ftpd_path *path, s
     const char *last);
 void smb_wipe(void *buffer, size_t length);
 
-/* connection.c */
+/* connection.c: all but smb_error and smb_is_connection_error with the lock held */
+void smb_library_lock(void);
+void smb_library_unlock(void);
 int smb_connect(const struct smb_options *options, const char *user, const char *password,
     struct smb_connection *connection);
 void smb_disconnect(struct smb_connection *connection);
