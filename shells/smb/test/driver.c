@@ -488,6 +488,28 @@ main(int argc, char **argv)
 	CHECK(op_done(shell, 1, "d", NULL) == 0, "rmdir");
 	r = do_stat(shell, "d", NULL);
 	CHECK(r.error == -ENOENT, "stat removed %d", r.error);
+	if (getenv("DRIVER_BIG") != NULL) {
+		/* 100 MiB up and down, timed. */
+		size_t size = 100u << 20;
+		unsigned char *up = malloc(size), *down = malloc(size + 1);
+		struct timespec t0, t1, t2;
+
+		for (i = 0; i < size; i++)
+			up[i] = (unsigned char)(i * 131 + (i >> 12));
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		error = upload(shell, "big.bin", NULL, FTPD_WRITE_REPLACE, 0, up, size, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		n = download(shell, "big.bin", NULL, 0, down, size + 1, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t2);
+		CHECK(error == 0 && n == (ssize_t)size && memcmp(up, down, size) == 0, "big %d %zd",
+		    error, n);
+		printf("100 MiB: write %.2f s, read %.2f s\n",
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+		    (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9);
+		op_done(shell, 2, "big.bin", NULL);
+		free(up);
+		free(down);
+	}
 	if (getenv("DRIVER_WAIT") != NULL) {
 		fprintf(stderr, "stop the server now, then press enter\n");
 		getchar();
