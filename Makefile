@@ -72,7 +72,9 @@ ALL_LIBS = $(EVENT_LIBS) $(SSL_LIBS) $(CRYPT_LIBS) $(PAM_LIBS) $(LIBS_CONFIGURED
 ALL_LDFLAGS = $(LDFLAGS_CONFIGURED) $(VARIANT_LDFLAGS) $(LDFLAGS)
 
 # Everything but main.c goes into a static library that the unit tests link.
-LIB_SOURCES  := $(filter-out src/main.c,$(shell find src shells -name '*.c' | LC_ALL=C sort))
+# shells/example and shells/smb are modules of their own, built as shared objects.
+LIB_SOURCES  := $(filter-out src/main.c shells/example/% shells/smb/%,\
+	$(shell find src shells -name '*.c' | LC_ALL=C sort))
 LIB_OBJECTS  := $(LIB_SOURCES:%.c=$(BUILD)/%.o)
 UNIT_SOURCES := $(shell find tests/unit -name '*.c' | LC_ALL=C sort)
 UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o)
@@ -80,6 +82,11 @@ UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o)
 FUZZ_SOURCES := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_OBJECTS := $(FUZZ_SOURCES:%.c=$(BUILD)/%.o)
 FUZZ_TARGETS := $(FUZZ_SOURCES:tests/fuzz/%.c=$(BUILD)/targets/%)
+
+# A test shell module: the fs shell behind timers, completing everything later.
+ASYNC_SHELL_SOURCES := tests/contract/async_shell.c shells/fs/fs.c shells/fs/resolve.c \
+	shells/fs/write_file.c shells/fs/random_access.c
+ASYNC_SHELL := $(BUILD)/test-shells/async.so
 
 FTPD      := $(BUILD)/ftpd
 # make check's build with test-only hooks (a worker that misbehaves on purpose); never installed.
@@ -137,6 +144,17 @@ $(FTPD_HOOKS): $(BUILD)/src/main.o $(BUILD)/hooks/worker_process.o $(LIBFTPD)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
+# Shared objects need position-independent code: their objects are built apart.
+$(BUILD)/pic/%.o: %.c config.mk
+	@mkdir -p $(dir $@)
+	$(say) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c -o $@ $<
+
+$(ASYNC_SHELL): $(ASYNC_SHELL_SOURCES:%.c=$(BUILD)/pic/%.o)
+	@mkdir -p $(dir $@)
+	$(say) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -shared -o $@ $^
+
 $(UNIT_RUNNER): $(UNIT_OBJECTS) $(LIBFTPD)
 	$(say) "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(ALL_LIBS)
@@ -152,8 +170,9 @@ run: $(FTPD)
 unit: $(UNIT_RUNNER)
 	$(UNIT_RUNNER)
 
-integration: $(FTPD) $(FTPD_HOOKS) test-deps
-	FTPD=$(FTPD) FTPD_HOOKS=$(FTPD_HOOKS) $(PYTHON) tests/integration/run.py $(TESTS)
+integration: $(FTPD) $(FTPD_HOOKS) $(ASYNC_SHELL) test-deps
+	FTPD=$(FTPD) FTPD_HOOKS=$(FTPD_HOOKS) FTPD_ASYNC_SHELL=$(ASYNC_SHELL) \
+		$(PYTHON) tests/integration/run.py $(TESTS)
 
 bench: $(FTPD)
 	@build-aux/ensure-deps test
@@ -245,4 +264,4 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache ftpd-*.tar.gz
 
 -include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(FUZZ_OBJECTS:.o=.d) $(BUILD)/src/main.d \
-	$(BUILD)/hooks/worker_process.d
+	$(BUILD)/hooks/worker_process.d $(ASYNC_SHELL_SOURCES:%.c=$(BUILD)/pic/%.d)

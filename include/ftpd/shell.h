@@ -56,13 +56,15 @@
  * Errors
  * ------
  * Errors are negative errno values; ftpd maps them to FTP replies in one place:
- *	-ENOENT, -ENOTDIR, -EISDIR, -EACCES, -EPERM, -EROFS, -EEXIST,
- *	-ENOTEMPTY, -EXDEV, -EBUSY, -EINVAL	550 (or 553 for a bad new name)
- *	-ENOSPC, -EDQUOT, -EFBIG		552
+ *	-ENOENT, -ENOTDIR, -EISDIR, -EACCES, -EPERM,
+ *	-ELOOP, -EXDEV, -EROFS, -EEXIST, -ENOTEMPTY	550
+ *	-EINVAL, -ENAMETOOLONG				553 (a name not allowed)
+ *	-ENOSPC						452 (insufficient storage)
+ *	-EDQUOT, -EFBIG					552 (storage allocation exceeded)
  *	-ENOTCONN, -ECONNRESET, -EHOSTDOWN,
- *	-ESHUTDOWN, -ETIMEDOUT			421: the store is gone; the
- *						session (only this one) ends
- *	anything else				451
+ *	-ESHUTDOWN, -ETIMEDOUT				421: the store is gone, and this
+ *							session (only this one) ends
+ *	anything else					451
  */
 #ifndef FTPD_SHELL_H
 #define FTPD_SHELL_H

@@ -16,6 +16,7 @@ shell_anon_create(const struct ftpd_shell_config *config, struct ftpd_shell **sh
 
 const struct ftpd_shell_module shell_anon_module = {
 	.abi_version = FTPD_SHELL_ABI_VERSION,
+	.struct_size = sizeof(struct ftpd_shell_module),
 	.name = "anon",
 	.create = shell_anon_create,
 };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "fs/fs.h"
+#include "fs/random_access.h"
 #include "fs/resolve.h"
 #include "fs/write_file.h"
 #include "shell/registry.h"
@@ -38,6 +40,8 @@ struct shell_fs {
 	int root_fd;
 	int read_only;
 	struct ftpd_host *host;	/* runs upload commits off the event loop, if set */
+	uid_t uid;		/* whom the kernel checks: for the perm facts */
+	gid_t gid;
 };
 
 struct name_cache_entry {
@@ -55,8 +59,10 @@ struct name_cache {
 
 struct fs_directory {
 	struct ftpd_directory base;
+	struct shell_fs *fs;
 	DIR *stream;
 	struct name_cache names;
+	char link_target[PATH_MAX];
 };
 
 struct fs_read_file {
@@ -126,10 +132,56 @@ cached_name(struct name_cache_entry *entries, size_t *next, int is_group,
 	return entry->name;
 }
 
+/* The rwx bits of mode that apply to this process, as 04/02/01. */
+static unsigned
+own_permission_bits(const struct shell_fs *fs, const struct stat *status)
+{
+	if (fs->uid == 0)
+		return 07;
+	if (status->st_uid == fs->uid)
+		return (status->st_mode >> 6) & 07;
+	if (status->st_gid == fs->gid)
+		return (status->st_mode >> 3) & 07;
+	return status->st_mode & 07;
+}
+
+/*
+ * The MLSD perm facts: what the mode bits let this process do, and no change
+ * at all in a read-only shell. Deleting and renaming depend on the directory
+ * holding the entry; they are offered when the shell is writable and the
+ * kernel has the last word.
+ */
+static unsigned
+perm_facts(const struct shell_fs *fs, const struct stat *status)
+{
+	unsigned bits = own_permission_bits(fs, status);
+	unsigned perm = FTPD_PERM_KNOWN;
+
+	if (S_ISDIR(status->st_mode)) {
+		if (bits & 01)
+			perm |= FTPD_PERM_ENTER;
+		if (bits & 04)
+			perm |= FTPD_PERM_LIST;
+		if (!fs->read_only && (bits & 03) == 03)
+			perm |= FTPD_PERM_CREATE | FTPD_PERM_MKDIR | FTPD_PERM_PURGE;
+	} else if (S_ISREG(status->st_mode)) {
+		if (bits & 04)
+			perm |= FTPD_PERM_READ;
+		if (!fs->read_only && (bits & 02))
+			perm |= FTPD_PERM_APPEND | FTPD_PERM_WRITE;
+	}
+	if (!fs->read_only)
+		perm |= FTPD_PERM_DELETE | FTPD_PERM_RENAME;
+	return perm;
+}
+
 static void
-fill_stat(const struct stat *status, struct name_cache *names, struct ftpd_stat *out)
+fill_stat(const struct shell_fs *fs, const struct stat *status, struct name_cache *names,
+    struct ftpd_stat *out)
 {
 	memset(out, 0, sizeof(*out));
+	out->struct_size = sizeof(*out);
+	out->perm = perm_facts(fs, status);
 	out->mode = status->st_mode;
 	out->size = status->st_size > 0 ? (uint64_t)status->st_size : 0;
 	out->mtime = status->st_mtim.tv_sec;
@@ -238,36 +290,86 @@ fs_access(struct ftpd_shell *shell, const struct ftpd_path *path,
 	done(arg, error);
 }
 
+/* stat of path, following a final link (inside the root) unless lstat. */
 static void
-fs_stat(struct ftpd_shell *shell, const struct ftpd_path *path,
+stat_path(struct shell_fs *fs, const struct ftpd_path *path, int lstat,
     ftpd_stat_fn done, void *arg)
 {
-	struct shell_fs *fs = shell_fs_of(shell);
 	struct name_cache names;
-	struct ftpd_stat result;
+	struct ftpd_stat result = FTPD_STAT_INIT;
 	struct stat status;
-	int fd;
+	const char *name;
+	int fd, error = 0;
 
-	fd = fs_resolve_open(fs->root_fd, path, O_PATH, 0);
+	if (lstat && path->count > 0) {
+		fd = fs_resolve_open_parent(fs->root_fd, path, &name);
+		if (fd >= 0 && fstatat(fd, name, &status, AT_SYMLINK_NOFOLLOW) == -1)
+			error = -errno;
+	} else {
+		fd = fs_resolve_open(fs->root_fd, path, O_PATH, 0);
+		if (fd >= 0 && fstat(fd, &status) == -1)
+			error = -errno;
+	}
 	if (fd < 0) {
 		done(arg, fd, NULL);
 		return;
 	}
-	if (fstat(fd, &status) == -1) {
-		int error = -errno;
-
-		close(fd);
+	close(fd);
+	if (error != 0) {
 		done(arg, error, NULL);
 		return;
 	}
-	close(fd);
 	memset(&names, 0, sizeof(names));
-	fill_stat(&status, &names, &result);
+	fill_stat(fs, &status, &names, &result);
 	done(arg, 0, &result);
 }
 
-static int
-fs_directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry)
+static void
+fs_stat(struct ftpd_shell *shell, const struct ftpd_path *path,
+    ftpd_stat_fn done, void *arg)
+{
+	stat_path(shell_fs_of(shell), path, 0, done, arg);
+}
+
+static void
+fs_lstat(struct ftpd_shell *shell, const struct ftpd_path *path,
+    ftpd_stat_fn done, void *arg)
+{
+	stat_path(shell_fs_of(shell), path, 1, done, arg);
+}
+
+static void
+fs_readlink(struct ftpd_shell *shell, const struct ftpd_path *path,
+    ftpd_readlink_fn done, void *arg)
+{
+	struct shell_fs *fs = shell_fs_of(shell);
+	char target[PATH_MAX];
+	const char *name;
+	ssize_t length;
+	int fd;
+
+	if (path->count == 0) {
+		done(arg, -EINVAL, NULL);
+		return;
+	}
+	fd = fs_resolve_open_parent(fs->root_fd, path, &name);
+	if (fd < 0) {
+		done(arg, fd, NULL);
+		return;
+	}
+	length = readlinkat(fd, name, target, sizeof(target) - 1);
+	close(fd);
+	if (length < 0) {
+		done(arg, -errno, NULL);
+		return;
+	}
+	target[length] = '\0';
+	done(arg, 0, target);
+}
+
+static ssize_t
+fs_directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry,
+    ftpd_result_fn done UNUSED, void *arg UNUSED)
 {
 	struct fs_directory *directory = (struct fs_directory *)base;
 	struct dirent *found;
@@ -282,15 +384,27 @@ fs_directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entr
 			continue;
 		break;
 	}
+	entry->struct_size = sizeof(*entry);
 	entry->name = found->d_name;
 	/* Never follows: a symlink is listed as itself, wherever it points. */
 	if (fstatat(dirfd(directory->stream), found->d_name, &status,
 	    AT_SYMLINK_NOFOLLOW) == 0) {
 		entry->has_stat = 1;
-		fill_stat(&status, &directory->names, &entry->stat);
+		fill_stat(directory->fs, &status, &directory->names, &entry->stat);
 	} else {
 		entry->has_stat = 0;
 		memset(&entry->stat, 0, sizeof(entry->stat));
+		entry->stat.struct_size = sizeof(entry->stat);
+	}
+	entry->link_target = NULL;
+	if (entry->has_stat && S_ISLNK(status.st_mode)) {
+		ssize_t length = readlinkat(dirfd(directory->stream), found->d_name,
+		    directory->link_target, sizeof(directory->link_target) - 1);
+
+		if (length >= 0) {
+			directory->link_target[length] = '\0';
+			entry->link_target = directory->link_target;
+		}
 	}
 	return 1;
 }
@@ -305,6 +419,7 @@ fs_directory_close(struct ftpd_directory *base)
 }
 
 static const struct ftpd_directory_ops fs_directory_ops = {
+	.struct_size = sizeof(struct ftpd_directory_ops),
 	.read = fs_directory_read,
 	.close = fs_directory_close,
 };
@@ -338,6 +453,7 @@ fs_open_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
 		return;
 	}
 	directory->base.ops = &fs_directory_ops;
+	directory->fs = fs;
 	done(arg, 0, &directory->base);
 }
 
@@ -462,7 +578,8 @@ fs_rename(struct ftpd_shell *shell, const struct ftpd_path *from,
 }
 
 static ssize_t
-fs_read_file_read(struct ftpd_read_file *file, void *buffer, size_t length)
+fs_read_file_read(struct ftpd_read_file *file, void *buffer, size_t length,
+    ftpd_result_fn done UNUSED, void *arg UNUSED)
 {
 	ssize_t count;
 
@@ -480,6 +597,7 @@ fs_read_file_close(struct ftpd_read_file *file)
 }
 
 static const struct ftpd_read_file_ops fs_read_file_ops = {
+	.struct_size = sizeof(struct ftpd_read_file_ops),
 	.read = fs_read_file_read,
 	.close = fs_read_file_close,
 };
@@ -513,6 +631,7 @@ fs_open_for_reading(struct ftpd_shell *shell, const struct ftpd_path *path,
 		done(arg, error, NULL);
 		return;
 	}
+	file->base.struct_size = sizeof(file->base);
 	file->base.ops = &fs_read_file_ops;
 	file->base.fd = fd;
 	file->base.size = (uint64_t)status.st_size;
@@ -536,27 +655,36 @@ fs_open_for_writing(struct ftpd_shell *shell, const struct ftpd_path *path,
 }
 
 static int
-set_entry_mtime(int directory_fd, const char *name, const void *context)
+set_entry_times(int directory_fd, const char *name, const struct ftpd_attributes *change)
 {
-	const time_t *mtime = context;
 	struct timespec times[2];
 
-	times[0].tv_sec = 0;
-	times[0].tv_nsec = UTIME_OMIT;
-	times[1].tv_sec = *mtime;
-	times[1].tv_nsec = 0;
+	times[0].tv_sec = change->mask & FTPD_ATTR_ATIME ? change->atime : 0;
+	times[0].tv_nsec = change->mask & FTPD_ATTR_ATIME ? 0 : UTIME_OMIT;
+	times[1].tv_sec = change->mask & FTPD_ATTR_MTIME ? change->mtime : 0;
+	times[1].tv_nsec = change->mask & FTPD_ATTR_MTIME ? 0 : UTIME_OMIT;
 	/* A symlink gets its own time set; its target, maybe outside, is untouched. */
 	if (utimensat(directory_fd, name, times, AT_SYMLINK_NOFOLLOW) == -1)
 		return -errno;
 	return 0;
 }
 
-static void
-fs_set_mtime(struct ftpd_shell *shell, const struct ftpd_path *path,
-    time_t mtime, ftpd_done_fn done, void *arg)
+/* Only a regular file has a size to set; a link is not followed to one. */
+static int
+set_entry_size(int directory_fd, const char *name, uint64_t size)
 {
-	change_in_parent(shell_fs_of(shell), path, 0, set_entry_mtime, &mtime,
-	    done, arg);
+	int fd, error = 0;
+
+	if (size > INT64_MAX)
+		return -EFBIG;
+	fd = openat(directory_fd, name,
+	    O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ELOOP ? -EPERM : -errno;
+	if (fs_clear_nonblocking(fd) != 0 || ftruncate(fd, (off_t)size) == -1)
+		error = errno == EINVAL ? -EINVAL : -errno;
+	close(fd);
+	return error;
 }
 
 static int
@@ -590,14 +718,6 @@ chmod_without_following(int directory_fd, const char *name, mode_t mode)
 	return error;
 }
 
-static int
-chmod_entry(int directory_fd, const char *name, const void *context)
-{
-	const mode_t *mode = context;
-
-	return chmod_without_following(directory_fd, name, *mode);
-}
-
 /* A mode SITE CHMOD refuses before touching the tree: 0 if it may be set. */
 static int
 chmod_mode_error(mode_t mode)
@@ -609,12 +729,112 @@ chmod_mode_error(mode_t mode)
 	return 0;
 }
 
-static void
-fs_chmod(struct ftpd_shell *shell, const struct ftpd_path *path, mode_t mode,
-    ftpd_done_fn done, void *arg)
+/* Each change in the order mode, size, times; the first failure stops the rest. */
+static int
+change_attributes(int directory_fd, const char *name, const void *context)
 {
-	change_in_parent(shell_fs_of(shell), path, chmod_mode_error(mode),
-	    chmod_entry, &mode, done, arg);
+	const struct ftpd_attributes *change = context;
+	int error = 0;
+
+	if (change->mask & FTPD_ATTR_MODE)
+		error = chmod_without_following(directory_fd, name, change->mode);
+	if (error == 0 && (change->mask & FTPD_ATTR_SIZE))
+		error = set_entry_size(directory_fd, name, change->size);
+	if (error == 0 && (change->mask & (FTPD_ATTR_MTIME | FTPD_ATTR_ATIME)))
+		error = set_entry_times(directory_fd, name, change);
+	return error;
+}
+
+static void
+fs_chattr(struct ftpd_shell *shell, const struct ftpd_path *path,
+    const struct ftpd_attributes *attributes, ftpd_done_fn done, void *arg)
+{
+	struct ftpd_attributes change = { .struct_size = sizeof(change) };
+	int refusal = 0;
+
+	/* Fields ftpd did not know it could set stay unset. */
+	change.mask = attributes->mask;
+	change.mode = attributes->mode;
+	change.mtime = attributes->mtime;
+	change.atime = attributes->atime;
+	if (FTPD_HAS(attributes, struct ftpd_attributes, size))
+		change.size = attributes->size;
+	else
+		change.mask &= ~(unsigned)FTPD_ATTR_SIZE;
+	if (change.mask & ~(unsigned)(FTPD_ATTR_MODE | FTPD_ATTR_MTIME | FTPD_ATTR_ATIME |
+	    FTPD_ATTR_SIZE))
+		refusal = -EINVAL;
+	else if (change.mask & FTPD_ATTR_MODE)
+		refusal = chmod_mode_error(change.mode);
+	change_in_parent(shell_fs_of(shell), path, refusal, change_attributes, &change,
+	    done, arg);
+}
+
+/*
+ * The target as a path relative to link's directory: "../" up to where the
+ * two share a directory, then down. Resolved from where the link sits, it
+ * can only name something inside the root.
+ */
+static int
+relative_target(const struct ftpd_path *target, const struct ftpd_path *link,
+    char *out, size_t size)
+{
+	size_t common = 0, used = 0, i;
+
+	while (common < target->count && common + 1 < link->count &&
+	    strcmp(target->segments[common], link->segments[common]) == 0)
+		common++;
+	out[0] = '\0';
+	for (i = common; i + 1 < link->count; i++) {
+		if (used + 3 >= size)
+			return -ENAMETOOLONG;
+		memcpy(out + used, "../", 4);
+		used += 3;
+	}
+	for (i = common; i < target->count; i++) {
+		size_t length = strlen(target->segments[i]);
+
+		if (used + length + 2 >= size)
+			return -ENAMETOOLONG;
+		memcpy(out + used, target->segments[i], length);
+		used += length;
+		out[used++] = i + 1 < target->count ? '/' : '\0';
+	}
+	if (used == 0)
+		memcpy(out, ".", 2);	/* the root itself, from a link in the root */
+	else if (out[used - 1] == '/')
+		out[used - 1] = '\0';	/* only "../" steps: drop the last slash */
+	else
+		out[used] = '\0';
+	return 0;
+}
+
+static int
+make_symlink_entry(int directory_fd, const char *name, const void *context)
+{
+	return symlinkat(context, directory_fd, name) == -1 ? -errno : 0;
+}
+
+static void
+fs_symlink(struct ftpd_shell *shell, const struct ftpd_path *target,
+    const struct ftpd_path *link, ftpd_done_fn done, void *arg)
+{
+	char relative[PATH_MAX];
+	int refusal;
+
+	refusal = link->count == 0 ? -EEXIST :
+	    relative_target(target, link, relative, sizeof(relative));
+	change_in_parent(shell_fs_of(shell), link, refusal, make_symlink_entry, relative,
+	    done, arg);
+}
+
+static void
+fs_open_file(struct ftpd_shell *shell, const struct ftpd_path *path, unsigned flags,
+    ftpd_open_file_fn done, void *arg)
+{
+	struct shell_fs *fs = shell_fs_of(shell);
+
+	fs_random_access_open(fs->root_fd, fs->read_only, path, flags, done, arg);
 }
 
 static void
@@ -627,6 +847,7 @@ fs_destroy(struct ftpd_shell *shell)
 }
 
 static const struct ftpd_shell_ops shell_fs_ops = {
+	.struct_size = sizeof(struct ftpd_shell_ops),
 	.access = fs_access,
 	.stat = fs_stat,
 	.open_directory = fs_open_directory,
@@ -636,9 +857,12 @@ static const struct ftpd_shell_ops shell_fs_ops = {
 	.rename = fs_rename,
 	.open_for_reading = fs_open_for_reading,
 	.open_for_writing = fs_open_for_writing,
-	.set_mtime = fs_set_mtime,
-	.chmod = fs_chmod,
 	.destroy = fs_destroy,
+	.chattr = fs_chattr,
+	.lstat = fs_lstat,
+	.readlink = fs_readlink,
+	.symlink = fs_symlink,
+	.open_file = fs_open_file,
 };
 
 int
@@ -648,7 +872,8 @@ shell_fs_create(const struct ftpd_shell_config *config, struct ftpd_shell **shel
 
 	if (config->root == NULL || config->root[0] == '\0')
 		return -EINVAL;
-	if (config->options != NULL && config->options[0] != '\0')
+	/* The fs shell takes no options. */
+	if (config->option_count > 0)
 		return -EINVAL;
 	fs = calloc(1, sizeof(*fs));
 	if (fs == NULL)
@@ -663,12 +888,15 @@ shell_fs_create(const struct ftpd_shell_config *config, struct ftpd_shell **shel
 	fs->base.ops = &shell_fs_ops;
 	fs->read_only = config->read_only != 0;
 	fs->host = config->host;
+	fs->uid = geteuid();
+	fs->gid = getegid();
 	*shell = &fs->base;
 	return 0;
 }
 
 const struct ftpd_shell_module shell_fs_module = {
 	.abi_version = FTPD_SHELL_ABI_VERSION,
+	.struct_size = sizeof(struct ftpd_shell_module),
 	.name = "fs",
 	.create = shell_fs_create,
 };

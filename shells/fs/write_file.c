@@ -18,6 +18,7 @@
 #include "fs/fs.h"
 #include "fs/resolve.h"
 #include "fs/write_file.h"
+#include "util/attributes.h"
 
 /* The process umask applies, as it does for any program creating files. */
 #define NEW_FILE_MODE 0666
@@ -55,7 +56,8 @@ struct fs_write_file {
 #define WRITEBACK_STEP (8 * 1024 * 1024)
 
 static ssize_t
-fs_write_file_write(struct ftpd_write_file *base, const void *buffer, size_t length)
+fs_write_file_write(struct ftpd_write_file *base, const void *buffer, size_t length,
+    ftpd_result_fn done UNUSED, void *arg UNUSED)
 {
 	struct fs_write_file *file = (struct fs_write_file *)base;
 	size_t written = 0;
@@ -192,6 +194,7 @@ fs_write_file_abort(struct ftpd_write_file *base)
 }
 
 static const struct ftpd_write_file_ops fs_write_file_ops = {
+	.struct_size = sizeof(struct ftpd_write_file_ops),
 	.write = fs_write_file_write,
 	.finish = fs_write_file_finish,
 	.abort = fs_write_file_abort,
@@ -377,7 +380,10 @@ fs_write_file_open(int root_fd, struct ftpd_host *host, const struct ftpd_path *
 	file = calloc(1, sizeof(*file));
 	if (file == NULL)
 		return -ENOMEM;
+	file->base.struct_size = sizeof(file->base);
 	file->base.ops = &fs_write_file_ops;
+	/* Not offered: commits and cut-backs count what write() saw. */
+	file->base.fd = -1;
 	file->fd = -1;
 	file->directory_fd = -1;
 	file->host = host;

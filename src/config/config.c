@@ -1198,30 +1198,6 @@ print_lines(FILE *out, const char *name, const struct config_lines *lines)
 		print_text(out, name, lines->lines[i]);
 }
 
-char *
-config_lines_join(const struct config_lines *lines, int *error)
-{
-	size_t length = 0, used = 0, i;
-	char *joined;
-
-	*error = 0;
-	if (lines->count == 0)
-		return NULL;
-	for (i = 0; i < lines->count; i++)
-		length += strlen(lines->lines[i]) + 1;
-	if ((joined = malloc(length)) == NULL) {
-		*error = -ENOMEM;
-		return NULL;
-	}
-	for (i = 0; i < lines->count; i++) {
-		if (i > 0)
-			joined[used++] = '\n';
-		strcpy(joined + used, lines->lines[i]);
-		used += strlen(lines->lines[i]);
-	}
-	return joined;
-}
-
 void
 config_print(const struct config *config, FILE *out)
 {

@@ -131,12 +131,6 @@ int config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE]);
 /* Parses "ADDRESS:PORT" as the listen key does. 0 or -EINVAL. */
 int config_parse_listen_address(const char *value, struct listen_address *out);
 
-/*
- * The lines joined by '\n', as a shell module's options field carries them
- * (malloc'd), or NULL when there are none. *error is -ENOMEM or 0.
- */
-char *config_lines_join(const struct config_lines *lines, int *error);
-
 /* Writes the effective configuration as a valid ftpd.conf. */
 void config_print(const struct config *config, FILE *out);
 

@@ -1,6 +1,9 @@
 /*
  * transfer: one data transfer over a bufferevent.
  * Downloads are pulled from the file only as the socket drains; uploads go to the file as they arrive.
+ * A shell may complete a read or write later (FTPD_PENDING): a download then
+ * waits with its block lent to the shell, an upload stops reading its data
+ * connection until the shell has taken what arrived.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -53,8 +56,11 @@ struct transfer {
 	struct event *ktls_event;	/* kernel-TLS download: the socket is writable */
 	evutil_socket_t upload_fd;	/* an upload's data connection */
 	struct event *upload_event;	/* readable, or stalled */
-	char *upload_buffer;		/* RECEIVE_BUFFER_SIZE bytes */
-	struct evbuffer *converted;	/* TYPE A upload: bytes after conversion */
+	/* Upload bytes that arrived (converted, for TYPE A), not yet written. */
+	struct evbuffer *to_store;
+	char *read_block;		/* lent to the shell by a pending read */
+	char *raw;			/* TYPE A raw upload: bytes before conversion */
+	int source_pending;		/* the source resumes the download itself */
 	/* max_rate: libevent paces the bufferevent, upload_pacer the raw upload path */
 	struct ev_token_bucket_cfg *rate_bucket;
 	struct rate_pacer upload_pacer;
@@ -62,6 +68,9 @@ struct transfer {
 
 	int exhausted;			/* a download has queued its last byte */
 	int committing;			/* an upload's finish() is running */
+	int write_pending;		/* the shell has the head of to_store */
+	int input_ended;		/* the whole upload arrived; store, then commit */
+	int keep_when_written;		/* cut off: keep what arrived once it is written */
 	uint64_t queued;		/* download bytes handed to the socket buffer */
 	uint64_t received;		/* upload bytes read from the socket */
 	uint64_t stored;		/* upload bytes written to the file */
@@ -135,8 +144,8 @@ static void
 release(struct transfer *transfer)
 {
 	release_connection(transfer);
-	free(transfer->upload_buffer);
-	transfer->upload_buffer = NULL;
+	free(transfer->raw);
+	transfer->raw = NULL;
 	/* The socket buffer may still reference the segment: free it after the socket. */
 	if (transfer->segment != NULL)
 		evbuffer_file_segment_free(transfer->segment);
@@ -144,25 +153,31 @@ release(struct transfer *transfer)
 	if (transfer->read_file != NULL)
 		transfer->read_file->ops->close(transfer->read_file);
 	transfer->read_file = NULL;
+	/* Only after close: a pending read had it until then. */
+	free(transfer->read_block);
+	transfer->read_block = NULL;
 	if (transfer->source.close != NULL)
 		transfer->source.close(transfer->source.context);
 	transfer->source.close = NULL;
 	if (transfer->write_file != NULL)
 		transfer->write_file->ops->abort(transfer->write_file);
 	transfer->write_file = NULL;
-	if (transfer->converted != NULL)
-		evbuffer_free(transfer->converted);
-	transfer->converted = NULL;
+	if (transfer->to_store != NULL)
+		evbuffer_free(transfer->to_store);
+	transfer->to_store = NULL;
 }
 
 static void committed(void *arg, int error);
+static void read_later(void *arg, ssize_t result);
+static void source_resumed(void *arg);
+static void written_later(void *arg, ssize_t result);
 
 /* keep_partial: whether an upload ending with status keeps what arrived. */
 static int
 keeps_partial_upload(const struct transfer *transfer, enum transfer_status status)
 {
 	return transfer->write_file != NULL && transfer->options.keep_partial &&
-	    transfer->stored > 0 &&
+	    (transfer->stored > 0 || transfer->write_pending) &&
 	    (status == TRANSFER_CONNECTION_LOST || status == TRANSFER_ABORTED);
 }
 
@@ -176,11 +191,16 @@ keep_partial_upload(struct transfer *transfer)
 	struct ftpd_write_file *file = transfer->write_file;
 
 	log_info("upload cut off after %llu bytes: keeping them",
-	    (unsigned long long)transfer->stored);
+	    (unsigned long long)transfer->received);
 	release_connection(transfer);
-	transfer->write_file = NULL;
 	transfer->done = NULL;
 	transfer->committing = 1;
+	if (transfer->write_pending) {
+		/* finish() must wait for the write: written_later() calls it. */
+		transfer->keep_when_written = 1;
+		return;
+	}
+	transfer->write_file = NULL;
 	file->ops->finish(file, committed, transfer);
 }
 
@@ -228,47 +248,78 @@ transfer_expected_bytes(const struct transfer *transfer)
 	return transfer->end - transfer->start;
 }
 
-/* Reads the next piece of a file that cannot be sent zero-copy. */
+/* What a read into a lent block gives back: the output buffer owns it then. */
+static void
+free_block(const void *data, size_t length UNUSED, void *extra UNUSED)
+{
+	free((void *)data);
+}
+
+/*
+ * Queues what a read put in block (TYPE A converted), and takes block. 1:
+ * more to read; 0: the end; -errno.
+ */
+static int
+take_read(struct transfer *transfer, struct evbuffer *out, char *block, ssize_t got)
+{
+	if (got <= 0) {
+		free(block);
+		if (got < 0)
+			return (int)got;
+		/*
+		 * The end came before the size the file had when opened: it
+		 * shrank underneath. Reporting 226 would pass a truncated
+		 * copy off as complete (TYPE A has no byte count to check).
+		 */
+		if (transfer->position < transfer->end) {
+			log_warning("download failed: the file shrank from %llu to %llu "
+			    "bytes while it was sent", (unsigned long long)transfer->end,
+			    (unsigned long long)transfer->position);
+			return -EIO;
+		}
+		return 0;
+	}
+	if ((size_t)got > READ_CHUNK)
+		got = READ_CHUNK;	/* a shell that claims more than it was given */
+	if (transfer->options.ascii) {
+		ascii_to_network(&transfer->ascii, block, (size_t)got, out);
+		free(block);
+	} else if (evbuffer_add_reference(out, block, (size_t)got, free_block, NULL) != 0) {
+		/* No copy: the output buffer sends from the block itself. */
+		free(block);
+		return -ENOMEM;
+	}
+	transfer->position += (uint64_t)got;
+	return 1;
+}
+
+#define READ_PENDING 2
+
+/*
+ * Reads the next pieces of a file that cannot be sent zero-copy: 1 more,
+ * 0 the end, READ_PENDING when the shell completes the read later, -errno.
+ */
 static int
 produce_from_file(struct transfer *transfer, struct evbuffer *out)
 {
-	char chunk[READ_CHUNK];
 	size_t before = evbuffer_get_length(out);
 
 	while (evbuffer_get_length(out) - before < SEND_BUDGET) {
-		struct evbuffer_iovec space;
+		char *block = malloc(READ_CHUNK);
 		ssize_t got;
+		int more;
 
-		if (transfer->options.ascii) {
-			got = transfer->read_file->ops->read(transfer->read_file, chunk, sizeof(chunk));
-			if (got > 0)
-				ascii_to_network(&transfer->ascii, chunk, (size_t)got, out);
-		} else {
-			/* Straight into the buffer's own memory: no copy, no heap churn. */
-			if (evbuffer_reserve_space(out, READ_CHUNK, &space, 1) < 1)
-				return -ENOMEM;
-			got = transfer->read_file->ops->read(transfer->read_file, space.iov_base,
-			    space.iov_len < READ_CHUNK ? space.iov_len : READ_CHUNK);
-			space.iov_len = got > 0 ? (size_t)got : 0;
-			evbuffer_commit_space(out, &space, 1);
+		if (block == NULL)
+			return -ENOMEM;
+		got = transfer->read_file->ops->read(transfer->read_file, block, READ_CHUNK,
+		    read_later, transfer);
+		if (got == FTPD_PENDING) {
+			transfer->read_block = block;
+			return READ_PENDING;
 		}
-		if (got < 0)
-			return (int)got;
-		if (got == 0) {
-			/*
-			 * The end came before the size the file had when opened: it
-			 * shrank underneath. Reporting 226 would pass a truncated
-			 * copy off as complete (TYPE A has no byte count to check).
-			 */
-			if (transfer->position < transfer->end) {
-				log_warning("download failed: the file shrank from %llu to %llu "
-				    "bytes while it was sent", (unsigned long long)transfer->end,
-				    (unsigned long long)transfer->position);
-				return -EIO;
-			}
-			return 0;
-		}
-		transfer->position += (uint64_t)got;
+		more = take_read(transfer, out, block, got);
+		if (more <= 0)
+			return more;
 	}
 	return 1;
 }
@@ -281,6 +332,8 @@ refill(struct transfer *transfer)
 	size_t before = evbuffer_get_length(out);
 	int more;
 
+	if (transfer->read_block != NULL || transfer->source_pending)
+		return 0;	/* read_later() or source_resumed() goes on */
 	if (transfer->segment != NULL) {
 		uint64_t piece = transfer->end - transfer->position;
 
@@ -300,10 +353,17 @@ refill(struct transfer *transfer)
 	} else if (transfer->kind == SEND_FILE)
 		more = produce_from_file(transfer, out);
 	else
-		more = transfer->source.produce(transfer->source.context, out, SEND_BUDGET);
+		more = transfer->source.produce(transfer->source.context, out, SEND_BUDGET,
+		    source_resumed, transfer);
 	if (more < 0)
 		return more;
 	transfer->queued += evbuffer_get_length(out) - before;
+	if (more == READ_PENDING && transfer->kind == SEND_FILE)
+		return 0;	/* read_block says so */
+	if (more == TRANSFER_SOURCE_PENDING) {
+		transfer->source_pending = 1;
+		return 0;
+	}
 	if (more == 0) {
 		transfer->exhausted = 1;
 		/* From now on be told only when everything has gone out. */
@@ -353,51 +413,95 @@ send_more(struct bufferevent *data, void *arg)
 		download_complete(transfer);
 }
 
-/*
- * Writes length bytes to the upload's file; 0 or -errno. Bytes past the
- * store limit fail the upload as they arrive, not after the whole file.
- */
-static int
-write_all(struct transfer *transfer, const char *bytes, size_t length)
+/* A read the shell completed later. */
+static void
+read_later(void *arg, ssize_t result)
 {
-	if (transfer->options.store_limited &&
-	    length > transfer->options.store_limit - transfer->stored) {
-		log_info("upload stopped: %llu bytes would pass the %llu its quota allows",
-		    (unsigned long long)(transfer->stored + length),
-		    (unsigned long long)transfer->options.store_limit);
-		return -EDQUOT;
-	}
-	while (length > 0) {
-		ssize_t wrote = transfer->write_file->ops->write(transfer->write_file, bytes, length);
+	struct transfer *transfer = arg;
+	struct evbuffer *out = bufferevent_get_output(transfer->data);
+	size_t before = evbuffer_get_length(out);
+	char *block = transfer->read_block;
+	int more;
 
-		if (wrote < 0)
-			return (int)wrote;
-		if (wrote == 0)
-			return -EIO;
-		transfer->stored += (uint64_t)wrote;
-		bytes += wrote;
-		length -= (size_t)wrote;
+	transfer->read_block = NULL;
+	more = take_read(transfer, out, block, result);
+	transfer->queued += evbuffer_get_length(out) - before;
+	if (more < 0) {
+		log_warning("download failed: %s", strerror(-more));
+		finish(transfer, TRANSFER_LOCAL_ERROR, more);
+		return;
 	}
+	if (more == 0) {
+		transfer->exhausted = 1;
+		bufferevent_setwatermark(transfer->data, EV_WRITE, 0, 0);
+	}
+	/* Above the watermark, the socket's draining calls send_more. */
+	if (evbuffer_get_length(out) <= SEND_LOW_WATERMARK)
+		send_more(transfer->data, transfer);
+}
+
+/* The source has what it waited for: ask it again if the socket wants more. */
+static void
+source_resumed(void *arg)
+{
+	struct transfer *transfer = arg;
+
+	transfer->source_pending = 0;
+	if (evbuffer_get_length(bufferevent_get_output(transfer->data)) <= SEND_LOW_WATERMARK)
+		send_more(transfer->data, transfer);
+}
+
+/* The shell wrote wrote bytes of to_store's head: drop them. 0 or -errno. */
+static int
+take_written(struct transfer *transfer, ssize_t wrote, size_t offered)
+{
+	if (wrote < 0)
+		return (int)wrote;
+	if (wrote == 0 || (size_t)wrote > offered)
+		return -EIO;
+	transfer->stored += (uint64_t)wrote;
+	evbuffer_drain(transfer->to_store, (size_t)wrote);
 	return 0;
 }
 
-/* Stores bytes that arrived, converting TYPE A line ends first. */
+/*
+ * Hands what arrived to the shell, a contiguous piece at a time, until it
+ * is all written or one write is pending; 0 or -errno. Bytes past the store
+ * limit fail the upload as they arrive, not after the whole file.
+ */
 static int
-store_received(struct transfer *transfer, const char *bytes, size_t length)
+store_arrived(struct transfer *transfer)
 {
-	int error = 0;
+	while (!transfer->write_pending && evbuffer_get_length(transfer->to_store) > 0) {
+		size_t piece = evbuffer_get_contiguous_space(transfer->to_store);
+		const char *bytes;
+		ssize_t wrote;
+		int error;
 
-	if (!transfer->options.ascii)
-		return write_all(transfer, bytes, length);
-	ascii_from_network(&transfer->ascii, bytes, length, transfer->converted);
-	while (error == 0 && evbuffer_get_length(transfer->converted) > 0) {
-		size_t piece = evbuffer_get_contiguous_space(transfer->converted);
-
-		error = write_all(transfer,
-		    (const char *)evbuffer_pullup(transfer->converted, (ev_ssize_t)piece), piece);
-		evbuffer_drain(transfer->converted, piece);
+		if (transfer->options.store_limited &&
+		    piece > transfer->options.store_limit - transfer->stored) {
+			log_info("upload stopped: %llu bytes would pass the %llu its quota allows",
+			    (unsigned long long)(transfer->stored + piece),
+			    (unsigned long long)transfer->options.store_limit);
+			return -EDQUOT;
+		}
+		bytes = (const char *)evbuffer_pullup(transfer->to_store, (ev_ssize_t)piece);
+		wrote = transfer->write_file->ops->write(transfer->write_file, bytes, piece,
+		    written_later, transfer);
+		if (wrote == FTPD_PENDING) {
+			/* Nothing may touch to_store now: stop taking more. */
+			transfer->write_pending = 1;
+			if (transfer->upload_event != NULL)
+				event_del(transfer->upload_event);
+			if (transfer->data != NULL)
+				bufferevent_disable(transfer->data, EV_READ);
+			return 0;
+		}
+		error = take_written(transfer, wrote, piece);
+		if (error != 0)
+			return error;
 	}
-	return error;
+	return 0;
 }
 
 static void
@@ -411,25 +515,93 @@ committed(void *arg, int error)
 	finish(transfer, error == 0 ? TRANSFER_COMPLETE : TRANSFER_LOCAL_ERROR, error);
 }
 
-/* The client closed its side: the upload is whole. Store it. */
+/* Everything arrived and is written: store it. */
 static void
-commit_upload(struct transfer *transfer)
+commit_written(struct transfer *transfer)
 {
 	struct ftpd_write_file *file = transfer->write_file;
-	int error = 0;
 
-	if (transfer->options.ascii) {
-		ascii_network_finish(&transfer->ascii, transfer->converted);
-		error = store_received(transfer, NULL, 0);
-	}
-	if (error != 0) {
-		finish(transfer, TRANSFER_LOCAL_ERROR, error);
-		return;
-	}
 	close_data_connection(transfer);
 	transfer->write_file = NULL;	/* finish() now owns it */
 	transfer->committing = 1;
 	file->ops->finish(file, committed, transfer);
+}
+
+/* The client closed its side: the upload is whole. Store it once written. */
+static void
+commit_upload(struct transfer *transfer)
+{
+	int error;
+
+	if (transfer->options.ascii)
+		ascii_network_finish(&transfer->ascii, transfer->to_store);
+	error = store_arrived(transfer);
+	if (error != 0) {
+		log_warning("upload failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	if (transfer->write_pending) {
+		transfer->input_ended = 1;	/* written_later() commits */
+		return;
+	}
+	commit_written(transfer);
+}
+
+static void receive_decrypted(struct bufferevent *data, void *arg);
+
+/* The shell is ready for more: read the data connection again. */
+static void
+resume_receiving(struct transfer *transfer)
+{
+	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
+
+	if (transfer->data != NULL) {
+		bufferevent_enable(transfer->data, EV_READ);
+		/* What was decrypted meanwhile raises no new event: take it now. */
+		if (evbuffer_get_length(bufferevent_get_input(transfer->data)) > 0)
+			receive_decrypted(transfer->data, transfer);
+		return;
+	}
+	/* A paced upload waiting for its pacer is resumed by resume_upload(). */
+	if (transfer->upload_pause != NULL && evtimer_pending(transfer->upload_pause, NULL))
+		return;
+	if (event_add(transfer->upload_event, &stall) != 0) {
+		log_warning("upload failed: %s", strerror(ENOMEM));
+		finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+	}
+}
+
+/* A write the shell completed later. */
+static void
+written_later(void *arg, ssize_t result)
+{
+	struct transfer *transfer = arg;
+	size_t offered = evbuffer_get_contiguous_space(transfer->to_store);
+	int error;
+
+	transfer->write_pending = 0;
+	error = take_written(transfer, result, offered);
+	if (error == 0)
+		error = store_arrived(transfer);
+	if (error != 0) {
+		log_warning("upload failed: %s", strerror(-error));
+		/* Cut off and keeping: nobody waits for a report. */
+		transfer->committing = 0;
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	if (transfer->write_pending)
+		return;
+	if (transfer->keep_when_written) {
+		struct ftpd_write_file *file = transfer->write_file;
+
+		transfer->write_file = NULL;
+		file->ops->finish(file, committed, transfer);
+	} else if (transfer->input_ended)
+		commit_written(transfer);
+	else
+		resume_receiving(transfer);
 }
 
 /* How much the next read of a raw upload may take: 0 when it must pause. */
@@ -464,10 +636,45 @@ resume_upload(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	struct transfer *transfer = arg;
 	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
 
+	if (transfer->write_pending)
+		return;		/* written_later() resumes */
 	if (event_add(transfer->upload_event, &stall) != 0) {
 		log_warning("upload failed: %s", strerror(ENOMEM));
 		finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
 	}
+}
+
+/*
+ * Reads up to size bytes of a raw upload into to_store (TYPE A: converted
+ * on the way). Bytes read, 0 at the end, or -1 with errno.
+ */
+static ssize_t
+read_upload(struct transfer *transfer, evutil_socket_t fd, size_t size)
+{
+	struct evbuffer_iovec space;
+	ssize_t got;
+
+	if (transfer->options.ascii) {
+		if (transfer->raw == NULL &&
+		    (transfer->raw = malloc(RECEIVE_BUFFER_SIZE)) == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		got = read(fd, transfer->raw, size);
+		if (got > 0)
+			ascii_from_network(&transfer->ascii, transfer->raw, (size_t)got,
+			    transfer->to_store);
+		return got;
+	}
+	/* One contiguous piece: read(2) straight into the buffer's own memory. */
+	if (evbuffer_reserve_space(transfer->to_store, (ev_ssize_t)size, &space, 1) < 1) {
+		errno = ENOMEM;
+		return -1;
+	}
+	got = read(fd, space.iov_base, size);
+	space.iov_len = got > 0 ? (size_t)got : 0;
+	evbuffer_commit_space(transfer->to_store, &space, 1);
+	return got;
 }
 
 static void
@@ -482,7 +689,7 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
 		return;
 	}
-	while (budget > 0) {
+	while (budget > 0 && !transfer->write_pending) {
 		size_t size = upload_read_size(transfer);
 		ssize_t got;
 		int error;
@@ -492,7 +699,7 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 				finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
 			return;
 		}
-		got = read(fd, transfer->upload_buffer, size);
+		got = read_upload(transfer, fd, size);
 		if (got == 0) {
 			commit_upload(transfer);
 			return;
@@ -500,6 +707,10 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 		if (got < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				return;
+			if (errno == ENOMEM) {
+				finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+				return;
+			}
 			log_info("data connection lost during the upload: %s", strerror(errno));
 			finish(transfer, TRANSFER_CONNECTION_LOST, 0);
 			return;
@@ -507,7 +718,7 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 		if (transfer->options.max_rate != 0)
 			rate_pacer_spend(&transfer->upload_pacer, (size_t)got);
 		transfer->received += (uint64_t)got;
-		error = store_received(transfer, transfer->upload_buffer, (size_t)got);
+		error = store_arrived(transfer);
 		if (error != 0) {
 			log_warning("upload failed: %s", strerror(-error));
 			finish(transfer, TRANSFER_LOCAL_ERROR, error);
@@ -524,7 +735,6 @@ start_receiving(struct transfer *transfer, evutil_socket_t fd)
 	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
 
 	transfer->upload_fd = fd;
-	transfer->upload_buffer = malloc(RECEIVE_BUFFER_SIZE);
 	transfer->upload_event = event_new(transfer->base, fd, EV_READ | EV_PERSIST,
 	    receive_more, transfer);
 	if (transfer->options.max_rate != 0) {
@@ -533,28 +743,45 @@ start_receiving(struct transfer *transfer, evutil_socket_t fd)
 		if (transfer->upload_pause == NULL)
 			return -ENOMEM;
 	}
-	if (transfer->upload_buffer == NULL || transfer->upload_event == NULL ||
-	    event_add(transfer->upload_event, &stall) != 0)
+	if (transfer->upload_event == NULL || event_add(transfer->upload_event, &stall) != 0)
 		return -ENOMEM;
 	return 0;
 }
 
+/* Takes the decrypted bytes of a TLS upload to the shell; 0 or -errno. */
+static int
+take_decrypted(struct transfer *transfer)
+{
+	struct evbuffer *input = bufferevent_get_input(transfer->data);
+	size_t before = evbuffer_get_length(input);
+
+	if (transfer->write_pending)
+		return 0;	/* to_store is lent out; written_later() comes back */
+	if (!transfer->options.ascii) {
+		/* Moves the buffer's chains: no copy. */
+		if (evbuffer_add_buffer(transfer->to_store, input) != 0)
+			return -ENOMEM;
+	} else {
+		while (evbuffer_get_length(input) > 0) {
+			size_t piece = evbuffer_get_contiguous_space(input);
+
+			ascii_from_network(&transfer->ascii,
+			    (const char *)evbuffer_pullup(input, (ev_ssize_t)piece), piece,
+			    transfer->to_store);
+			evbuffer_drain(input, piece);
+		}
+	}
+	transfer->received += before - evbuffer_get_length(input);
+	return store_arrived(transfer);
+}
+
 /* TLS uploads arrive through the bufferevent, already decrypted. */
 static void
-receive_decrypted(struct bufferevent *data, void *arg)
+receive_decrypted(struct bufferevent *data UNUSED, void *arg)
 {
 	struct transfer *transfer = arg;
-	struct evbuffer *input = bufferevent_get_input(data);
-	int error = 0;
+	int error = take_decrypted(transfer);
 
-	while (error == 0 && evbuffer_get_length(input) > 0) {
-		size_t piece = evbuffer_get_contiguous_space(input);
-
-		transfer->received += piece;
-		error = store_received(transfer,
-		    (const char *)evbuffer_pullup(input, (ev_ssize_t)piece), piece);
-		evbuffer_drain(input, piece);
-	}
 	if (error != 0) {
 		log_warning("upload failed: %s", strerror(-error));
 		finish(transfer, TRANSFER_LOCAL_ERROR, error);
@@ -570,10 +797,13 @@ static void
 tls_upload_ended(struct transfer *transfer)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
+	int error = take_decrypted(transfer);
 
-	receive_decrypted(transfer->data, transfer);
-	if (transfer->write_file == NULL)
-		return;		/* storing failed and finished the transfer */
+	if (error != 0) {
+		log_warning("upload failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
 	if (ssl != NULL && SSL_has_pending(ssl)) {
 		log_info("TLS upload cut off in the middle of a record");
 		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
@@ -844,9 +1074,11 @@ transfer_receive_file(struct event_base *base, struct dtp *dtp,
 {
 	struct transfer *transfer = transfer_new(base, dtp, options, RECEIVE_FILE, done, arg);
 
-	if (transfer != NULL && options->ascii)
-		transfer->converted = evbuffer_new();
-	if (transfer == NULL || (options->ascii && transfer->converted == NULL)) {
+	if (transfer != NULL)
+		transfer->to_store = evbuffer_new();
+	if (transfer == NULL || transfer->to_store == NULL) {
+		if (transfer != NULL && transfer->to_store != NULL)
+			evbuffer_free(transfer->to_store);
 		free(transfer);
 		dtp_free(dtp);
 		file->ops->abort(file);

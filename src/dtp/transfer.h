@@ -44,10 +44,18 @@ struct transfer_result {
  */
 typedef void (*transfer_done_fn)(void *arg, const struct transfer_result *result);
 
+/* produce's answer when it waits for something (a shell's directory read). */
+#define TRANSFER_SOURCE_PENDING 2
+
 /* Something that produces bytes to send (a listing). */
 struct transfer_source {
-	/* Appends about budget bytes to out: 1 more to come, 0 finished, or -errno. */
-	int (*produce)(void *context, struct evbuffer *out, size_t budget);
+	/*
+	 * Appends about budget bytes to out: 1 more to come, 0 finished, -errno,
+	 * or TRANSFER_SOURCE_PENDING: then it calls resume(resume_arg) once,
+	 * later from the loop (never after close), and is asked again.
+	 */
+	int (*produce)(void *context, struct evbuffer *out, size_t budget,
+	    void (*resume)(void *resume_arg), void *resume_arg);
 	void (*close)(void *context);
 	void *context;
 };

@@ -53,7 +53,7 @@ struct file_type {
 static const struct file_type file_types[] = {
 	{ S_IFREG, '-', "file" },
 	{ S_IFDIR, 'd', "dir" },
-	{ S_IFLNK, 'l', "OS.unix=symlink" },
+	{ S_IFLNK, 'l', "OS.unix=slink" },
 	{ S_IFCHR, 'c', "OS.unix=chr" },
 	{ S_IFBLK, 'b', "OS.unix=blk" },
 	{ S_IFIFO, 'p', "OS.unix=fifo" },
@@ -178,7 +178,7 @@ format_date(char *out, size_t size, time_t mtime, time_t now)
 
 void
 listing_write_long(struct evbuffer *out, const char *name, const struct ftpd_stat *stat,
-    time_t now)
+    const char *link_target, time_t now)
 {
 	char mode[11], owner[sizeof(stat->owner) + 1], group[sizeof(stat->group) + 1];
 	char date[32];
@@ -192,6 +192,11 @@ listing_write_long(struct evbuffer *out, const char *name, const struct ftpd_sta
 	evbuffer_add_printf(out, "%s %4ju %-8s %-8s %12" PRIu64 " %s ", mode,
 	    (uintmax_t)stat->nlink, owner, group, stat->size, date);
 	add_sanitised(out, name, strlen(name));
+	/* As ls -l shows a link; clients that mirror links read the target from it. */
+	if (link_target != NULL && S_ISLNK(stat->mode)) {
+		evbuffer_add(out, " -> ", 4);
+		add_sanitised(out, link_target, strlen(link_target));
+	}
 	evbuffer_add(out, "\r\n", 2);
 }
 
@@ -213,18 +218,47 @@ fact_type(const char *name, mode_t mode)
 }
 
 /*
- * RFC 3659 7.5.5 perm letters, in alphabetical order. A directory can be
- * entered and listed (e, l); written, files can be created in it (c), it can
- * be deleted (d), renamed (f), get subdirectories (m) and be purged (p).
- * Anything else can be read (r); written, it can be appended to (a),
- * deleted (d), renamed (f) and overwritten (w).
+ * A guess for a shell that does not say: a directory can be entered and
+ * listed (e, l); written, files can be created in it (c), it can be deleted
+ * (d), renamed (f), get subdirectories (m) and be purged (p). Anything else
+ * can be read (r); written, it can be appended to (a), deleted (d), renamed
+ * (f) and overwritten (w).
  */
-static const char *
-fact_perm(mode_t mode, int writable)
+static unsigned
+guessed_perm(mode_t mode, int writable)
 {
 	if (S_ISDIR(mode))
-		return writable ? "cdeflmp" : "el";
-	return writable ? "adfrw" : "r";
+		return FTPD_PERM_ENTER | FTPD_PERM_LIST | (writable ? FTPD_PERM_CREATE |
+		    FTPD_PERM_DELETE | FTPD_PERM_RENAME | FTPD_PERM_MKDIR | FTPD_PERM_PURGE : 0);
+	return FTPD_PERM_READ | (writable ? FTPD_PERM_APPEND | FTPD_PERM_DELETE |
+	    FTPD_PERM_RENAME | FTPD_PERM_WRITE : 0);
+}
+
+/* RFC 3659 7.5.5 perm letters, in alphabetical order: what the shell answered. */
+static void
+fact_perm(const struct ftpd_stat *stat, int writable, char out[11])
+{
+	static const struct {
+		unsigned bit;
+		char letter;
+	} letters[] = {
+		{ FTPD_PERM_APPEND, 'a' }, { FTPD_PERM_CREATE, 'c' },
+		{ FTPD_PERM_DELETE, 'd' }, { FTPD_PERM_ENTER, 'e' },
+		{ FTPD_PERM_RENAME, 'f' }, { FTPD_PERM_LIST, 'l' },
+		{ FTPD_PERM_MKDIR, 'm' }, { FTPD_PERM_PURGE, 'p' },
+		{ FTPD_PERM_READ, 'r' }, { FTPD_PERM_WRITE, 'w' },
+	};
+	unsigned perm = 0;
+	size_t i, used = 0;
+
+	if (FTPD_HAS(stat, struct ftpd_stat, perm) && (stat->perm & FTPD_PERM_KNOWN))
+		perm = stat->perm;
+	else
+		perm = guessed_perm(stat->mode, writable);
+	for (i = 0; i < sizeof(letters) / sizeof(letters[0]); i++)
+		if (perm & letters[i].bit)
+			out[used++] = letters[i].letter;
+	out[used] = '\0';
 }
 
 void
@@ -244,8 +278,12 @@ listing_write_facts(struct evbuffer *out, const char *name, const struct ftpd_st
 		evbuffer_add_printf(out, "modify=%04d%02d%02d%02d%02d%02d;",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		    tm.tm_min, tm.tm_sec);
-	if (facts & FACT_PERM)
-		evbuffer_add_printf(out, "perm=%s;", fact_perm(stat->mode, writable));
+	if (facts & FACT_PERM) {
+		char perm[11];
+
+		fact_perm(stat, writable, perm);
+		evbuffer_add_printf(out, "perm=%s;", perm);
+	}
 	if (facts & FACT_UNIQUE)
 		evbuffer_add_printf(out, "unique=%" PRIx64 "g%" PRIx64 ";", stat->device,
 		    stat->inode);

@@ -27,20 +27,22 @@ enum listing_fact {
 void listing_file_mode(mode_t mode, char out[11]);
 
 /*
- * One LIST line "-rw-r--r--    1 owner    group        1234 Jan 02 15:04 name\r\n".
+ * One LIST line "-rw-r--r--    1 owner    group        1234 Jan 02 15:04 name\r\n"
+ * (a symlink with its link_target: "name -> target").
  * Dates within six months of now show the time (UTC), older ones or ones more
  * than an hour ahead the year. Owner/group names come from stat (numbers when
  * empty). In this and every other line here, CR or LF in a name is written '?'.
  */
 void listing_write_long(struct evbuffer *out, const char *name, const struct ftpd_stat *stat,
-    time_t now);
+    const char *link_target, time_t now);
 
 /* One NLST line "name\r\n". */
 void listing_write_name(struct evbuffer *out, const char *name);
 
 /*
  * One MLSD/MLST fact line "type=file;size=3;modify=20240102150405;perm=r; name\r\n"
- * with the facts selected; perm reflects writable (0: read-only share).
+ * with the facts selected; perm is what the shell answered in stat->perm,
+ * or a guess from the mode and writable (0: read-only share) if it did not.
  * type is "cdir"/"pdir" when name is "."/"..".
  */
 void listing_write_facts(struct evbuffer *out, const char *name, const struct ftpd_stat *stat,

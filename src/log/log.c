@@ -235,6 +235,12 @@ log_message(enum log_level level, const char *format, va_list arguments)
 }
 
 void
+log_atv(enum log_level level, const char *format, va_list arguments)
+{
+	log_message(level, format, arguments);
+}
+
+void
 log_at(enum log_level level, const char *format, ...)
 {
 	va_list arguments;

@@ -5,6 +5,8 @@
 #ifndef FTPD_LOG_H
 #define FTPD_LOG_H
 
+#include <stdarg.h>
+
 #include <stddef.h>
 
 enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARNING, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
@@ -25,6 +27,10 @@ void log_reopen_after_fork(void);
 /* Every level goes through log_at; call sites name theirs, as in log_info(...). */
 void log_at(enum log_level level, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* log_at with the arguments already gathered (a shell's host->log). */
+void log_atv(enum log_level level, const char *format, va_list arguments)
+    __attribute__((format(printf, 2, 0)));
 
 #define log_error(...) log_at(LOG_LEVEL_ERROR, __VA_ARGS__)
 #define log_warning(...) log_at(LOG_LEVEL_WARNING, __VA_ARGS__)

@@ -42,27 +42,29 @@ try_shell(const struct config *config, const struct shell_trial *trial, char *me
 	const struct ftpd_shell_module *module;
 	struct ftpd_shell_config shell_config;
 	struct ftpd_shell *shell = NULL;
-	char error[PATH_MAX + 256], *options;
-	int result, join_error;
+	char error[PATH_MAX + 256];
+	int result;
 
 	module = shell_registry_find(trial->name, config->shell_dir, error, sizeof(error));
 	if (module == NULL)
 		return fail(trial, message, size, error);
 	if (trial->root == NULL)
 		return 0;
-	options = config_lines_join(trial->options, &join_error);
-	if (join_error != 0)
-		return fail(trial, message, size, "out of memory");
 	memset(&shell_config, 0, sizeof(shell_config));
+	shell_config.struct_size = sizeof(shell_config);
 	shell_config.root = trial->root;
 	shell_config.user = trial->user;
 	shell_config.read_only = trial->read_only;
-	shell_config.options = options;
-	shell_config.host = NULL;	/* the ABI's "do everything in the calling thread" */
-	result = module->create(&shell_config, &shell);
-	free(options);
-	if (result == 0 && shell == NULL)
-		result = -EIO;
+	shell_config.options = (const char *const *)trial->options->lines;
+	shell_config.option_count = trial->options->count;
+	shell_config.host = NULL;	/* the ABI's "nothing may complete later" */
+	result = shell_registry_create(module, &shell_config, &shell);
+	if (result == -EPROTO) {
+		snprintf(error, sizeof(error), "module %s made a shell without every "
+		    "required operation, or with an ops struct_size too small for ABI %u",
+		    module->name, (unsigned)FTPD_SHELL_ABI_VERSION);
+		return fail(trial, message, size, error);
+	}
 	if (result != 0) {
 		snprintf(error, sizeof(error), "module %s cannot create a shell on %s %s: %s",
 		    module->name, trial->root_key, trial->root, strerror(-result));

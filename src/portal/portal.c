@@ -207,6 +207,9 @@ avatar_logout(struct avatar *avatar)
 {
 	if (avatar == NULL)
 		return;
+	if (avatar->shell != NULL && avatar->session_started &&
+	    FTPD_SHELL_OP(avatar->shell, session_end) != NULL)
+		avatar->shell->ops->session_end(avatar->shell, &avatar->session_info);
 	if (avatar->shell != NULL)
 		avatar->shell->ops->destroy(avatar->shell);
 	free(avatar->name);

@@ -17,9 +17,6 @@ struct realm {
 	struct ftpd_host *host;		/* handed to every shell */
 	const struct ftpd_shell_module *anonymous_module;	/* NULL with anonymous = no */
 	const struct ftpd_shell_module *user_module;
-	/* The option lines as ABI 1's options field carries them: joined by '\n', or NULL. */
-	char *anonymous_options;
-	char *user_options;
 };
 
 static const struct ftpd_shell_module *
@@ -41,7 +38,6 @@ struct realm *
 realm_new(const struct config *config, struct ftpd_host *host)
 {
 	struct realm *realm;
-	int error;
 
 	realm = calloc(1, sizeof(*realm));
 	if (realm == NULL) {
@@ -59,13 +55,6 @@ realm_new(const struct config *config, struct ftpd_host *host)
 	realm->user_module = find_module(config, "shell", config->shell, config->shell_place);
 	if (realm->user_module == NULL)
 		goto fail;
-	realm->anonymous_options = config_lines_join(&config->anonymous_shell_options, &error);
-	if (error == 0)
-		realm->user_options = config_lines_join(&config->shell_options, &error);
-	if (error != 0) {
-		log_error("realm: out of memory");
-		goto fail;
-	}
 	return realm;
 fail:
 	realm_free(realm);
@@ -77,8 +66,6 @@ realm_free(struct realm *realm)
 {
 	if (realm == NULL)
 		return;
-	free(realm->anonymous_options);
-	free(realm->user_options);
 	free(realm);
 }
 
@@ -114,10 +101,12 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 {
 	const struct ftpd_shell_module *module;
 	struct ftpd_shell_config shell_config;
+	const struct config_lines *options;
 	struct ftpd_shell *shell = NULL;
 	int error;
 
 	memset(&shell_config, 0, sizeof(shell_config));
+	shell_config.struct_size = sizeof(shell_config);
 	shell_config.root = avatar->home;
 	shell_config.user = avatar->name;
 	shell_config.host = host;
@@ -125,18 +114,18 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 		/* Guests stay read-only whatever anonymous_shell is. */
 		module = realm->anonymous_module;
 		shell_config.read_only = 1;
-		shell_config.options = realm->anonymous_options;
+		options = &realm->config->anonymous_shell_options;
 	} else {
 		module = realm->user_module;
 		shell_config.read_only = 0;
-		shell_config.options = realm->user_options;
+		options = &realm->config->shell_options;
 	}
 	if (module == NULL)
 		return -EACCES;
-	error = module->create(&shell_config, &shell);
-	if (error != 0 || shell == NULL) {
-		if (error == 0)
-			error = -EIO;
+	shell_config.options = (const char *const *)options->lines;
+	shell_config.option_count = options->count;
+	error = shell_registry_create(module, &shell_config, &shell);
+	if (error != 0) {
 		log_error("login %s: shell %s on %s: %s", avatar->name, module->name,
 		    avatar->home, strerror(-error));
 		return error;

@@ -26,6 +26,7 @@ struct quota_walk {
 	struct walk_level levels[QUOTA_WALK_MAX_DEPTH + 1];
 	size_t depth;				/* levels in use */
 	int in_batch;				/* a shell that answers at once answers here */
+	struct ftpd_directory_entry entry;	/* the shell fills it, maybe later */
 	struct quota_usage usage;
 };
 
@@ -144,6 +145,52 @@ count(struct quota_walk *walk, const struct ftpd_directory_entry *entry)
 	return 0;
 }
 
+/*
+ * Takes a read's answer: leaves the level at its end (or on an error), or
+ * counts the entry. 1 to go on, 0 when the walk has ended.
+ */
+static int
+take_read(struct quota_walk *walk, ssize_t got)
+{
+	if (got <= 0) {
+		leave_level(walk);
+		return 1;
+	}
+	if (walk->entry.name == NULL || count(walk, &walk->entry) != 0) {
+		walk->in_batch = 0;
+		end_walk(walk, -ENOMEM);
+		return 0;
+	}
+	if (walk->usage.files >= QUOTA_WALK_MAX_ENTRIES) {
+		log_warning("quota: more than %d entries in a home: counted that far",
+		    QUOTA_WALK_MAX_ENTRIES);
+		walk->in_batch = 0;
+		end_walk(walk, 0);
+		return 0;
+	}
+	return 1;
+}
+
+/* Ends the walk when nothing is left, else comes back in the next batch. */
+static void
+go_on(struct quota_walk *walk)
+{
+	if (walk->depth == 0)
+		end_walk(walk, 0);
+	else if (walk->levels[walk->depth - 1].directory != NULL && schedule(walk) != 0)
+		end_walk(walk, -ENOMEM);
+}
+
+/* A read the shell completed later. */
+static void
+read_later(void *arg, ssize_t got)
+{
+	struct quota_walk *walk = arg;
+
+	if (take_read(walk, got))
+		go_on(walk);
+}
+
 static void
 run_batch(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 {
@@ -157,37 +204,26 @@ run_batch(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 	walk->in_batch = 1;
 	while (budget-- > 0 && walk->depth > 0) {
 		struct walk_level *level = &walk->levels[walk->depth - 1];
-		struct ftpd_directory_entry entry;
-		int got;
+		ssize_t got;
 
 		if (level->directory == NULL) {
 			/* Still being opened: opened() schedules the next batch. */
 			walk->in_batch = 0;
 			return;
 		}
-		got = level->directory->ops->read(level->directory, &entry);
-		if (got <= 0) {
-			leave_level(walk);
-			continue;
-		}
-		if (count(walk, &entry) != 0) {
+		memset(&walk->entry, 0, sizeof(walk->entry));
+		got = level->directory->ops->read(level->directory, &walk->entry,
+		    read_later, walk);
+		if (got == FTPD_PENDING) {
+			/* read_later() goes on. */
 			walk->in_batch = 0;
-			end_walk(walk, -ENOMEM);
 			return;
 		}
-		if (walk->usage.files >= QUOTA_WALK_MAX_ENTRIES) {
-			log_warning("quota: more than %d entries in a home: counted that far",
-			    QUOTA_WALK_MAX_ENTRIES);
-			walk->in_batch = 0;
-			end_walk(walk, 0);
+		if (!take_read(walk, got))
 			return;
-		}
 	}
 	walk->in_batch = 0;
-	if (walk->depth == 0)
-		end_walk(walk, 0);
-	else if (walk->levels[walk->depth - 1].directory != NULL && schedule(walk) != 0)
-		end_walk(walk, -ENOMEM);
+	go_on(walk);
 }
 
 int

@@ -52,6 +52,7 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_LOGIN_TIMEOUT] = { 421, "Timeout: no login within %s seconds, closing control connection." },
 	[REPLY_TOO_MANY_FAILURES] = { 421, "Too many login failures, closing control connection." },
 	[REPLY_SHUTTING_DOWN] = { 421, "Server shutting down, closing control connection." },
+	[REPLY_STORE_UNAVAILABLE] = { 421, "Service not available: the file store for %s cannot be reached, closing control connection." },
 	[REPLY_SESSION_UNAVAILABLE] = { 421, "Cannot start a session process, closing control connection." },
 	[REPLY_LOCAL_ERROR] = { 451, "%s: Requested action aborted, local error in processing." },
 	[REPLY_INSUFFICIENT_STORAGE] = { 452, "%s: Requested action not taken, insufficient storage." },
@@ -91,6 +92,7 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_PORT_OK] = { 200, "PORT command successful. Consider using PASV." },
 	[REPLY_MLST_OPTS] = { 200, "MLST OPTS %s" },
 	[REPLY_SITE_CHMOD_OK] = { 200, "SITE CHMOD command ok." },
+	[REPLY_SITE_SYMLINK_OK] = { 200, "SITE SYMLINK command ok." },
 	[REPLY_MFMT_OK] = { 213, "Modify=%s; %s" },
 	[REPLY_NOTHING_TO_ABORT] = { 225, "No transfer to abort." },
 	[REPLY_TRANSFER_COMPLETE] = { 226, "Transfer complete." },
@@ -252,9 +254,26 @@ reply_end(struct evbuffer *out, enum reply_id id)
 	evbuffer_add_printf(out, "%03d %s\r\n", reply_texts[id].code, last);
 }
 
+int
+reply_error_ends_session(int error)
+{
+	switch (error < 0 ? -error : error) {
+	case ENOTCONN:
+	case ECONNRESET:
+	case EHOSTDOWN:
+	case ESHUTDOWN:
+	case ETIMEDOUT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 enum reply_id
 reply_for_errno(int error)
 {
+	if (reply_error_ends_session(error))
+		return REPLY_STORE_UNAVAILABLE;
 	switch (error < 0 ? -error : error) {
 	case ENOENT:
 		return REPLY_FILE_NOT_FOUND;

@@ -45,6 +45,7 @@ enum reply_id {
 	REPLY_TOO_MANY_FAILURES,
 	REPLY_SHUTTING_DOWN,
 	REPLY_SESSION_UNAVAILABLE,
+	REPLY_STORE_UNAVAILABLE,		/* 421 */
 	REPLY_LOCAL_ERROR,		/* 451 */
 	REPLY_INSUFFICIENT_STORAGE,	/* 452 */
 	REPLY_UNKNOWN_COMMAND,		/* 500 */
@@ -84,6 +85,7 @@ enum reply_id {
 	REPLY_PORT_OK,
 	REPLY_MLST_OPTS,
 	REPLY_SITE_CHMOD_OK,
+	REPLY_SITE_SYMLINK_OK,
 	REPLY_MFMT_OK,			/* 213 */
 	REPLY_NOTHING_TO_ABORT,		/* 225 */
 	REPLY_TRANSFER_COMPLETE,	/* 226 */
@@ -155,6 +157,11 @@ void reply_end(struct evbuffer *out, enum reply_id id);
  * A failed file operation (errnoToFailure; texts take the path as %s):
  */
 enum reply_id reply_for_errno(int error);
+/*
+ * 1 for the errors that say a shell's store is gone (a network share that
+ * went down): their reply is 421 and the session ends, others go on.
+ */
+int reply_error_ends_session(int error);
 /* A command argument a parser refused (-EAFNOSUPPORT: 522, else 501; texts take it as %s). */
 enum reply_id reply_for_argument_error(int error);
 /* A data connection that never came (-EPERM: its TLS did not resume the control session). */

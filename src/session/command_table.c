@@ -35,6 +35,8 @@
 static const struct command site_rows[] = {
 	ROW("CHMOD", command_site_chmod, LOGGED_IN, REQUIRED, WRITES, NULL, "CHMOD <octal mode> <path>"),
 	ROW("HELP", command_site_help, LOGGED_IN, OPTIONAL, 0, NULL, "HELP"),
+	ROW("SYMLINK", command_site_symlink, LOGGED_IN, REQUIRED, WRITES, NULL,
+	    "SYMLINK <target> <link>"),
 };
 static const struct command_table site_commands = { ROWS(site_rows), REPLY_UNKNOWN_SITE_COMMAND };
 

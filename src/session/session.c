@@ -270,8 +270,11 @@ session_destroy(struct session *session)
 	free(session->deferred_line);
 	if (session->login_request != NULL)
 		portal_cancel(session->login_request);
-	if (session->avatar != NULL)
+	if (session->avatar != NULL) {
+		session->avatar->session_info.bytes_received = session->bytes_in;
+		session->avatar->session_info.bytes_sent = session->bytes_out;
 		avatar_logout(session->avatar);
+	}
 	if (session->admitting != NULL)
 		avatar_logout(session->admitting);
 	if (session->login_failure_timer != NULL)
@@ -402,8 +405,8 @@ session_new_handed_over(const struct session_services *services, struct settings
 	return session;
 }
 
-void
-session_logged_in(struct session *session, struct avatar *avatar)
+static void
+enter_logged_in(struct session *session, struct avatar *avatar)
 {
 	log_info("%s: login ok: %s%s", session->peer_text, avatar->name,
 	    avatar->anonymous ? " (anonymous)" : "");
@@ -417,6 +420,89 @@ session_logged_in(struct session *session, struct avatar *avatar)
 	path_free(&session->working_directory);
 	session_reply(session, avatar->anonymous ? REPLY_GUEST_LOGGED_IN : REPLY_USER_LOGGED_IN);
 	session_resume(session);
+}
+
+struct shell_start {
+	struct session *session;
+	struct avatar *avatar;
+};
+
+static void
+shell_session_started(void *arg, int error)
+{
+	struct shell_start *start = arg;
+	struct session *session = start->session;
+	struct avatar *avatar = start->avatar;
+
+	free(start);
+	if (session_release(session)) {
+		avatar_logout(avatar);
+		return;
+	}
+	if (error == 0 && !session->closing) {
+		avatar->session_started = 1;
+		enter_logged_in(session, avatar);
+		return;
+	}
+	avatar_logout(avatar);
+	if (session->closing)
+		return;
+	log_info("%s: login of %s refused by its shell: %s", session->peer_text,
+	    session->user != NULL ? session->user : "?", strerror(-error));
+	if (error == -EACCES) {
+		session_login_refused(session);
+		session_reply(session, REPLY_LOGIN_INCORRECT);
+		session_resume(session);
+		return;
+	}
+	session_reply(session, REPLY_SESSION_UNAVAILABLE);
+	session_close_after_flush(session);
+}
+
+/* Who the session is, as the shell's session hooks see it. */
+static void
+fill_session_info(struct session *session, struct avatar *avatar)
+{
+	struct ftpd_session_info *info = &avatar->session_info;
+	const struct sockaddr *peer = (const struct sockaddr *)&session->peer;
+
+	memset(info, 0, sizeof(*info));
+	info->struct_size = sizeof(*info);
+	info->user = avatar->name;
+	snprintf(avatar->client_address, sizeof(avatar->client_address), "%s",
+	    session->peer_text);
+	info->client_address = avatar->client_address;
+	if (peer->sa_family == AF_INET)
+		info->client_port = ntohs(((const struct sockaddr_in *)peer)->sin_port);
+	else if (peer->sa_family == AF_INET6)
+		info->client_port = ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
+	info->tls = session->tls != NULL;
+}
+
+void
+session_logged_in(struct session *session, struct avatar *avatar)
+{
+	struct ftpd_shell *shell = avatar->shell;
+	struct shell_start *start;
+
+	fill_session_info(session, avatar);
+	if (shell == NULL || FTPD_SHELL_OP(shell, session_start) == NULL) {
+		avatar->session_started = 1;
+		enter_logged_in(session, avatar);
+		return;
+	}
+	start = malloc(sizeof(*start));
+	if (start == NULL) {
+		avatar_logout(avatar);
+		session_reply(session, REPLY_SESSION_UNAVAILABLE);
+		session_close_after_flush(session);
+		return;
+	}
+	start->session = session;
+	start->avatar = avatar;
+	/* The shell may answer later: the session waits, paused, as for PASS. */
+	session_hold(session);
+	shell->ops->session_start(shell, &avatar->session_info, shell_session_started, start);
 }
 
 /*
@@ -508,6 +594,11 @@ session_reply_error(struct session *session, int error, const struct path *path)
 
 	session_reply(session, reply_for_errno(error), text != NULL ? text : "?");
 	free(text);
+	if (reply_error_ends_session(error)) {
+		log_info("%s: the shell's store is gone (%s): session ended", session->peer_text,
+		    strerror(error < 0 ? -error : error));
+		session_close_after_flush(session);
+	}
 }
 
 void
@@ -562,6 +653,8 @@ session_logout(struct session *session)
 {
 	if (session->avatar != NULL) {
 		log_info("%s: logout %s", session->peer_text, session->avatar->name);
+		session->avatar->session_info.bytes_received = session->bytes_in;
+		session->avatar->session_info.bytes_sent = session->bytes_out;
 		avatar_logout(session->avatar);
 		session->avatar = NULL;
 	}

@@ -7,6 +7,7 @@
 
 #include "ftpd/shell.h"
 
+struct event_base;
 struct worker_pool;
 
 /* NULL on out of memory. The pool must outlive the host's pending work. */

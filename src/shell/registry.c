@@ -49,6 +49,14 @@ load_module(const char *file, char *error, size_t error_size)
 		dlclose(handle);
 		return NULL;
 	}
+	if (!FTPD_HAS(module, struct ftpd_shell_module, create)) {
+		snprintf(error, error_size,
+		    "shell module %s has a struct_size of %zu, too small for ABI %u's "
+		    "module (set it to sizeof(struct ftpd_shell_module))", file,
+		    module->struct_size, (unsigned)FTPD_SHELL_ABI_VERSION);
+		dlclose(handle);
+		return NULL;
+	}
 	if (module->name == NULL || module->create == NULL) {
 		snprintf(error, error_size,
 		    "shell module %s has no name or no create function", file);
@@ -115,4 +123,39 @@ shell_registry_find(const char *name, const char *shell_dir, char *error, size_t
 	if (strchr(name, '/') != NULL)
 		return load_module(name, error, error_size);
 	return load_from_directory(name, shell_dir, error, error_size);
+}
+
+/* The operations every shell must have, all present in ABI 2's first ops. */
+static int
+has_required_ops(const struct ftpd_shell_ops *ops)
+{
+	return ops != NULL && FTPD_HAS(ops, struct ftpd_shell_ops, destroy) &&
+	    ops->access != NULL && ops->stat != NULL && ops->open_directory != NULL &&
+	    ops->make_directory != NULL && ops->remove_directory != NULL &&
+	    ops->remove_file != NULL && ops->rename != NULL &&
+	    ops->open_for_reading != NULL && ops->open_for_writing != NULL &&
+	    ops->destroy != NULL;
+}
+
+int
+shell_registry_create(const struct ftpd_shell_module *module,
+    const struct ftpd_shell_config *config, struct ftpd_shell **shell)
+{
+	struct ftpd_shell *created = NULL;
+	int error;
+
+	error = module->create(config, &created);
+	if (error > 0 || (error == 0 && created == NULL))
+		error = -EIO;
+	if (error != 0)
+		return error;
+	if (!has_required_ops(created->ops)) {
+		/* Without a known destroy nothing can free it: better leaked than crashed. */
+		if (created->ops != NULL && FTPD_HAS(created->ops, struct ftpd_shell_ops,
+		    destroy) && created->ops->destroy != NULL)
+			created->ops->destroy(created);
+		return -EPROTO;
+	}
+	*shell = created;
+	return 0;
 }

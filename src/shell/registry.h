@@ -24,4 +24,12 @@ extern const struct ftpd_shell_module shell_fs_module;
 const struct ftpd_shell_module *shell_registry_find(const char *name, const char *shell_dir,
     char *error, size_t error_size);
 
+/*
+ * module->create(config), checked: 0 and *shell, or -errno from create, or
+ * -EPROTO when the shell's ops struct is too small for ABI 2 or lacks a
+ * required operation (the shell is destroyed if it can be).
+ */
+int shell_registry_create(const struct ftpd_shell_module *module,
+    const struct ftpd_shell_config *config, struct ftpd_shell **shell);
+
 #endif

@@ -66,28 +66,70 @@ struct fake_directory {
 	struct ftpd_stat stat;
 	unsigned without_stat;		/* bit i: entry i has no stat */
 	size_t failing_at;		/* the read that answers -EIO; past the end: none */
+	unsigned later;			/* bit i: read i answers later, as a network store */
+	ftpd_result_fn done;		/* a read that answers later, until it does */
+	void *done_arg;
+	ssize_t result;
 	int closed;
 };
 
-static int
-fake_read(struct ftpd_directory *directory, struct ftpd_directory_entry *entry)
+static ssize_t
+fake_answer(struct fake_directory *fake, struct ftpd_directory_entry *entry)
 {
-	struct fake_directory *fake = (struct fake_directory *)directory;
-
-	if (fake->closed)
-		fail("read after close");
 	if (fake->next == fake->failing_at)
 		return -EIO;
 	if (fake->next == fake->count)
 		return 0;
+	entry->struct_size = sizeof(*entry);
 	entry->name = fake->names[fake->next];
 	entry->has_stat = !(fake->without_stat & (1u << (fake->next % 32)));
 	entry->stat = fake->stat;
-	/* Entries of every type, from one stat. */
+	/* Entries of every type, from one stat; a link points at the next name. */
 	entry->stat.mode ^= (mode_t)(fake->next * 010000) & S_IFMT;
 	entry->stat.inode += fake->next;
+	if (S_ISLNK(entry->stat.mode))
+		entry->link_target = fake->names[(fake->next + 1) % fake->count];
 	fake->next++;
 	return 1;
+}
+
+static ssize_t
+fake_read(struct ftpd_directory *directory, struct ftpd_directory_entry *entry,
+    ftpd_result_fn done, void *arg)
+{
+	struct fake_directory *fake = (struct fake_directory *)directory;
+	ssize_t result;
+
+	if (fake->closed)
+		fail("read after close");
+	if (fake->done != NULL)
+		fail("a second read while one waits for its answer");
+	result = fake_answer(fake, entry);
+	if (!(fake->later & (1u << (fake->next % 32))))
+		return result;
+	fake->done = done;
+	fake->done_arg = arg;
+	fake->result = result;
+	return FTPD_PENDING;
+}
+
+/* The awaited answer arrives; 0 when no read waited. */
+static int
+fake_answer_later(struct fake_directory *fake)
+{
+	ftpd_result_fn done = fake->done;
+
+	if (done == NULL)
+		return 0;
+	fake->done = NULL;
+	done(fake->done_arg, fake->result);
+	return 1;
+}
+
+static void
+resumed(void *arg)
+{
+	(*(int *)arg)++;
 }
 
 static void
@@ -101,6 +143,7 @@ fake_close(struct ftpd_directory *directory)
 }
 
 static const struct ftpd_directory_ops fake_ops = {
+	.struct_size = sizeof(struct ftpd_directory_ops),
 	.read = fake_read,
 	.close = fake_close,
 };
@@ -162,7 +205,7 @@ check_entry(const char *name, const struct ftpd_stat *stat, time_t now, unsigned
 
 	if (out == NULL)
 		fail("out of memory");
-	listing_write_long(out, name, stat, now);
+	listing_write_long(out, name, stat, name, now);
 	if (check_lines(out) != 1)
 		fail("a LIST entry that is not one line");
 	evbuffer_drain(out, evbuffer_get_length(out));
@@ -185,17 +228,24 @@ check_stream(struct fake_directory *directory, const struct listing_options *opt
 {
 	struct transfer_source source;
 	struct evbuffer *out = evbuffer_new();
-	int result, rounds = 0;
+	int result, rounds = 0, resumes = 0, answers = 0;
 
 	if (out == NULL)
 		fail("out of memory");
 	if (listing_stream_directory(&directory->base, options, &source) != 0)
 		fail("listing_stream_directory");
 	do {
-		result = source.produce(source.context, out, budget);
+		result = source.produce(source.context, out, budget, resumed, &resumes);
+		if (result == TRANSFER_SOURCE_PENDING) {
+			if (!fake_answer_later(directory))
+				fail("waiting for an answer no read awaits");
+			if (resumes != ++answers)
+				fail("an answer that did not wake the transfer once");
+			continue;
+		}
 		if (++rounds > NAMES_MAX + 2)
 			fail("the stream does not end");
-	} while (result == 1);
+	} while (result == 1 || result == TRANSFER_SOURCE_PENDING);
 	source.close(source.context);
 	if (!directory->closed)
 		fail("the directory was left open");
@@ -212,9 +262,10 @@ check_single(const char *name, const struct ftpd_stat *stat,
 	struct transfer_source source;
 	struct evbuffer *out = evbuffer_new();
 
-	if (out == NULL || listing_stream_single(name, stat, options, &source) != 0)
+	if (out == NULL || listing_stream_single(name, stat, name, options, &source) != 0)
 		fail("listing_stream_single");
-	if (source.produce(source.context, out, budget) != 0 || check_lines(out) != 1)
+	if (source.produce(source.context, out, budget, NULL, NULL) != 0 ||
+	    check_lines(out) != 1)
 		fail("a single entry that is not one line");
 	source.close(source.context);
 	evbuffer_free(out);
@@ -243,6 +294,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stat.gid = (gid_t)take_number(&reader, 4);
 	stat.device = take_number(&reader, 8);
 	stat.inode = take_number(&reader, 8);
+	/* The shell's perm answer, from bits the input has anyway. */
+	stat.struct_size = sizeof(stat);
+	stat.perm = (unsigned)(stat.device & 0x7ff);
 	/* Not NUL-terminated when all 32 bytes are used: the formatter must cope. */
 	take(&reader, stat.owner, sizeof(stat.owner));
 	take(&reader, stat.group, sizeof(stat.group));
@@ -259,6 +313,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&directory, 0, sizeof(directory));
 	directory.without_stat = (unsigned)take_number(&reader, 4);
 	directory.failing_at = (size_t)take_number(&reader, 1);
+	directory.later = directory.without_stat >> 16;
 
 	/* The rest: the pattern, then the names, NUL-separated. */
 	text = malloc(reader.size + 1);

@@ -18,6 +18,10 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer
 
 # Workers each test server runs (FTPD_TEST_WORKERS; CI runs the suite with 2 and with 1).
 TEST_WORKERS = os.environ.get("FTPD_TEST_WORKERS", "2")
+# FTPD_TEST_SHELL=async: every server whose test does not choose its shells serves
+# guests and users through the test shell that completes everything later
+# (tests/contract/async_shell.c, built by make as FTPD_ASYNC_SHELL).
+TEST_SHELL = os.environ.get("FTPD_TEST_SHELL", "")
 START_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
 REPLY_TIMEOUT = 10.0
@@ -41,6 +45,14 @@ def ftpd_path():
     if not path:
         here = os.path.dirname(os.path.abspath(__file__))
         path = os.path.join(here, "..", "..", "build", "default", "ftpd")
+    return os.path.abspath(path)
+
+
+def async_shell_path():
+    """The test shell module that answers every operation later (make builds it)."""
+    path = os.environ.get("FTPD_ASYNC_SHELL")
+    if not path:
+        path = os.path.join(os.path.dirname(ftpd_path()), "test-shells", "async.so")
     return os.path.abspath(path)
 
 
@@ -110,6 +122,9 @@ class Server:
         # Tests run as whatever user CI is; never drop to the default "ftpd".
         self.options.setdefault("user", "none")
         self.options.setdefault("workers", TEST_WORKERS)
+        if TEST_SHELL == "async" and "shell_dir" not in self.options:
+            self.options.setdefault("shell", async_shell_path())
+            self.options.setdefault("anonymous_shell", async_shell_path())
         self.options["listen"] = "127.0.0.1:%d" % self.port
         base = temp_dir("ftpd-server-")
         self.config_file = write_file(os.path.join(base, "empty.conf"), "")

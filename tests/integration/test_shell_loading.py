@@ -18,7 +18,7 @@ from test_deploy_config import make_install
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 MODULE_SOURCES = os.path.join(HERE, "shell_modules")
-MODULES = ("hello", "failing", "wrong_abi", "no_symbol")
+MODULES = ("hello", "failing", "wrong_abi", "no_symbol", "incomplete")
 
 
 def compile_module(source, output, cflags):
@@ -70,7 +70,8 @@ def test_check_refuses_each_bad_module():
         ("failing", ["cannot create a shell on anonymous_root", root,
                      os.strerror(errno.ENETUNREACH),
                      "failing: no storage behind " + root]),
-        ("wrong_abi", ["ABI version 99", "needs 1"]),
+        ("wrong_abi", ["ABI version 100", "needs 2", "rebuild it"]),
+        ("incomplete", ["without every required operation"]),
         ("no_symbol", ["does not export the symbol ftpd_shell_module"]),
         ("bogus", ["unknown shell \"bogus\"", os.path.join(shells, "bogus.so")]),
         (os.path.join(shells, "missing.so"), ["cannot load shell module", "missing.so"]),
@@ -220,6 +221,12 @@ def test_password_users_get_shell_with_its_options():
         check_equal(retrieve(client, "hello.txt"), b"Hi alice\n", "hello.txt")
         check_equal(retrieve(client, "options.txt"), b"greeting=Hi alice\ncolour=blue",
                     "the shell_option lines as the module got them")
+        # A password user could write, but this shell refuses every change:
+        # MLSD promises only what the shell answered (perm facts of its own).
+        facts = dict((name, entry["perm"]) for name, entry in client.mlsd("", ["perm"]))
+        check_equal(facts, {"hello.txt": "r", "options.txt": "r"}, "MLSD perm facts")
+        mlst = client.sendcmd("MLST /").splitlines()[1]
+        check("perm=el;" in mlst, "MLST / of the read-only shell: %r" % mlst)
         try:
             client.storbinary("STOR new.txt", io.BytesIO(b"upload"))
             check(False, "STOR into the read-only module succeeded")

@@ -66,6 +66,7 @@ void command_ccc(struct session *session, const char *argument);
 
 /* site.c */
 void command_site_chmod(struct session *session, const char *argument);
+void command_site_symlink(struct session *session, const char *argument);
 void command_site_help(struct session *session, const char *argument);
 
 #endif

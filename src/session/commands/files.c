@@ -191,37 +191,91 @@ stat_argument(struct session *session, const char *argument, const char *command
 	operation_shell(operation)->ops->stat(operation_shell(operation), &view, done, operation);
 }
 
+/* SIZE in TYPE A: the file is read through to count what its lines become. */
+struct ascii_size_operation {
+	struct operation base;
+	struct ftpd_read_file *file;
+	struct ascii_state state;
+	uint64_t size;
+	char chunk[64 * 1024];
+};
+
+static void
+release_ascii_size(struct operation *operation)
+{
+	struct ascii_size_operation *counting = (struct ascii_size_operation *)operation;
+
+	if (counting->file != NULL)
+		counting->file->ops->close(counting->file);
+	counting->file = NULL;
+}
+
+static void count_ascii(struct ascii_size_operation *counting);
+
+static void
+ascii_read_later(void *arg, ssize_t got)
+{
+	struct ascii_size_operation *counting = arg;
+	char text[32];
+
+	if (operation_arrived(&counting->base))
+		return;
+	if (got > 0) {
+		counting->size += ascii_network_size(&counting->state, counting->chunk,
+		    (size_t)got);
+		count_ascii(counting);
+		return;
+	}
+	snprintf(text, sizeof(text), "%" PRIu64, counting->size);
+	operation_finish(&counting->base, (int)got, REPLY_FILE_STATUS, text);
+}
+
+/* Reads on until the end, or until the shell answers later. */
+static void
+count_ascii(struct ascii_size_operation *counting)
+{
+	ssize_t got;
+
+	for (;;) {
+		operation_continue(&counting->base);
+		got = counting->file->ops->read(counting->file, counting->chunk,
+		    sizeof(counting->chunk), ascii_read_later, counting);
+		if (got == FTPD_PENDING)
+			return;
+		if (got <= 0 || (size_t)got > sizeof(counting->chunk))
+			break;
+		if (operation_arrived(&counting->base))
+			return;
+		counting->size += ascii_network_size(&counting->state, counting->chunk,
+		    (size_t)got);
+	}
+	ascii_read_later(counting, got > 0 ? -EIO : got);
+}
+
 static void
 opened_for_ascii_size(void *arg, int error, struct ftpd_read_file *file)
 {
-	struct operation *operation = arg;
-	struct ascii_state state;
-	uint64_t size = 0;
-	char chunk[64 * 1024], text[32];
-	ssize_t got;
+	struct ascii_size_operation *counting = arg;
 
-	if (operation_arrived(operation)) {
+	if (operation_arrived(&counting->base)) {
 		if (error == 0)
 			file->ops->close(file);
 		return;
 	}
 	if (error != 0) {
-		operation_finish(operation, error, REPLY_COUNT);
+		operation_finish(&counting->base, error, REPLY_COUNT);
 		return;
 	}
 	if (file->size > ASCII_SIZE_LIMIT) {
 		file->ops->close(file);
-		session_reply(operation->session, REPLY_SIZE_ASCII_TOO_LARGE,
-		    path_basename(&operation->path));
-		operation_end(operation);
+		session_reply(counting->base.session, REPLY_SIZE_ASCII_TOO_LARGE,
+		    path_basename(&counting->base.path));
+		operation_end(&counting->base);
 		return;
 	}
-	ascii_init(&state);
-	while ((got = file->ops->read(file, chunk, sizeof(chunk))) > 0)
-		size += ascii_network_size(&state, chunk, (size_t)got);
-	file->ops->close(file);
-	snprintf(text, sizeof(text), "%" PRIu64, size);
-	operation_finish(operation, got < 0 ? (int)got : 0, REPLY_FILE_STATUS, text);
+	counting->file = file;
+	ascii_init(&counting->state);
+	count_ascii(counting);
 }
 
 static void
@@ -241,7 +295,20 @@ size_known_ascii(void *arg, int error, const struct ftpd_stat *stat)
 void
 command_size(struct session *session, const char *argument)
 {
-	stat_argument(session, argument, "SIZE", session->binary ? size_known : size_known_ascii);
+	struct ascii_size_operation *counting;
+	struct ftpd_path view;
+
+	if (session->binary) {
+		stat_argument(session, argument, "SIZE", size_known);
+		return;
+	}
+	counting = operation_start(session, sizeof(*counting), "SIZE");
+	if (counting == NULL || operation_resolve(&counting->base, argument) != 0)
+		return;
+	counting->base.release = release_ascii_size;
+	view = operation_shell_path(&counting->base);
+	operation_shell(&counting->base)->ops->stat(operation_shell(&counting->base), &view,
+	    size_known_ascii, &counting->base);
 }
 
 void
@@ -273,7 +340,8 @@ facts_known(void *arg, int error, const struct ftpd_stat *stat)
 	reply_begin(out, REPLY_FACTS);
 	/* The fact line starts with a space (RFC 3659 7.2). */
 	evbuffer_add(out, " ", 1);
-	listing_write_facts(out, name, stat, session->mlst_facts, !session->avatar->anonymous);
+	listing_write_facts(out, name, stat, session->mlst_facts,
+	    !session->avatar->anonymous && !session->avatar->read_only);
 	reply_end(out, REPLY_FACTS);
 	free(name);
 	operation_end(operation);
@@ -318,6 +386,7 @@ void
 command_mfmt(struct session *session, const char *argument)
 {
 	struct ftpd_shell *shell = session->avatar->shell;
+	struct ftpd_attributes change = { .struct_size = sizeof(change) };
 	struct mfmt_operation *mfmt;
 	struct ftpd_path view;
 	time_t mtime = parse_timeval(argument);
@@ -326,13 +395,15 @@ command_mfmt(struct session *session, const char *argument)
 		session_reply(session, reply_for_argument_error(-EINVAL), argument);
 		return;
 	}
-	mfmt = operation_start_optional(session, shell->ops->set_mtime != NULL, sizeof(*mfmt),
-	    "MFMT", argument + 15);
+	mfmt = operation_start_optional(session, FTPD_SHELL_OP(shell, chattr) != NULL,
+	    sizeof(*mfmt), "MFMT", argument + 15);
 	if (mfmt == NULL)
 		return;
 	memcpy(mfmt->time, argument, 14);
 	view = operation_shell_path(&mfmt->base);
-	shell->ops->set_mtime(shell, &view, mtime, mtime_set, mfmt);
+	change.mask = FTPD_ATTR_MTIME;
+	change.mtime = mtime;
+	shell->ops->chattr(shell, &view, &change, mtime_set, mfmt);
 }
 
 static void

@@ -22,6 +22,7 @@
 #include "dtp/transfer.h"
 #include "listing/listing.h"
 #include "listing/listing_stream.h"
+#include "log/log.h"
 #include "log/xferlog.h"
 #include "portal/portal.h"
 #include "quota/usage.h"
@@ -55,6 +56,7 @@ struct transfer_operation {
 	/* the listing being opened */
 	struct listing_options listing;
 	char pattern[FTPD_NAME_MAX + 1];
+	struct ftpd_stat link_stat;	/* LIST of one symlink: the link itself */
 	/* what its xferlog line will say */
 	char *logged_path;		/* the file transferred; NULL: a listing */
 	int incoming;
@@ -155,6 +157,10 @@ transfer_done(void *arg, const struct transfer_result *result)
 		    result->stored);
 	session_reply(session, reply_for_transfer(result->status, result->error),
 	    transfer->logged_path != NULL ? transfer->logged_path : "listing");
+	if (result->status == TRANSFER_LOCAL_ERROR && reply_error_ends_session(result->error)) {
+		log_info("%s: the shell's store is gone: session ended", session->peer_text);
+		session_close_after_flush(session);
+	}
 	/* This frees the operation. */
 	session_transfer_finished(session);
 }
@@ -484,6 +490,45 @@ directory_opened(void *arg, int error, struct ftpd_directory *directory)
 }
 
 static void
+link_target_known(void *arg, int error, const char *target)
+{
+	struct transfer_operation *operation = arg;
+	/* Passed on (by value) even when an error leaves it unused. */
+	struct transfer_source source = { NULL, NULL, NULL };
+
+	if (operation_arrived(&operation->base))
+		return;
+	if (error == 0)
+		error = listing_stream_single(path_basename(&operation->base.path),
+		    &operation->link_stat, target, &operation->listing, &source);
+	start_listing(operation, error, source);
+}
+
+/* LIST of one name that is a symlink shows "name -> target", as ls -l does. */
+static void
+link_known(void *arg, int error, const struct ftpd_stat *stat)
+{
+	struct transfer_operation *operation = arg;
+	struct ftpd_shell *shell = operation_shell(&operation->base);
+	struct transfer_source source = { NULL, NULL, NULL };
+	struct ftpd_path view;
+
+	if (operation_arrived(&operation->base))
+		return;
+	if (error == 0 && S_ISLNK(stat->mode)) {
+		operation->link_stat = *stat;
+		view = operation_shell_path(&operation->base);
+		operation_continue(&operation->base);
+		shell->ops->readlink(shell, &view, link_target_known, operation);
+		return;
+	}
+	if (error == 0)
+		error = listing_stream_single(path_basename(&operation->base.path), stat, NULL,
+		    &operation->listing, &source);
+	start_listing(operation, error, source);
+}
+
+static void
 listing_target_known(void *arg, int error, const struct ftpd_stat *stat)
 {
 	struct transfer_operation *operation = arg;
@@ -506,8 +551,18 @@ listing_target_known(void *arg, int error, const struct ftpd_stat *stat)
 		operation_end(&operation->base);
 		return;
 	}
+	if (error == 0 && operation->listing.style == LISTING_LONG &&
+	    operation->base.path.count > 0 && operation->listing.pattern == NULL &&
+	    FTPD_SHELL_OP(operation_shell(&operation->base), lstat) != NULL &&
+	    FTPD_SHELL_OP(operation_shell(&operation->base), readlink) != NULL) {
+		view = operation_shell_path(&operation->base);
+		operation_continue(&operation->base);
+		operation_shell(&operation->base)->ops->lstat(operation_shell(&operation->base),
+		    &view, link_known, operation);
+		return;
+	}
 	if (error == 0)
-		error = listing_stream_single(name, stat, &operation->listing, &source);
+		error = listing_stream_single(name, stat, NULL, &operation->listing, &source);
 	start_listing(operation, error, source);
 }
 
@@ -525,7 +580,7 @@ list(struct session *session, const char *argument, const char *command,
 		return;
 	operation->listing.style = style;
 	operation->listing.facts = session->mlst_facts;
-	operation->listing.writable = !session->avatar->anonymous;
+	operation->listing.writable = !session->avatar->anonymous && !session->avatar->read_only;
 	if (style != LISTING_FACTS)
 		argument = skip_flags(argument, &operation->listing.show_hidden);
 	if (operation_resolve(&operation->base, argument != NULL ? argument : "") != 0)

@@ -14,6 +14,7 @@ failing_create(const struct ftpd_shell_config *config, struct ftpd_shell **shell
 
 const struct ftpd_shell_module ftpd_shell_module = {
 	.abi_version = FTPD_SHELL_ABI_VERSION,
+	.struct_size = sizeof(struct ftpd_shell_module),
 	.name = "failing",
 	.create = failing_create,
 };

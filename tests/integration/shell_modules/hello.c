@@ -1,7 +1,8 @@
 /*
  * hello: a read-only shell module test_shell_loading.py builds at test time.
  * It serves two files from memory: hello.txt (the greeting= option, or a
- * default) and options.txt (the options string exactly as ftpd passed it).
+ * default) and options.txt (the shell_option lines as ftpd passed them, joined
+ * by newlines).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -58,6 +59,10 @@ static void
 fill_stat(const struct hello_shell *shell, int index, struct ftpd_stat *stat)
 {
 	memset(stat, 0, sizeof(*stat));
+	stat->struct_size = sizeof(*stat);
+	/* Read-only: listings must not promise a change. */
+	stat->perm = FTPD_PERM_KNOWN | (index < 0 ? FTPD_PERM_ENTER | FTPD_PERM_LIST :
+	    FTPD_PERM_READ);
 	stat->mode = index < 0 ? S_IFDIR | 0555 : S_IFREG | 0444;
 	stat->size = index < 0 ? 0 : strlen(shell->contents[index]);
 	stat->mtime = shell->started;
@@ -90,14 +95,18 @@ hello_stat(struct ftpd_shell *shell, const struct ftpd_path *path, ftpd_stat_fn 
 	done(arg, 0, &stat);
 }
 
-static int
-directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry)
+static ssize_t
+directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry,
+    ftpd_result_fn done, void *arg)
 {
 	struct hello_directory *directory = (struct hello_directory *)base;
 
+	(void)done;
+	(void)arg;
 	if (directory->next >= FILE_COUNT)
 		return 0;
 	fill_stat(directory->shell, directory->next, &directory->stat);
+	entry->struct_size = sizeof(*entry);
 	entry->name = file_names[directory->next++];
 	entry->has_stat = 1;
 	entry->stat = directory->stat;
@@ -110,7 +119,9 @@ directory_close(struct ftpd_directory *directory)
 	free(directory);
 }
 
-static const struct ftpd_directory_ops directory_ops = { directory_read, directory_close };
+static const struct ftpd_directory_ops directory_ops = {
+	sizeof(struct ftpd_directory_ops), directory_read, directory_close
+};
 
 static void
 hello_open_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
@@ -132,10 +143,14 @@ hello_open_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
 }
 
 static ssize_t
-file_read(struct ftpd_read_file *base, void *buffer, size_t length)
+file_read(struct ftpd_read_file *base, void *buffer, size_t length, ftpd_result_fn done,
+    void *arg)
 {
 	struct hello_file *file = (struct hello_file *)base;
 	size_t left = strlen(file->content) - file->position;
+
+	(void)done;
+	(void)arg;
 
 	if (length > left)
 		length = left;
@@ -150,7 +165,9 @@ file_close(struct ftpd_read_file *file)
 	free(file);
 }
 
-static const struct ftpd_read_file_ops file_ops = { file_read, file_close };
+static const struct ftpd_read_file_ops file_ops = {
+	sizeof(struct ftpd_read_file_ops), file_read, file_close
+};
 
 static void
 hello_open_for_reading(struct ftpd_shell *base, const struct ftpd_path *path,
@@ -168,6 +185,7 @@ hello_open_for_reading(struct ftpd_shell *base, const struct ftpd_path *path,
 		done(arg, -ENOMEM, NULL);
 		return;
 	}
+	file->base.struct_size = sizeof(file->base);
 	file->base.ops = &file_ops;
 	file->base.fd = -1;
 	file->base.size = strlen(shell->contents[index]);
@@ -218,6 +236,7 @@ hello_destroy(struct ftpd_shell *base)
 }
 
 static const struct ftpd_shell_ops hello_ops = {
+	.struct_size = sizeof(struct ftpd_shell_ops),
 	.access = hello_access,
 	.stat = hello_stat,
 	.open_directory = hello_open_directory,
@@ -230,25 +249,46 @@ static const struct ftpd_shell_ops hello_ops = {
 	.destroy = hello_destroy,
 };
 
-/* The greeting= line of options (lines joined by '\n'), with a newline, or a default. */
+/* The greeting= option, with a newline, or a default. */
 static char *
-greeting(const char *options)
+greeting(const struct ftpd_shell_config *config)
 {
-	const char *line = options, *end;
+	size_t i, length;
 	char *text;
-	size_t length;
 
-	while (line != NULL && *line != '\0') {
-		end = strchr(line, '\n');
-		length = end != NULL ? (size_t)(end - line) : strlen(line);
-		if (strncmp(line, "greeting=", 9) == 0 && (text = malloc(length - 9 + 2)) != NULL) {
-			memcpy(text, line + 9, length - 9);
-			strcpy(text + length - 9, "\n");
-			return text;
+	for (i = 0; i < config->option_count; i++) {
+		if (strncmp(config->options[i], "greeting=", 9) != 0)
+			continue;
+		length = strlen(config->options[i] + 9);
+		if ((text = malloc(length + 2)) != NULL) {
+			memcpy(text, config->options[i] + 9, length);
+			strcpy(text + length, "\n");
 		}
-		line = end != NULL ? end + 1 : NULL;
+		return text;
 	}
 	return strdup("hello from a module\n");
+}
+
+/* Every option line, joined by newlines, or "(none)". */
+static char *
+joined_options(const struct ftpd_shell_config *config)
+{
+	size_t i, length = 1;
+	char *text;
+
+	if (config->option_count == 0)
+		return strdup("(none)");
+	for (i = 0; i < config->option_count; i++)
+		length += strlen(config->options[i]) + 1;
+	if ((text = malloc(length)) == NULL)
+		return NULL;
+	text[0] = '\0';
+	for (i = 0; i < config->option_count; i++) {
+		if (i > 0)
+			strcat(text, "\n");
+		strcat(text, config->options[i]);
+	}
+	return text;
 }
 
 static int
@@ -260,8 +300,8 @@ hello_create(const struct ftpd_shell_config *config, struct ftpd_shell **result)
 		return -ENOMEM;
 	shell->base.ops = &hello_ops;
 	shell->started = time(NULL);
-	shell->contents[0] = greeting(config->options);
-	shell->contents[1] = strdup(config->options != NULL ? config->options : "(none)");
+	shell->contents[0] = greeting(config);
+	shell->contents[1] = joined_options(config);
 	if (shell->contents[0] == NULL || shell->contents[1] == NULL) {
 		hello_destroy(&shell->base);
 		return -ENOMEM;
@@ -272,6 +312,7 @@ hello_create(const struct ftpd_shell_config *config, struct ftpd_shell **result)
 
 const struct ftpd_shell_module ftpd_shell_module = {
 	.abi_version = FTPD_SHELL_ABI_VERSION,
+	.struct_size = sizeof(struct ftpd_shell_module),
 	.name = "hello",
 	.create = hello_create,
 };

@@ -13,6 +13,7 @@ wrong_abi_create(const struct ftpd_shell_config *config, struct ftpd_shell **she
 
 const struct ftpd_shell_module ftpd_shell_module = {
 	.abi_version = FTPD_SHELL_ABI_VERSION + 98,
+	.struct_size = sizeof(struct ftpd_shell_module),
 	.name = "wrong_abi",
 	.create = wrong_abi_create,
 };

@@ -127,26 +127,20 @@ START_TEST(test_too_many_lines)
 }
 END_TEST
 
-/* What a module gets in ABI 1's options field. */
-START_TEST(test_lines_joined_for_the_module)
+/* What a module gets in its options array: each line as given, in order. */
+START_TEST(test_lines_kept_in_order_for_the_module)
 {
 	struct config config;
-	char *joined;
-	int error;
 
 	ck_assert_int_eq(config_init(&config), 0);
-	ck_assert_ptr_null(config_lines_join(&config.shell_options, &error));
-	ck_assert_int_eq(error, 0);
+	ck_assert_uint_eq(config.shell_options.count, 0);
 	override_or_fail(&config, "shell_option=a=1");
-	joined = config_lines_join(&config.shell_options, &error);
-	ck_assert_str_eq(joined, "a=1");
-	free(joined);
 	override_or_fail(&config, "shell_option=b = 2 and more");
 	override_or_fail(&config, "shell_option=c=");
-	joined = config_lines_join(&config.shell_options, &error);
-	ck_assert_int_eq(error, 0);
-	ck_assert_str_eq(joined, "a=1\nb=2 and more\nc=");
-	free(joined);
+	ck_assert_uint_eq(config.shell_options.count, 3);
+	ck_assert_str_eq(config.shell_options.lines[0], "a=1");
+	ck_assert_str_eq(config.shell_options.lines[1], "b=2 and more");
+	ck_assert_str_eq(config.shell_options.lines[2], "c=");
 	config_free(&config);
 }
 END_TEST
@@ -217,7 +211,7 @@ config_shells_suite(void)
 	tcase_add_test(tcase, test_lines_are_kept_in_order);
 	tcase_add_test(tcase, test_none_forgets_the_lines_before);
 	tcase_add_test(tcase, test_too_many_lines);
-	tcase_add_test(tcase, test_lines_joined_for_the_module);
+	tcase_add_test(tcase, test_lines_kept_in_order_for_the_module);
 	tcase_add_test(tcase, test_lines_print_and_read_back);
 	tcase_add_test(tcase, test_places_are_recorded);
 	suite_add_tcase(suite, tcase);

@@ -499,7 +499,8 @@ struct counted_file {
 };
 
 static ssize_t
-counted_read(struct ftpd_read_file *file, void *buffer, size_t length)
+counted_read(struct ftpd_read_file *file, void *buffer, size_t length,
+    ftpd_result_fn done UNUSED, void *arg UNUSED)
 {
 	ssize_t got = read(((struct counted_file *)file)->real_fd, buffer, length);
 
@@ -516,7 +517,9 @@ counted_close(struct ftpd_read_file *file)
 	free(counted);
 }
 
-static const struct ftpd_read_file_ops counted_ops = { counted_read, counted_close };
+static const struct ftpd_read_file_ops counted_ops = {
+	sizeof(struct ftpd_read_file_ops), counted_read, counted_close
+};
 
 static struct ftpd_read_file *
 counted_file(const char *name, uint64_t offset, int expose_fd)
@@ -1004,7 +1007,8 @@ struct line_source {
 };
 
 static int
-line_source_produce(void *context, struct evbuffer *out, size_t budget)
+line_source_produce(void *context, struct evbuffer *out, size_t budget,
+    void (*resume)(void *) UNUSED, void *resume_arg UNUSED)
 {
 	struct line_source *source = context;
 	size_t before = evbuffer_get_length(out);

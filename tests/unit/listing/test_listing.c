@@ -5,6 +5,7 @@
 #include <check.h>
 
 #include "suites.h"
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,9 +177,29 @@ START_TEST(test_write_long)
 	char *line;
 
 	ck_assert_ptr_nonnull(out);
-	listing_write_long(out, c->name, &stat, NOW);
+	listing_write_long(out, c->name, &stat, NULL, NOW);
 	line = take_string(out);
 	ck_assert_str_eq(line, c->expected);
+	free(line);
+	evbuffer_free(out);
+}
+END_TEST
+
+/* A symlink shows its target as ls -l does; other types never do. */
+START_TEST(test_write_long_link_target)
+{
+	struct ftpd_stat link = make_stat(S_IFLNK | 0777, 7, NOW, "a", "b");
+	struct ftpd_stat file = make_stat(S_IFREG | 0644, 7, NOW, "a", "b");
+	struct evbuffer *out = evbuffer_new();
+	char *line;
+
+	ck_assert_ptr_nonnull(out);
+	listing_write_long(out, "current", &link, "v2/data\r", NOW);
+	listing_write_long(out, "plain", &file, "ignored", NOW);
+	line = take_string(out);
+	ck_assert_str_eq(line,
+	    "lrwxrwxrwx    1 a        b                   7 Nov 14 22:13 current -> v2/data?\r\n"
+	    "-rw-r--r--    1 a        b                   7 Nov 14 22:13 plain\r\n");
 	free(line);
 	evbuffer_free(out);
 }
@@ -204,7 +225,7 @@ START_TEST(test_write_long_month_names)
 	ck_assert_ptr_nonnull(out);
 	for (month = 0; month < 12; month++) {
 		stat = make_stat(S_IFREG | 0644, 1, mid_month[month], "a", "b");
-		listing_write_long(out, "f", &stat, NOW);
+		listing_write_long(out, "f", &stat, NULL, NOW);
 		line = take_string(out);
 		snprintf(date, sizeof(date), "%s 15  2001", expected[month]);
 		ck_assert_msg(strstr(line, date) != NULL, "month %zu: %s", month, line);
@@ -224,7 +245,7 @@ START_TEST(test_write_long_full_owner_field)
 	ck_assert_ptr_nonnull(out);
 	memset(stat.owner, 'o', sizeof(stat.owner));
 	stat.nlink = 12345;
-	listing_write_long(out, "f", &stat, NOW);
+	listing_write_long(out, "f", &stat, NULL, NOW);
 	line = take_string(out);
 	snprintf(expected, sizeof(expected), "-rw-r--r-- 12345 %.*s g                   3 "
 	    "Nov 14 22:13 f\r\n", (int)sizeof(stat.owner), "oooooooooooooooooooooooooooooooooooooooo");
@@ -242,8 +263,8 @@ START_TEST(test_write_long_lines_accumulate)
 	char *text;
 
 	ck_assert_ptr_nonnull(out);
-	listing_write_long(out, "one", &stat, NOW);
-	listing_write_long(out, "two\nthree", &stat, NOW);
+	listing_write_long(out, "one", &stat, NULL, NOW);
+	listing_write_long(out, "two\nthree", &stat, NULL, NOW);
 	text = take_string(out);
 	ck_assert_str_eq(text,
 	    "-rw-r--r--    1 a        b                   3 Nov 14 22:13 one\r\n"
@@ -317,7 +338,7 @@ static const struct facts_case facts_cases[] = {
 	  "type=pdir;modify=19700101000000;perm=cdeflmp;unique=0g0;unix.mode=0700; ..\r\n" },
 	/* other types */
 	{ S_IFLNK | 0777, 11, NOW, 1, 2, "link", FACT_TYPE, 0,
-	  "type=OS.unix=symlink; link\r\n" },
+	  "type=OS.unix=slink; link\r\n" },
 	{ S_IFCHR | 0666, 0, NOW, 1, 2, "null", FACT_TYPE, 0,
 	  "type=OS.unix=chr; null\r\n" },
 	{ S_IFBLK | 0660, 0, NOW, 1, 2, "sda", FACT_TYPE, 0,
@@ -361,6 +382,66 @@ static const struct facts_case facts_cases[] = {
 	{ S_IFREG | 0644, 1, NOW, 1, 2, "a\r\nb\nc\r", FACT_TYPE, 0,
 	  "type=file; a??b?c?\r\n" },
 };
+
+/* perm is what the shell answered, whatever the session could do otherwise. */
+static const struct {
+	mode_t mode;
+	unsigned perm;
+	int writable;
+	const char *expected;
+} answered_perm_cases[] = {
+	/* a read-only shell's file, in a session that could write */
+	{ S_IFREG | 0666, FTPD_PERM_KNOWN | FTPD_PERM_READ, 1, "perm=r; x\r\n" },
+	{ S_IFDIR | 0777, FTPD_PERM_KNOWN | FTPD_PERM_ENTER | FTPD_PERM_LIST, 1,
+	  "perm=el; x\r\n" },
+	/* a shell that lets a guest's share take uploads */
+	{ S_IFDIR | 0755, FTPD_PERM_KNOWN | FTPD_PERM_CREATE | FTPD_PERM_ENTER |
+	  FTPD_PERM_LIST, 0, "perm=cel; x\r\n" },
+	/* every letter, in RFC 3659's alphabetical order */
+	{ S_IFREG | 0, FTPD_PERM_KNOWN | FTPD_PERM_APPEND | FTPD_PERM_CREATE |
+	  FTPD_PERM_DELETE | FTPD_PERM_ENTER | FTPD_PERM_RENAME | FTPD_PERM_LIST |
+	  FTPD_PERM_MKDIR | FTPD_PERM_PURGE | FTPD_PERM_READ | FTPD_PERM_WRITE, 0,
+	  "perm=acdeflmprw; x\r\n" },
+	/* known and nothing allowed: an empty perm, not a guess */
+	{ S_IFREG | 0644, FTPD_PERM_KNOWN, 1, "perm=; x\r\n" },
+	/* bits without KNOWN are not an answer: the guess stands */
+	{ S_IFREG | 0644, FTPD_PERM_READ, 1, "perm=adfrw; x\r\n" },
+};
+
+START_TEST(test_write_facts_answered_perm)
+{
+	struct ftpd_stat stat = make_stat(answered_perm_cases[_i].mode, 1, NOW, "a", "b");
+	struct evbuffer *out = evbuffer_new();
+	char *line;
+
+	ck_assert_ptr_nonnull(out);
+	stat.struct_size = sizeof(stat);
+	stat.perm = answered_perm_cases[_i].perm;
+	listing_write_facts(out, "x", &stat, FACT_PERM, answered_perm_cases[_i].writable);
+	line = take_string(out);
+	ck_assert_str_eq(line, answered_perm_cases[_i].expected);
+	free(line);
+	evbuffer_free(out);
+}
+END_TEST
+
+/* A stat from a shell built before perm existed (a smaller struct) is guessed for. */
+START_TEST(test_write_facts_perm_unknown_to_an_older_shell)
+{
+	struct ftpd_stat stat = make_stat(S_IFREG | 0644, 1, NOW, "a", "b");
+	struct evbuffer *out = evbuffer_new();
+	char *line;
+
+	ck_assert_ptr_nonnull(out);
+	stat.struct_size = offsetof(struct ftpd_stat, perm);
+	stat.perm = FTPD_PERM_KNOWN;	/* past its struct: must not be read */
+	listing_write_facts(out, "x", &stat, FACT_PERM, 0);
+	line = take_string(out);
+	ck_assert_str_eq(line, "perm=r; x\r\n");
+	free(line);
+	evbuffer_free(out);
+}
+END_TEST
 
 START_TEST(test_write_facts)
 {
@@ -573,6 +654,7 @@ listing_suite(void)
 	tcase = tcase_create("long");
 	tcase_add_loop_test(tcase, test_write_long, 0, COUNT(long_cases));
 	tcase_add_test(tcase, test_write_long_month_names);
+	tcase_add_test(tcase, test_write_long_link_target);
 	tcase_add_test(tcase, test_write_long_full_owner_field);
 	tcase_add_test(tcase, test_write_long_lines_accumulate);
 	suite_add_tcase(suite, tcase);
@@ -583,6 +665,9 @@ listing_suite(void)
 
 	tcase = tcase_create("facts");
 	tcase_add_loop_test(tcase, test_write_facts, 0, COUNT(facts_cases));
+	tcase_add_loop_test(tcase, test_write_facts_answered_perm, 0,
+	    COUNT(answered_perm_cases));
+	tcase_add_test(tcase, test_write_facts_perm_unknown_to_an_older_shell);
 	tcase_add_loop_test(tcase, test_mlst_feature, 0, COUNT(feature_cases));
 	tcase_add_test(tcase, test_mlst_feature_truncated);
 	tcase_add_loop_test(tcase, test_parse_fact_selection, 0, COUNT(selection_cases));

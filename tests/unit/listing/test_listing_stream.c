@@ -106,16 +106,55 @@ struct watched_directory {
 	int *closes;
 	int fail_on_read;		/* 0: never; else -EIO on that read */
 	int reads;
+	int later;			/* answer every read later, as a network store */
+	ftpd_result_fn done;		/* with later: the read waiting for its answer */
+	void *done_arg;
+	ssize_t result;
 };
 
-static int
-watched_read(struct ftpd_directory *directory, struct ftpd_directory_entry *entry)
+/* The directory open_directory made last. */
+static struct watched_directory *last_watched;
+
+/* The transfer's resume callback: counts how often the stream woke it. */
+static int resumes;
+
+static void
+resumed(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static ssize_t
+watched_read(struct ftpd_directory *directory, struct ftpd_directory_entry *entry,
+    ftpd_result_fn done, void *arg)
 {
 	struct watched_directory *watched = (struct watched_directory *)directory;
+	ssize_t result;
 
+	ck_assert_ptr_null(watched->done);	/* one read at a time */
 	if (++watched->reads == watched->fail_on_read)
-		return -EIO;
-	return watched->real->ops->read(watched->real, entry);
+		result = -EIO;
+	else
+		result = watched->real->ops->read(watched->real, entry, NULL, NULL);
+	if (!watched->later)
+		return result;
+	watched->done = done;
+	watched->done_arg = arg;
+	watched->result = result;
+	return FTPD_PENDING;
+}
+
+/* Answers the pending read; 0 when none was pending. */
+static int
+answer_read(struct watched_directory *watched)
+{
+	ftpd_result_fn done = watched->done;
+
+	if (done == NULL)
+		return 0;
+	watched->done = NULL;
+	done(watched->done_arg, watched->result);
+	return 1;
 }
 
 static void
@@ -128,7 +167,9 @@ watched_close(struct ftpd_directory *directory)
 	free(watched);
 }
 
-static const struct ftpd_directory_ops watched_ops = { watched_read, watched_close };
+static const struct ftpd_directory_ops watched_ops = {
+	sizeof(struct ftpd_directory_ops), watched_read, watched_close
+};
 
 static void
 opened_directory(void *arg, int error, struct ftpd_directory *directory)
@@ -150,6 +191,7 @@ open_directory(const char *name, int *closes, int fail_on_read)
 	watched->base.ops = &watched_ops;
 	watched->closes = closes;
 	watched->fail_on_read = fail_on_read;
+	last_watched = watched;
 	return &watched->base;
 }
 
@@ -181,7 +223,7 @@ produce_all(struct transfer_source *source, size_t budget, unsigned *calls)
 	do {
 		size_t before = evbuffer_get_length(out);
 
-		more = source->produce(source->context, out, budget);
+		more = source->produce(source->context, out, budget, resumed, &resumes);
 		ck_assert_msg(more == 0 || more == 1, "produce returned %d", more);
 		ck_assert_uint_lt(evbuffer_get_length(out) - before, budget + LONGEST_LINE);
 		(*calls)++;
@@ -302,7 +344,14 @@ START_TEST(test_show_hidden)
 	text = produce_all(&source, 100, &calls);
 	lines = split_lines(text, &count);
 	for (i = 0; i < count; i++) {
-		char *name = strrchr(lines[i], ' ');
+		char *arrow = strstr(lines[i], " -> "), *name;
+
+		/* "link -> file-000": the name is before the arrow, the target after. */
+		if (arrow != NULL) {
+			ck_assert_str_eq(arrow, " -> file-000");
+			*arrow = '\0';
+		}
+		name = strrchr(lines[i], ' ');
 
 		if (name != NULL)
 			lines[i] = name + 1;
@@ -333,7 +382,14 @@ START_TEST(test_long_lines_describe_each_entry)
 		char mode[16], owner[40], group[40];
 		unsigned long long size;
 		unsigned links;
-		char *name = strrchr(lines[i], ' ');
+		char *arrow = strstr(lines[i], " -> "), *name;
+
+		/* "link -> file-000": the name is before the arrow, the target after. */
+		if (arrow != NULL) {
+			ck_assert_str_eq(arrow, " -> file-000");
+			*arrow = '\0';
+		}
+		name = strrchr(lines[i], ' ');
 
 		ck_assert_ptr_nonnull(name);
 		names_listed[i] = name + 1;
@@ -378,7 +434,7 @@ START_TEST(test_facts_include_hidden_files)
 		if (strcmp(name + 1, "sub") == 0)
 			strcpy(expected, "type=dir;");
 		else if (strcmp(name + 1, "link") == 0)
-			strcpy(expected, "type=OS.unix=symlink;");
+			strcpy(expected, "type=OS.unix=slink;");
 		else if (is_hidden(name + 1))
 			strcpy(expected, "type=file;size=1;");
 		else
@@ -447,7 +503,7 @@ START_TEST(test_vanished_entry_is_left_out)
 
 	ck_assert_ptr_nonnull(out);
 	source = stream_of(NULL, &options, &closes);
-	ck_assert_int_eq(source.produce(source.context, out, 1), 1);
+	ck_assert_int_eq(source.produce(source.context, out, 1, resumed, &resumes), 1);
 	/* One line so far; readdir has the other names already. */
 	length = evbuffer_get_length(out);
 	ck_assert_uint_lt(length, sizeof(first));
@@ -459,7 +515,7 @@ START_TEST(test_vanished_entry_is_left_out)
 	snprintf(path, sizeof(path), "%s/%.31s", root, vanished);
 	ck_assert_int_eq(unlink(path), 0);
 	do
-		more = source.produce(source.context, out, 100);
+		more = source.produce(source.context, out, 100, resumed, &resumes);
 	while (more == 1);
 	ck_assert_int_eq(more, 0);
 	length = evbuffer_get_length(out);
@@ -491,7 +547,7 @@ START_TEST(test_close_midway_closes_the_directory)
 	/* Closed halfway (ABOR). */
 	closes = 0;
 	source = stream_of(NULL, &options, &closes);
-	ck_assert_int_eq(source.produce(source.context, out, 100), 1);
+	ck_assert_int_eq(source.produce(source.context, out, 100, resumed, &resumes), 1);
 	ck_assert_uint_gt(evbuffer_get_length(out), 0);
 	ck_assert_int_eq(closes, 0);
 	source.close(source.context);
@@ -511,7 +567,7 @@ START_TEST(test_read_error_ends_the_stream)
 	ck_assert_int_eq(listing_stream_directory(open_directory(NULL, &closes, 20), &options,
 	    &source), 0);
 	do
-		more = source.produce(source.context, out, 1);
+		more = source.produce(source.context, out, 1, resumed, &resumes);
 	while (more == 1);
 	ck_assert_int_eq(more, -EIO);
 	/* Entries before the failure were produced; the rest never will be. */
@@ -531,7 +587,7 @@ START_TEST(test_empty_directory)
 
 	ck_assert_ptr_nonnull(out);
 	source = stream_of("sub", &options, &closes);
-	ck_assert_int_eq(source.produce(source.context, out, 1), 0);
+	ck_assert_int_eq(source.produce(source.context, out, 1, resumed, &resumes), 0);
 	ck_assert_uint_eq(evbuffer_get_length(out), 0);
 	ck_assert_int_eq(closes, 1);
 	source.close(source.context);
@@ -560,11 +616,11 @@ START_TEST(test_single_entry)
 
 	ck_assert_ptr_nonnull(out);
 	shell->ops->stat(shell, &path, got_stat, &stat);
-	ck_assert_int_eq(listing_stream_single("file-042", &stat, &options, &source), 0);
+	ck_assert_int_eq(listing_stream_single("file-042", &stat, NULL, &options, &source), 0);
 	/* All of it in the first call, whatever the budget, and then the end. */
-	ck_assert_int_eq(source.produce(source.context, out, 1), 0);
+	ck_assert_int_eq(source.produce(source.context, out, 1, resumed, &resumes), 0);
 	length = evbuffer_get_length(out);
-	ck_assert_int_eq(source.produce(source.context, out, 1), 0);
+	ck_assert_int_eq(source.produce(source.context, out, 1, resumed, &resumes), 0);
 	ck_assert_uint_eq(evbuffer_get_length(out), length);
 	text = calloc(1, length + 1);
 	ck_assert_ptr_nonnull(text);
@@ -579,6 +635,84 @@ START_TEST(test_single_entry)
 	source.close(source.context);
 	evbuffer_free(out);
 	free(text);
+}
+END_TEST
+
+/*
+ * A shell that answers every read later: produce says it waits, wakes the
+ * transfer once per answer, and the text is the same as read at once.
+ */
+START_TEST(test_entries_read_later_are_listed_the_same)
+{
+	struct listing_options options = { .style = LISTING_NAMES, .show_hidden = 1 };
+	struct transfer_source now, later;
+	struct watched_directory *watched;
+	struct evbuffer *out = evbuffer_new();
+	char *sync_text, *text;
+	unsigned calls;
+	size_t length;
+	int closes = 0, more, answered = 0;
+
+	ck_assert_ptr_nonnull(out);
+	now = stream_of(NULL, &options, &closes);
+	sync_text = produce_all(&now, 100, &calls);
+	now.close(now.context);
+	ck_assert_int_eq(listing_stream_directory(open_directory(NULL, &closes, 0), &options,
+	    &later), 0);
+	watched = last_watched;
+	watched->later = 1;
+	resumes = 0;
+	for (;;) {
+		more = later.produce(later.context, out, 100, resumed, &resumes);
+		if (more != TRANSFER_SOURCE_PENDING) {
+			ck_assert_int_ge(more, 0);
+			if (more == 0)
+				break;
+			continue;
+		}
+		/* Asked again only once woken: nothing happens until the answer. */
+		ck_assert_int_eq(resumes, answered);
+		ck_assert_int_eq(answer_read(watched), 1);
+		answered++;
+		ck_assert_int_eq(resumes, answered);
+	}
+	ck_assert_int_gt(answered, NAMES);
+	length = evbuffer_get_length(out);
+	text = calloc(1, length + 1);
+	ck_assert_ptr_nonnull(text);
+	evbuffer_remove(out, text, length);
+	ck_assert_str_eq(text, sync_text);
+	later.close(later.context);
+	ck_assert_int_eq(closes, 2);
+	free(text);
+	free(sync_text);
+	evbuffer_free(out);
+}
+END_TEST
+
+/* Closed while a read waits for its answer: the directory is closed, never woken. */
+START_TEST(test_close_while_a_read_waits)
+{
+	struct listing_options options = { .style = LISTING_NAMES };
+	struct transfer_source source;
+	struct watched_directory *watched;
+	struct evbuffer *out = evbuffer_new();
+	int closes = 0;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(listing_stream_directory(open_directory(NULL, &closes, 0), &options,
+	    &source), 0);
+	watched = last_watched;
+	watched->later = 1;
+	resumes = 0;
+	ck_assert_int_eq(source.produce(source.context, out, 100, resumed, &resumes),
+	    TRANSFER_SOURCE_PENDING);
+	ck_assert_ptr_nonnull(watched->done);
+	/* watched_close frees it: what a real shell's close does to its pending read. */
+	source.close(source.context);
+	ck_assert_int_eq(closes, 1);
+	ck_assert_int_eq(resumes, 0);
+	evbuffer_free(out);
 }
 END_TEST
 
@@ -605,6 +739,8 @@ listing_stream_suite(void)
 	tcase_add_test(lifetime, test_close_midway_closes_the_directory);
 	tcase_add_test(lifetime, test_read_error_ends_the_stream);
 	tcase_add_test(lifetime, test_empty_directory);
+	tcase_add_test(lifetime, test_entries_read_later_are_listed_the_same);
+	tcase_add_test(lifetime, test_close_while_a_read_waits);
 	suite_add_tcase(suite, lifetime);
 	return suite;
 }

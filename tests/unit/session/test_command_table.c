@@ -143,7 +143,8 @@ START_TEST(test_syntax_from_subcommands)
 	char syntax[256];
 
 	ck_assert_int_eq(command_syntax(command_find("SITE"), syntax, sizeof(syntax)), 0);
-	ck_assert_str_eq(syntax, "SITE CHMOD <octal mode> <path> | SITE HELP");
+	ck_assert_str_eq(syntax,
+	    "SITE CHMOD <octal mode> <path> | SITE HELP | SITE SYMLINK <target> <link>");
 	ck_assert_int_eq(command_syntax(command_find("RETR"), syntax, sizeof(syntax)), 0);
 	ck_assert_str_eq(syntax, "RETR <path>");
 	ck_assert_int_eq(command_syntax(command_find("SITE"), syntax, 10), -ENAMETOOLONG);
@@ -160,7 +161,7 @@ START_TEST(test_site_help_from_table)
 	length = evbuffer_copyout(out, text, sizeof(text) - 1);
 	text[length] = '\0';
 	ck_assert_str_eq(text, "214-SITE commands:\r\n CHMOD <octal mode> <path>\r\n HELP\r\n"
-	    "214 End of SITE help.\r\n");
+	    " SYMLINK <target> <link>\r\n214 End of SITE help.\r\n");
 	evbuffer_free(out);
 }
 END_TEST

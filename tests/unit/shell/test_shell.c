@@ -357,7 +357,8 @@ test_path(const char *client_path)
 static struct ftpd_shell *
 create_shell(const struct ftpd_shell_module *module, int read_only)
 {
-	struct ftpd_shell_config config = { root_directory, "tester", read_only, NULL, NULL };
+	struct ftpd_shell_config config = { .struct_size = sizeof(config),
+	    .root = root_directory, .user = "tester", .read_only = read_only };
 	struct ftpd_shell *shell = NULL;
 
 	ck_assert_int_eq(module->create(&config, &shell), 0);
@@ -445,7 +446,7 @@ shell_open_write(struct ftpd_shell *shell, const char *client_path,
 static void
 write_all(struct ftpd_write_file *file, const char *content)
 {
-	ck_assert_int_eq(file->ops->write(file, content, strlen(content)),
+	ck_assert_int_eq(file->ops->write(file, content, strlen(content), NULL, NULL),
 	    (ssize_t)strlen(content));
 }
 
@@ -525,8 +526,11 @@ shell_set_mtime(struct ftpd_shell *shell, const char *client_path, time_t mtime)
 	struct test_path path = test_path(client_path);
 	struct outcome outcome = { 0 };
 
-	ck_assert_ptr_nonnull(shell->ops->set_mtime);
-	shell->ops->set_mtime(shell, &path.view, mtime, on_done, &outcome);
+	struct ftpd_attributes change = { .struct_size = sizeof(change),
+	    .mask = FTPD_ATTR_MTIME, .mtime = mtime };
+
+	ck_assert_ptr_nonnull(FTPD_SHELL_OP(shell, chattr));
+	shell->ops->chattr(shell, &path.view, &change, on_done, &outcome);
 	assert_completed(&outcome);
 	path_free(&path.path);
 	return outcome.error;
@@ -538,8 +542,11 @@ shell_chmod(struct ftpd_shell *shell, const char *client_path, mode_t mode)
 	struct test_path path = test_path(client_path);
 	struct outcome outcome = { 0 };
 
-	ck_assert_ptr_nonnull(shell->ops->chmod);
-	shell->ops->chmod(shell, &path.view, mode, on_done, &outcome);
+	struct ftpd_attributes change = { .struct_size = sizeof(change),
+	    .mask = FTPD_ATTR_MODE, .mode = mode };
+
+	ck_assert_ptr_nonnull(FTPD_SHELL_OP(shell, chattr));
+	shell->ops->chattr(shell, &path.view, &change, on_done, &outcome);
 	assert_completed(&outcome);
 	path_free(&path.path);
 	return outcome.error;
@@ -554,7 +561,7 @@ read_to_end(struct ftpd_read_file *file)
 
 	for (;;) {
 		char buffer[5];
-		ssize_t count = file->ops->read(file, buffer, sizeof(buffer));
+		ssize_t count = file->ops->read(file, buffer, sizeof(buffer), NULL, NULL);
 		char *grown;
 
 		ck_assert(count >= 0);
@@ -662,7 +669,7 @@ assert_listing(struct ftpd_shell *shell, const char *client_path,
 
 	ck_assert_uint_le(expected_count, sizeof(seen) / sizeof(seen[0]));
 	ck_assert_int_eq(shell_open_directory(shell, client_path, &directory), 0);
-	while ((result = directory->ops->read(directory, &entry)) == 1) {
+	while ((result = directory->ops->read(directory, &entry, NULL, NULL)) == 1) {
 		count++;
 		ck_assert_str_ne(entry.name, ".");
 		ck_assert_str_ne(entry.name, "..");
@@ -682,7 +689,7 @@ assert_listing(struct ftpd_shell *shell, const char *client_path,
 	ck_assert_int_eq(result, 0);
 	ck_assert_uint_eq(count, expected_count);
 	/* Reading past the end keeps saying so. */
-	ck_assert_int_eq(directory->ops->read(directory, &entry), 0);
+	ck_assert_int_eq(directory->ops->read(directory, &entry, NULL, NULL), 0);
 	directory->ops->close(directory);
 }
 
@@ -1468,7 +1475,6 @@ struct create_case {
 
 static const struct create_case create_cases[] = {
 	{ "root", NULL, 0 },
-	{ "root", "", 0 },
 	{ "no-such-root", NULL, -ENOENT },
 	{ "root/file.txt", NULL, -ENOTDIR },
 	{ "root", "unknown=option", -EINVAL },
@@ -1479,13 +1485,17 @@ START_TEST(test_create)
 	const struct create_case *test = &create_cases[_i / 2];
 	const struct ftpd_shell_module *module = _i % 2 ? &shell_anon_module :
 	    &shell_fs_module;
-	struct ftpd_shell_config config = { NULL, "tester", 0, test->options, NULL };
+	struct ftpd_shell_config config = { .struct_size = sizeof(config), .user = "tester" };
 	struct ftpd_shell *shell = NULL;
 	char root[PATH_MAX];
 	int error;
 
 	tree_path(root, sizeof(root), test->root);
 	config.root = root;
+	if (test->options != NULL) {
+		config.options = &test->options;
+		config.option_count = 1;
+	}
 	error = module->create(&config, &shell);
 	ck_assert_int_eq(error, test->error);
 	if (error == 0) {
