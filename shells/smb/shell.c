@@ -177,7 +177,7 @@ path_job_new(struct smb_session *session, enum path_call call, const struct ftpd
 	/* The share's root itself cannot be removed or renamed. */
 	if (path->count == 0 && (call == CALL_RMDIR || call == CALL_UNLINK ||
 	    call == CALL_RENAME || call == CALL_MKDIR)) {
-		*error = call == CALL_MKDIR ? -EEXIST : -EBUSY;
+		*error = call == CALL_MKDIR ? -EEXIST : -EACCES;
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
@@ -272,7 +272,7 @@ smb_rename(struct ftpd_shell *shell, const struct ftpd_path *from, const struct 
 	struct path_job *p;
 
 	if (to->count == 0) {
-		done(arg, session->broken ? -ECONNRESET : -EBUSY);
+		done(arg, session->broken ? -ECONNRESET : -EACCES);
 		return;
 	}
 	p = path_job_new(session, CALL_RENAME, from, &error);
