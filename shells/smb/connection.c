@@ -2,18 +2,18 @@
  * smb/connection: SMB contexts. Runs on worker threads only (it blocks).
  *
  * libsmbclient keeps its settings process-wide. The first context in a
- * process loads a private smb.conf, written to a fresh directory under
- * $TMPDIR (or /tmp) and removed at exit, that points the lock, state, cache,
- * private and ncalrpc directories there: the gateway then runs as any
- * unprivileged user, whatever $HOME and /var are like (smb_conf= names an
- * administrator's own file instead).
+ * process loads a private smb.conf that points the lock, state, cache,
+ * private and ncalrpc directories to $TMPDIR/ftpd-smb-UID (/tmp without
+ * TMPDIR; mode 0700, owned by the user the process runs as, and shared by
+ * all its processes, which leave nothing behind as ftpd's workers end with
+ * _exit), so that the gateway runs as any unprivileged user whatever $HOME
+ * and /var are like. smb_conf= names an administrator's own file instead.
  *
  * libsmbclient as packaged is not safe to call from two threads at once,
  * even on different contexts (no smbc_thread_posix): every call into it,
  * from any session of this process, is made holding library_lock.
  */
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,25 +24,10 @@
 #include "smb.h"
 
 static pthread_mutex_t library_lock = PTHREAD_MUTEX_INITIALIZER;
-static char private_directory[4096];	/* empty until written; guarded by library_lock */
+/* The longest private directory path. */
+#define DIRECTORY_SIZE 4096
+
 static int configuration_loaded;
-
-static int
-remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
-static void
-remove_private_directory(void)
-{
-	if (private_directory[0] != '\0')
-		nftw(private_directory, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-}
 
 void
 smb_library_lock(void)
@@ -56,29 +41,51 @@ smb_library_unlock(void)
 	pthread_mutex_unlock(&library_lock);
 }
 
-/* The private smb.conf: directories only this process uses, quiet logs. */
+/* Whether path is a directory only the user this process runs as can use. */
+static int
+private_directory_ok(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 077) == 0;
+}
+
+/* The private smb.conf: directories of this user's only, quiet logs. */
 static int
 write_private_configuration(char *path, size_t size)
 {
 	const char *tmp = getenv("TMPDIR");
-	char directory[sizeof(private_directory)];
+	char directory[DIRECTORY_SIZE], temporary[DIRECTORY_SIZE + 32];
+	int length, fd;
 	FILE *f;
-	int length;
 
 	if (tmp == NULL || tmp[0] != '/')
 		tmp = "/tmp";
-	length = snprintf(directory, sizeof(directory), "%s/ftpd-smb-XXXXXX", tmp);
+	length = snprintf(directory, sizeof(directory), "%s/ftpd-smb-%lu", tmp,
+	    (unsigned long)geteuid());
 	if (length < 0 || (size_t)length >= sizeof(directory) - 64)
 		return -ENAMETOOLONG;
-	if (mkdtemp(directory) == NULL)
-		return -errno;
-	memcpy(private_directory, directory, sizeof(directory));
-	atexit(remove_private_directory);
+	if (mkdir(directory, 0700) != 0 && (errno != EEXIST || !private_directory_ok(directory))) {
+		/* Someone else's, or not a directory: one of this process's own. */
+		length = snprintf(directory, sizeof(directory), "%s/ftpd-smb-%lu-XXXXXX", tmp,
+		    (unsigned long)geteuid());
+		if (mkdtemp(directory) == NULL)
+			return -errno;
+	}
 	snprintf(path, size, "%s/smb.conf", directory);
-	f = fopen(path, "w");
-	if (f == NULL)
+	/* Written whole, then renamed: other processes may be reading it. */
+	snprintf(temporary, sizeof(temporary), "%s/smb.conf.XXXXXX", directory);
+	fd = mkstemp(temporary);
+	if (fd < 0)
 		return -errno;
-	fprintf(f, "# written by ftpd's smb gateway for this process only\n"
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		unlink(temporary);
+		return -ENOMEM;
+	}
+	fprintf(f, "# written by ftpd's smb gateway for its own use\n"
 	    "[global]\n"
 	    "\tlock directory = %s\n"
 	    "\tstate directory = %s\n"
@@ -88,8 +95,12 @@ write_private_configuration(char *path, size_t size)
 	    "\tlog level = 0\n"
 	    "\tclient use kerberos = off\n",
 	    directory, directory, directory, directory, directory);
-	if (fclose(f) != 0)
-		return -errno;
+	if (fclose(f) != 0 || rename(temporary, path) != 0) {
+		int error = -errno;
+
+		unlink(temporary);
+		return error;
+	}
 	return 0;
 }
 
@@ -123,7 +134,7 @@ free_credentials(struct smb_credentials *credentials)
 static SMBCCTX *
 new_context(const struct smb_options *options, struct smb_credentials *credentials, int *error)
 {
-	char path[sizeof(private_directory) + 16];
+	char path[DIRECTORY_SIZE + 16];
 	SMBCCTX *ctx = smbc_new_context();
 
 	if (ctx == NULL) {
@@ -134,9 +145,11 @@ new_context(const struct smb_options *options, struct smb_credentials *credentia
 		const char *file = options->smb_conf;
 
 		if (file == NULL) {
-			*error = write_private_configuration(path, sizeof(path));
-			if (*error != 0)
+			/* Not the user's fault: never -EACCES, which would be a 530. */
+			if (write_private_configuration(path, sizeof(path)) != 0) {
+				*error = -EIO;
 				goto fail;
+			}
 			file = path;
 		}
 		if (smbc_setConfiguration(ctx, file) != 0) {
