@@ -40,13 +40,6 @@ job_done(void *arg)
 		pump(session);
 }
 
-/* run_blocking had no memory: run the job here, on the loop, a moment later. */
-static void
-job_inline(void *arg)
-{
-	job_work(arg);
-	job_done(arg);
-}
 
 static void
 pump(struct smb_session *session)
@@ -63,10 +56,13 @@ pump(struct smb_session *session)
 	session->running = 1;
 	if (host->run_blocking(host, job_work, job_done, job) == 0)
 		return;
-	if (host->timer_start(host, 0, job_inline, job) != NULL)
-		return;
-	/* Nothing left to defer with: the job blocks the loop, but completes. */
-	job_inline(job);
+	/*
+	 * No memory, or the server is stopping: run it here. It blocks the
+	 * loop, but completes and frees what it holds; a read, write or
+	 * listing that sees its data come at once returns it at once.
+	 */
+	job_work(job);
+	job_done(job);
 }
 
 void

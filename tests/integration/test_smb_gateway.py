@@ -17,7 +17,7 @@ import subprocess
 import time
 
 from harness import (Server, at_finish, check, check_equal, run_ftpd, shared_temp_dir, skip,
-                     temp_dir, wait_for_listening, write_file, write_passwd_file)
+                     temp_dir, wait_for_listening, wait_until, write_file, write_passwd_file)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE_ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -416,6 +416,27 @@ def test_rest_and_file_operations():
                      "DELE of a file the SMB user may not delete")
         expect_error(lambda: ftp.mkd("locked/sub"), "550", "MKD where the SMB user may not")
         check_equal(sorted(os.listdir(locked)), ["root.txt"], "locked/ after the refusals")
+        # ABOR of a download closes the file with a read in flight; the session goes on.
+        connection = ftp.transfercmd("RETR file.bin")
+        check(len(connection.recv(4096)) > 0, "no data before ABOR")
+        abort_reply = ftp.abort()
+        connection.close()
+        if abort_reply.startswith("426"):
+            abort_reply = ftp.getresp()	# then the ABOR itself is answered
+        check(abort_reply[:3] in ("225", "226"), "ABOR of RETR: %r" % abort_reply)
+        check_equal(retrieve(ftp, "file.bin"), expected, "RETR after an aborted RETR")
+        # ABOR of an upload over file.bin: the old file stays, no temporary is left.
+        connection = ftp.transfercmd("STOR file.bin")
+        connection.sendall(os.urandom(2 * 1024 * 1024))
+        if ftp.abort().startswith("426"):
+            ftp.getresp()
+        connection.close()
+        with open(os.path.join(samba.share, "file.bin"), "rb") as f:
+            check(f.read() == expected, "file.bin changed by an aborted STOR")
+        # abort() returns at once; the temporary goes a moment later, on a worker.
+        wait_until(lambda: not [name for name in os.listdir(samba.share)
+                                if name.startswith(".ftpd-upload")],
+                   5, "the aborted upload's temporary file removed")
         # MFMT through utimes.
         reply = ftp.sendcmd("MFMT 20200102030405 file.bin")
         check(reply.startswith("213"), "MFMT: %r" % reply)
