@@ -4,7 +4,7 @@
  * libsmbclient keeps its settings process-wide. The first context in a
  * process loads a private smb.conf that points the lock, state, cache,
  * private and ncalrpc directories to $TMPDIR/ftpd-smb-UID (/tmp without
- * TMPDIR; mode 0700, owned by the user the process runs as, and shared by
+ * TMPDIR or when it is not writable; mode 0700, owned by the user the process runs as, and shared by
  * all its processes, which leave nothing behind as ftpd's workers end with
  * _exit), so that the gateway runs as any unprivileged user whatever $HOME
  * and /var are like. smb_conf= names an administrator's own file instead.
@@ -51,27 +51,39 @@ private_directory_ok(const char *path)
 	    (st.st_mode & 077) == 0;
 }
 
+/*
+ * Makes (or finds) the private directory in tmp: ftpd-smb-UID, or, when
+ * that is someone else's or not a directory, a fresh ftpd-smb-UID-XXXXXX.
+ */
+static int
+make_private_directory(const char *tmp, char *directory, size_t size)
+{
+	int length = snprintf(directory, size, "%s/ftpd-smb-%lu", tmp, (unsigned long)geteuid());
+
+	if (length < 0 || (size_t)length >= size - 64)
+		return -ENAMETOOLONG;
+	if (mkdir(directory, 0700) == 0 || (errno == EEXIST && private_directory_ok(directory)))
+		return 0;
+	snprintf(directory, size, "%s/ftpd-smb-%lu-XXXXXX", tmp, (unsigned long)geteuid());
+	return mkdtemp(directory) != NULL ? 0 : -errno;
+}
+
 /* The private smb.conf: directories of this user's only, quiet logs. */
 static int
 write_private_configuration(char *path, size_t size)
 {
 	const char *tmp = getenv("TMPDIR");
 	char directory[DIRECTORY_SIZE], temporary[DIRECTORY_SIZE + 32];
-	int length, fd;
+	int fd;
 	FILE *f;
 
-	if (tmp == NULL || tmp[0] != '/')
-		tmp = "/tmp";
-	length = snprintf(directory, sizeof(directory), "%s/ftpd-smb-%lu", tmp,
-	    (unsigned long)geteuid());
-	if (length < 0 || (size_t)length >= sizeof(directory) - 64)
-		return -ENAMETOOLONG;
-	if (mkdir(directory, 0700) != 0 && (errno != EEXIST || !private_directory_ok(directory))) {
-		/* Someone else's, or not a directory: one of this process's own. */
-		length = snprintf(directory, sizeof(directory), "%s/ftpd-smb-%lu-XXXXXX", tmp,
-		    (unsigned long)geteuid());
-		if (mkdtemp(directory) == NULL)
-			return -errno;
+	/* TMPDIR may be root's, inherited by workers that run as someone else. */
+	if (tmp == NULL || tmp[0] != '/' ||
+	    make_private_directory(tmp, directory, sizeof(directory)) != 0) {
+		int error = make_private_directory("/tmp", directory, sizeof(directory));
+
+		if (error != 0)
+			return error;
 	}
 	snprintf(path, size, "%s/smb.conf", directory);
 	/* Written whole, then renamed: other processes may be reading it. */

@@ -429,8 +429,9 @@ open_for_writing_work(struct smb_write_file *file, SMBCCTX *ctx, int *error)
 		/* The old file stays until finish renames the upload over it. */
 		errno = 0;
 		if (smbc_getFunctionStat(ctx)(ctx, file->url, &st) == 0) {
-			if (S_ISDIR(st.st_mode)) {
-				*error = -EISDIR;
+			/* Refused now rather than after the whole upload. */
+			if (S_ISDIR(st.st_mode) || !(st.st_mode & S_IWUSR)) {
+				*error = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
 				return;
 			}
 		} else if (errno != ENOENT) {
@@ -471,8 +472,8 @@ open_for_writing_work(struct smb_write_file *file, SMBCCTX *ctx, int *error)
 	/* A handle open for writing only cannot be stat'ed: the path is. */
 	errno = 0;
 	if (smbc_getFunctionStat(ctx)(ctx, file->url, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			*error = -EISDIR;
+		if (S_ISDIR(st.st_mode) || !(st.st_mode & S_IWUSR)) {
+			*error = S_ISDIR(st.st_mode) ? -EISDIR : -EACCES;
 			return;
 		}
 		file->existed = 1;

@@ -109,9 +109,17 @@ path_work(struct smb_job *job)
 			job->error = -EISDIR;
 			return;
 		}
+		/* The read-only attribute forbids deleting, as on Windows. */
+		if (result == 0 && !(p->st.st_mode & S_IWUSR)) {
+			job->error = -EACCES;
+			return;
+		}
 		if (result == 0) {
 			errno = 0;
 			result = smbc_getFunctionUnlink(ctx)(ctx, p->url);
+			/* The name was good a moment ago: a refusal, not a bad name. */
+			if (result != 0 && errno == EINVAL)
+				errno = EACCES;
 		}
 		break;
 	case CALL_RENAME:

@@ -230,7 +230,7 @@ def gateway(samba, options=None, args=(), fixed=False):
     if login_shell_supported() and not fixed:
         opts["login"] = "shell"
     else:
-        base = temp_dir("ftpd-users-")
+        base = shared_temp_dir("ftpd-users-")
         os.makedirs(os.path.join(base, "homes", samba.user))
         opts["passwd_file"] = write_passwd_file(os.path.join(base, "passwd"),
                                                 [(samba.user, PASSWORD, None)])
@@ -334,6 +334,23 @@ def test_list_retr_stor_and_sha256_both_ways():
         # No temporary upload is left behind.
         check_equal(sorted(os.listdir(os.path.join(samba.share, "pub"))),
                     ["data.bin", "empty", "up.bin"], "files in pub after STOR")
+        # The DOS read-only attribute, set through smbclient: no write bits, and
+        # MLSD promises reading only.
+        if samba.smbclient("setmode pub/data.bin +r", temp_dir("ftpd-smbclient-")) is not None:
+            lines = []
+            ftp.retrlines("LIST pub", lines.append)
+            line = [line for line in lines if line.endswith(" data.bin")][0]
+            check(line.startswith("-r--r--r--"), "LIST of a read-only file: %r" % line)
+            facts = {name: f for name, f in ftp.mlsd("pub", ["perm"])}
+            check_equal(facts["data.bin"].get("perm"), "r", "MLSD perm of a read-only file")
+            check("w" in facts["up.bin"].get("perm", ""), "MLSD perm of a writable file: %r"
+                  % facts["up.bin"])
+            expect_error(lambda: ftp.delete("pub/data.bin"), "550", "DELE of a read-only file")
+            for command in ("STOR", "APPE"):
+                expect_error(lambda: ftp.storbinary(command + " pub/data.bin", io.BytesIO(b"x")),
+                             "550", command + " over a read-only file")
+            check_equal(sha256(retrieve(ftp, "pub/data.bin")), sha256(small),
+                        "the read-only file after the refusals")
         ftp.quit()
 
 
@@ -443,6 +460,32 @@ def test_rest_and_file_operations():
         check_equal(int(os.stat(os.path.join(samba.share, "file.bin")).st_mtime), 1577934245,
                     "mtime after MFMT")
         ftp.quit()
+
+
+def test_unprivileged_workers_with_unwritable_home():
+    """Workers running as nobody, with a HOME they cannot write (or read) and
+    a TMPDIR of their own: libsmbclient's private smb.conf and directories go
+    to TMPDIR/ftpd-smb-UID, mode 0700."""
+    samba = Samba()
+    samba.put_file("hello.txt", b"hello, nobody\n")
+    tmp = shared_temp_dir("ftpd-worker-tmp-")
+    os.chmod(tmp, 0o1777)
+    os.environ["TMPDIR"] = tmp
+    os.environ["HOME"] = "/nonexistent"
+    nobody = pwd.getpwnam("nobody")
+    with gateway(samba, {"user": "nobody"}) as server:
+        ftp = client(server, samba.user)
+        check_equal(retrieve(ftp, "hello.txt"), b"hello, nobody\n", "RETR as nobody")
+        ftp.storbinary("STOR back.txt", io.BytesIO(b"from nobody\n"))
+        ftp.quit()
+    private = os.path.join(tmp, "ftpd-smb-%d" % nobody.pw_uid)
+    info = os.lstat(private)
+    check(info.st_uid == nobody.pw_uid and (info.st_mode & 0o777) == 0o700,
+          "%s: owner %d, mode %o" % (private, info.st_uid, info.st_mode & 0o777))
+    with open(os.path.join(private, "smb.conf")) as f:
+        check("lock directory = " + private in f.read(), "the private smb.conf")
+    with open(os.path.join(samba.share, "back.txt"), "rb") as f:
+        check_equal(f.read(), b"from nobody\n", "STOR as nobody")
 
 
 def test_wrong_password_is_530():
