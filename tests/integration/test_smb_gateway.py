@@ -488,6 +488,40 @@ def test_unprivileged_workers_with_unwritable_home():
         check_equal(f.read(), b"from nobody\n", "STOR as nobody")
 
 
+def test_concurrent_sessions_in_one_worker():
+    """Six sessions in one worker process download and upload at once: their
+    contexts share libsmbclient (entered by one thread at a time) and the
+    worker threads; every byte arrives."""
+    import threading
+
+    samba = Samba()
+    files = {"f%d.bin" % i: os.urandom(8 * 1024 * 1024 + i) for i in range(6)}
+    for name, data in files.items():
+        samba.put_file(name, data)
+    errors = []
+
+    def session(name, data):
+        try:
+            ftp = client(server, samba.user)
+            for _round in range(2):
+                check_equal(sha256(retrieve(ftp, name)), sha256(data), "RETR " + name)
+                ftp.storbinary("STOR up-" + name, io.BytesIO(data))
+            ftp.quit()
+        except BaseException as error:  # reported below, in the test's thread
+            errors.append("%s: %r" % (name, error))
+
+    with gateway(samba, {"workers": "1"}) as server:
+        threads = [threading.Thread(target=session, args=item) for item in files.items()]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(90)
+        check_equal(errors, [], "errors of the concurrent sessions")
+    for name, data in files.items():
+        check_equal(sha256_path(os.path.join(samba.share, "up-" + name)), sha256(data),
+                    "sha256 of up-" + name)
+
+
 def test_wrong_password_is_530():
     samba = Samba()
     with gateway(samba) as server:
