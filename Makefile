@@ -87,6 +87,10 @@ FUZZ_TARGETS := $(FUZZ_SOURCES:tests/fuzz/%.c=$(BUILD)/targets/%)
 ASYNC_SHELL_SOURCES := tests/contract/async_shell.c shells/fs/fs.c shells/fs/resolve.c \
 	shells/fs/write_file.c shells/fs/random_access.c
 ASYNC_SHELL := $(BUILD)/test-shells/async.so
+# The shell contract suite's runner (tests/contract): any module, through the ABI only.
+CONTRACT_SOURCES := tests/contract/cases.c tests/contract/driver.c tests/contract/main.c
+CONTRACT_OBJECTS := $(CONTRACT_SOURCES:%.c=$(BUILD)/%.o)
+CONTRACT_RUNNER := $(BUILD)/contract-tests
 
 FTPD      := $(BUILD)/ftpd
 # make check's build with test-only hooks (a worker that misbehaves on purpose); never installed.
@@ -119,6 +123,15 @@ $(BUILD)/%.o: %.c config.mk
 	@mkdir -p $(dir $@)
 	$(say) "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/contract/%.o: tests/contract/%.c config.mk
+	@mkdir -p $(dir $@)
+	$(say) "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(CONTRACT_RUNNER): $(CONTRACT_OBJECTS) $(LIBFTPD)
+	$(say) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(ALL_LIBS)
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c config.mk
 	@mkdir -p $(dir $@)
@@ -170,8 +183,9 @@ run: $(FTPD)
 unit: $(UNIT_RUNNER)
 	$(UNIT_RUNNER)
 
-integration: $(FTPD) $(FTPD_HOOKS) $(ASYNC_SHELL) test-deps
+integration: $(FTPD) $(FTPD_HOOKS) $(ASYNC_SHELL) $(CONTRACT_RUNNER) test-deps
 	FTPD=$(FTPD) FTPD_HOOKS=$(FTPD_HOOKS) FTPD_ASYNC_SHELL=$(ASYNC_SHELL) \
+		FTPD_CONTRACT_TESTS=$(CONTRACT_RUNNER) \
 		$(PYTHON) tests/integration/run.py $(TESTS)
 
 bench: $(FTPD)
@@ -264,4 +278,5 @@ distclean: clean
 	rm -rf config.mk config.log config.status configure autom4te.cache ftpd-*.tar.gz
 
 -include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(FUZZ_OBJECTS:.o=.d) $(BUILD)/src/main.d \
-	$(BUILD)/hooks/worker_process.d $(ASYNC_SHELL_SOURCES:%.c=$(BUILD)/pic/%.d)
+	$(BUILD)/hooks/worker_process.d $(ASYNC_SHELL_SOURCES:%.c=$(BUILD)/pic/%.d) \
+	$(CONTRACT_OBJECTS:.o=.d)
