@@ -130,6 +130,11 @@ path_work(struct smb_job *job)
 		result = smbc_getFunctionStat(ctx)(ctx, p->url, &p->st);
 		if (result != 0)
 			break;
+		/* SMB has no permission bits, and truncation is not offered here. */
+		if (p->attributes.mask & ~(unsigned)(FTPD_ATTR_MTIME | FTPD_ATTR_ATIME)) {
+			job->error = -EPERM;
+			return;
+		}
 		times[0].tv_sec = p->attributes.mask & FTPD_ATTR_ATIME ? p->attributes.atime :
 		    p->st.st_atime;
 		times[0].tv_usec = 0;
@@ -307,11 +312,6 @@ smb_chattr(struct ftpd_shell *shell, const struct ftpd_path *path,
 	int error = 0;
 	struct path_job *p;
 
-	/* SMB has no permission bits, and truncation is not offered here. */
-	if (attributes->mask & ~(unsigned)(FTPD_ATTR_MTIME | FTPD_ATTR_ATIME)) {
-		done(arg, -EPERM);
-		return;
-	}
 	p = path_job_new(session_of(shell), CALL_CHATTR, path, &error);
 	if (p == NULL) {
 		done(arg, error);
