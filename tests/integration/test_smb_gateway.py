@@ -305,7 +305,8 @@ def test_contract_suite_against_smbd():
     """The shell contract suite (tests/contract), built beside ftpd, drives
     smb.so through the ABI alone, with the share's directory as its tree."""
     ftpd = os.environ.get("FTPD") or os.path.join(SOURCE_ROOT, "build", "default", "ftpd")
-    runner = os.path.join(os.path.dirname(os.path.abspath(ftpd)), "contract-tests")
+    runner = os.environ.get("FTPD_CONTRACT_TESTS") or os.path.join(
+        os.path.dirname(os.path.abspath(ftpd)), "contract-tests")
     if not os.access(runner, os.X_OK):
         skip("%s is not built" % runner)
     module = os.path.join(smb_module_dir(), "smb.so")
