@@ -92,6 +92,12 @@ static const char *const tls_mode_names[] = {
 	NULL,
 };
 
+static const char *const login_source_names[] = {
+	[LOGIN_FTPD] = "ftpd",
+	[LOGIN_SHELL] = "shell",
+	NULL,
+};
+
 /* In the order of enum log_level. */
 static const char *const log_level_names[] = { "error", "warning", "info", "debug", NULL };
 
@@ -156,6 +162,10 @@ static const struct config_key config_keys[] = {
 	{ .name = "system_users", .type = KEY_BOOL, .offset = FIELD(system_users),
 	  .default_value = "no",
 	  .description = "let system accounts log in to their home directories" },
+	{ .name = "login", .type = KEY_ENUM, .offset = FIELD(login),
+	  .choices = login_source_names, .default_value = "ftpd",
+	  .description = "who checks passwords: ftpd (passwd_file or system_users) or "
+	      "shell (the shell module, as the SMB gateway asks its server)" },
 	{ .name = "shell", .type = KEY_STRING, .offset = FIELD(shell),
 	  .valid = valid_shell_name, .valid_expectation = SHELL_NAME_EXPECTATION,
 	  .default_value = "fs", .place_offset = FIELD(shell_place),
@@ -1106,6 +1116,10 @@ config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 	if (config->system_users && config->passwd_file != NULL)
 		return report(error, NULL, -EINVAL,
 		    "system_users and passwd_file exclude each other (choose one source of users)");
+	if (config->login == LOGIN_SHELL && (config->system_users || config->passwd_file != NULL))
+		return report(error, NULL, -EINVAL,
+		    "login = shell lets the shell module check passwords: it excludes %s",
+		    config->system_users ? "system_users" : "passwd_file");
 	if (config->system_users && config->anonymous && config->user == NULL)
 		return report(error, NULL, -EINVAL,
 		    "system_users with anonymous = yes needs user (the account guest "

@@ -25,6 +25,8 @@
 #define CONFIG_VALUE_MAX 4032
 
 enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };
+/* Who checks passwords: ftpd (passwd_file, system_users) or the shell module. */
+enum login_source { LOGIN_FTPD, LOGIN_SHELL };
 
 struct listen_address {
 	struct sockaddr_storage address;
@@ -50,6 +52,7 @@ struct config {
 	char *passwd_file;		/* NULL: no password logins */
 	char *home_root;		/* homes of passwd_file users without their own */
 	int system_users;
+	enum login_source login;	/* shell: the module's authenticate checks passwords */
 	/* Shells: "fs", "anon", a NAME found as shell_dir/NAME.so, or a module's path. */
 	char *shell;			/* for password users */
 	struct config_lines shell_options;	/* shell_option lines, for shell */

@@ -23,6 +23,7 @@ struct shell_trial {
 	const char *root_key;		/* the key root comes from */
 	const char *user;
 	int read_only;
+	int checks_passwords;	/* login = shell: it must have authenticate */
 };
 
 /* Writes "PLACE: KEY = NAME: what" to message; returns 1. */
@@ -48,6 +49,9 @@ try_shell(const struct config *config, const struct shell_trial *trial, char *me
 	module = shell_registry_find(trial->name, config->shell_dir, error, sizeof(error));
 	if (module == NULL)
 		return fail(trial, message, size, error);
+	if (trial->checks_passwords && !shell_module_authenticates(module))
+		return fail(trial, message, size, "login = shell, but the module has no "
+		    "authenticate and release_login to check passwords with");
 	if (trial->root == NULL)
 		return 0;
 	memset(&shell_config, 0, sizeof(shell_config));
@@ -88,8 +92,10 @@ preflight_try_shells(const struct config *config, char *message, size_t size)
 		.key = "shell", .name = config->shell, .place = config->shell_place,
 		.options = &config->shell_options,
 		/* Each home is below home_root: the nearest root -t can try. */
-		.root = config->passwd_file != NULL ? config->home_root : NULL,
+		.root = config->passwd_file != NULL || config->login == LOGIN_SHELL ?
+		    config->home_root : NULL,
 		.root_key = "home_root", .user = PREFLIGHT_USER, .read_only = 0,
+		.checks_passwords = config->login == LOGIN_SHELL,
 	};
 
 	if (config->anonymous && try_shell(config, &anonymous, message, size) != 0)
@@ -102,7 +108,9 @@ preflight_describe_shells(const struct config *config, FILE *out)
 {
 	if (config->passwd_file != NULL)
 		return;
-	if (config->system_users)
+	if (config->login == LOGIN_SHELL)
+		fprintf(out, "# shell %s: checks the passwords (login = shell)\n", config->shell);
+	else if (config->system_users)
 		fprintf(out, "# shell %s: loaded; not created here: each system account's "
 		    "process creates it as the account, on the account's home\n", config->shell);
 	else

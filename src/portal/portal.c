@@ -42,6 +42,8 @@ portal_password_checker_new(const struct config *config, struct worker_pool *wor
     struct checker **checker)
 {
 	*checker = NULL;
+	if (config->login == LOGIN_SHELL)
+		return 0;	/* the workers' shell module checks, never the monitor */
 	if (config->system_users)
 		*checker = checker_system_new(workers);
 	else if (config->passwd_file != NULL)
@@ -212,6 +214,8 @@ avatar_logout(struct avatar *avatar)
 		avatar->shell->ops->session_end(avatar->shell, &avatar->session_info);
 	if (avatar->shell != NULL)
 		avatar->shell->ops->destroy(avatar->shell);
+	if (avatar->shell_login != NULL && avatar->release_shell_login != NULL)
+		avatar->release_shell_login(avatar->shell_login);
 	free(avatar->name);
 	free(avatar->home);
 	free(avatar->account);

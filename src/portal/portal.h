@@ -26,6 +26,9 @@ struct avatar {
 	int read_only;		/* its shell refuses every change (guests) */
 	char *home;		/* the directory the shell serves */
 	struct system_account *account;	/* system_users logins: whom to become; else NULL */
+	/* login = shell: authenticate's login until create takes it over. */
+	void *shell_login;
+	void (*release_shell_login)(void *login);
 	/* The shell's session_start let the session in: session_end is owed. */
 	int session_started;
 	struct ftpd_session_info session_info;	/* for the shell's session hooks */

@@ -124,6 +124,9 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 		return -EACCES;
 	shell_config.options = (const char *const *)options->lines;
 	shell_config.option_count = options->count;
+	/* Taken over by create, whatever it answers. */
+	shell_config.login = avatar->shell_login;
+	avatar->shell_login = NULL;
 	error = shell_registry_create(module, &shell_config, &shell);
 	if (error != 0) {
 		log_error("login %s: shell %s on %s: %s", avatar->name, module->name,
@@ -160,6 +163,10 @@ realm_request_avatar(struct realm *realm, struct avatar_id *id, struct avatar **
 	}
 	created->account = id->account;
 	id->account = NULL;
+	/* login = shell: what authenticate gave goes to the module's create. */
+	created->shell_login = id->shell_login;
+	created->release_shell_login = id->release_shell_login;
+	id->shell_login = NULL;
 	/* A system account's files are opened only by its own process, as the account. */
 	if (created->account == NULL) {
 		error = realm_open_shell(realm, created, realm->host);

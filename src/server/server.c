@@ -30,6 +30,7 @@
 #include "server/worker_process.h"
 #include "session/session.h"
 #include "shell/host.h"
+#include "shell/registry.h"
 #include "tls/tls.h"
 #include "util/attributes.h"
 #include "util/worker_pool.h"
@@ -355,6 +356,36 @@ monitor_lost(void *owner)
 		server_shutdown(server);
 }
 
+/* login = shell: the shell module checks passwords, here in the worker. */
+static int
+open_shell_login_portal(struct server *server, struct settings *settings, char *error,
+    size_t size)
+{
+	const struct config *config = &settings->config;
+	const struct ftpd_shell_module *module;
+	struct checker *checker;
+
+	module = shell_registry_find(config->shell, config->shell_dir, error, size);
+	if (module == NULL)
+		return -1;
+	if (!shell_module_authenticates(module)) {
+		snprintf(error, size, "login = shell, but shell %s has no authenticate and "
+		    "release_login to check passwords with", module->name);
+		return -1;
+	}
+	checker = checker_shell_new(config, module, server->host);
+	if (checker == NULL) {
+		snprintf(error, size, "cannot set up logins: out of memory");
+		return -1;
+	}
+	settings->portal = portal_new(config, checker, server->host);
+	if (settings->portal == NULL) {
+		snprintf(error, size, "cannot set up logins (see the messages above)");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 open_portal(struct server *server, struct settings *settings, char *error, size_t size)
 {
@@ -362,6 +393,8 @@ open_portal(struct server *server, struct settings *settings, char *error, size_
 
 	if (settings->portal != NULL)
 		return 0;
+	if (settings->config.login == LOGIN_SHELL)
+		return open_shell_login_portal(server, settings, error, size);
 	if (server->link != NULL)
 		password_checker = checker_monitor_new(server->link);
 	else if (portal_password_checker_new(&settings->config, server->workers,

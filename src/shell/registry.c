@@ -159,3 +159,10 @@ shell_registry_create(const struct ftpd_shell_module *module,
 	*shell = created;
 	return 0;
 }
+
+int
+shell_module_authenticates(const struct ftpd_shell_module *module)
+{
+	return FTPD_HAS(module, struct ftpd_shell_module, release_login) &&
+	    module->authenticate != NULL && module->release_login != NULL;
+}

@@ -24,6 +24,9 @@ extern const struct ftpd_shell_module shell_fs_module;
 const struct ftpd_shell_module *shell_registry_find(const char *name, const char *shell_dir,
     char *error, size_t error_size);
 
+/* Whether module can check passwords itself (login = shell). */
+int shell_module_authenticates(const struct ftpd_shell_module *module);
+
 /*
  * module->create(config), checked: 0 and *shell, or -errno from create, or
  * -EPROTO when the shell's ops struct is too small for ABI 2 or lacks a

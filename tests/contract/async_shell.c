@@ -7,11 +7,14 @@
  *
  * Options (shell_option lines): delay_ms=N waits N ms before each answer
  * (default 0: the next turn of the loop); refuse_user=NAME makes
- * session_start refuse that login with -EACCES. Other options are an error.
+ * session_start refuse that login with -EACCES; password=SECRET is the one
+ * password its authenticate takes (login = shell), for any user, and the
+ * login it gives create says whose it is. Other options are an error.
  * With host NULL (ftpd -t) the shell is created and destroyed only.
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +29,8 @@ struct async_shell {
 	struct ftpd_host *host;
 	unsigned delay_ms;
 	char *refuse_user;
+	char *password;			/* for authenticate */
+	char *login;			/* from authenticate, through create */
 };
 
 /* A path copied out of the caller's, which is valid only during the call. */
@@ -713,6 +718,8 @@ async_destroy(struct ftpd_shell *shell)
 
 	async->fs->ops->destroy(async->fs);
 	free(async->refuse_user);
+	free(async->password);
+	free(async->login);
 	free(async);
 }
 
@@ -755,6 +762,10 @@ parse_options(struct async_shell *async, const struct ftpd_shell_config *config)
 			free(async->refuse_user);
 			if ((async->refuse_user = strdup(option + 12)) == NULL)
 				return -ENOMEM;
+		} else if (strncmp(option, "password=", 9) == 0) {
+			free(async->password);
+			if ((async->password = strdup(option + 9)) == NULL)
+				return -ENOMEM;
 		} else
 			return -EINVAL;
 	}
@@ -768,8 +779,18 @@ async_create(const struct ftpd_shell_config *config, struct ftpd_shell **shell)
 	struct async_shell *async = calloc(1, sizeof(*async));
 	int error;
 
-	if (async == NULL)
+	if (async == NULL) {
+		free(config->login);
 		return -ENOMEM;
+	}
+	/* Taken over whatever happens; "login of USER" says whose it is. */
+	async->login = config->login;
+	if (async->login != NULL && (strncmp(async->login, "login of ", 9) != 0 ||
+	    strcmp(async->login + 9, config->user) != 0)) {
+		free(async->login);
+		free(async);
+		return -EINVAL;
+	}
 	error = parse_options(async, config);
 	/* The options are this shell's; fs takes none. */
 	fs_config.options = NULL;
@@ -778,6 +799,8 @@ async_create(const struct ftpd_shell_config *config, struct ftpd_shell **shell)
 		error = shell_fs_create(&fs_config, &async->fs);
 	if (error != 0) {
 		free(async->refuse_user);
+		free(async->password);
+		free(async->login);
 		free(async);
 		return error;
 	}
@@ -787,9 +810,74 @@ async_create(const struct ftpd_shell_config *config, struct ftpd_shell **shell)
 	return 0;
 }
 
+/* A password check that answers later, as a network store's logon does. */
+struct logon {
+	struct ftpd_host *host;
+	int accepted;
+	char *login;
+	ftpd_authenticated_fn done;
+	void *arg;
+};
+
+static void
+logon_answer(void *arg)
+{
+	struct logon *logon = arg;
+	ftpd_authenticated_fn done = logon->done;
+	void *done_arg = logon->arg;
+	char *login = logon->login;
+	int accepted = logon->accepted;
+
+	free(logon);
+	done(done_arg, accepted ? 0 : -EACCES, accepted ? login : NULL);
+	if (!accepted)
+		free(login);
+}
+
+static void
+async_authenticate(const struct ftpd_shell_config *config, const char *user,
+    const char *password, ftpd_authenticated_fn done, void *arg)
+{
+	struct async_shell options = { .delay_ms = 0 };
+	struct logon *logon = calloc(1, sizeof(*logon));
+	int error = parse_options(&options, config);
+
+	free(options.refuse_user);
+	if (logon == NULL || error != 0 || config->host == NULL ||
+	    (logon->login = malloc(strlen(user) + 10)) == NULL) {
+		free(options.password);
+		if (logon != NULL)
+			free(logon->login);
+		free(logon);
+		done(arg, error != 0 ? error : -ENOMEM, NULL);
+		return;
+	}
+	snprintf(logon->login, strlen(user) + 10, "login of %s", user);
+	/* The password is compared now: it is not kept past this call. */
+	logon->accepted = options.password != NULL && strcmp(options.password, password) == 0;
+	free(options.password);
+	logon->host = config->host;
+	logon->done = done;
+	logon->arg = arg;
+	if (config->host->timer_start(config->host, options.delay_ms, logon_answer,
+	    logon) == NULL) {
+		free(logon->login);
+		free(logon);
+		done(arg, -ENOMEM, NULL);
+	}
+}
+
+static void
+async_release_login(void *login)
+{
+	free(login);
+}
+
 const struct ftpd_shell_module ftpd_shell_module = {
 	.abi_version = FTPD_SHELL_ABI_VERSION,
 	.struct_size = sizeof(struct ftpd_shell_module),
 	.name = "async",
 	.create = async_create,
+	.authenticate = async_authenticate,
+	.release_login = async_release_login,
 };

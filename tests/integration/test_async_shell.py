@@ -228,3 +228,59 @@ def test_guests_through_the_async_shell():
         except ftplib.error_perm as error:
             check(str(error)[:3] in ("550", "553"), "STOR by a guest: %s" % error)
         client.quit()
+
+
+def shell_login_server(delay_ms=0):
+    """login = shell: the async shell's authenticate takes the password "sesame"
+    for anyone, answering later, and its create checks the login it gave."""
+    base = temp_dir("ftpd-shell-login-")
+    home_root = os.path.join(base, "homes")
+    for user in ("carol", "dave"):
+        os.makedirs(os.path.join(home_root, user))
+    options = async_options({"anonymous": "no", "home_root": home_root, "login": "shell"})
+    return Server(options, args=["-o", "shell_option=password=sesame",
+                                 "-o", "shell_option=delay_ms=%d" % delay_ms]), home_root
+
+
+def test_login_by_the_shell():
+    server, home_root = shell_login_server()
+    with server:
+        client = client_of(server, "carol", "sesame")
+        client.storbinary("STOR mine.txt", io.BytesIO(b"carol's"))
+        check(os.path.exists(os.path.join(home_root, "carol", "mine.txt")),
+              "carol's upload is not in her home")
+        client.quit()
+        try:
+            client_of(server, "dave", "not-sesame")
+            check(False, "a wrong password was let in")
+        except ftplib.error_perm as error:
+            check(str(error).startswith("530"), "wrong password: %s" % error)
+        check("sesame" not in server.stderr_text(), "the log shows a password")
+
+
+def test_clients_that_leave_while_the_shell_checks_the_password():
+    """authenticate answers after 300 ms; the client is gone by then: the
+    login the shell gave is released (ASan's leak check runs at the stop)."""
+    server, _home_root = shell_login_server(delay_ms=300)
+    with server:
+        for _ in range(3):
+            with server.connect() as control:
+                control.expect("USER carol", 331)
+                control.send("PASS sesame\r\n")
+        time.sleep(0.6)
+        client = client_of(server, "carol", "sesame")
+        client.quit()
+
+
+def test_check_wants_a_shell_that_checks_passwords():
+    from harness import run_ftpd
+    result = run_ftpd(["-t", "-c", "/dev/null", "-o", "anonymous=no", "-o", "login=shell",
+                       "-o", "home_root=" + temp_dir("ftpd-homes-")])
+    check(result.returncode == 1 and "no authenticate" in result.stderr,
+          "ftpd -t with login = shell and the fs shell: %r" % result.stderr)
+    result = run_ftpd(["-t", "-c", "/dev/null", "-o", "anonymous=no", "-o", "login=shell",
+                       "-o", "shell=" + async_shell_path(), "-o", "shell_option=password=x",
+                       "-o", "home_root=" + temp_dir("ftpd-homes-")])
+    check(result.returncode == 0 and "login = shell" in result.stdout,
+          "ftpd -t with login = shell and a shell that checks: %r %r"
+          % (result.stdout[-300:], result.stderr))

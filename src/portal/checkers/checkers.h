@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "ftpd/shell.h"
 
 struct worker_pool;
 struct monitor_link;
@@ -45,6 +46,9 @@ struct avatar_id {
 	char *home;		/* home given by the password file or the account, or NULL */
 	int anonymous;
 	struct system_account *account;	/* system_users logins only, else NULL */
+	/* login = shell: what the module's authenticate gave, for its create. */
+	void *shell_login;
+	void (*release_shell_login)(void *login);
 };
 
 /*
@@ -96,6 +100,14 @@ struct checker *checker_passwd_new(const struct config *config, struct worker_po
  * in /etc/shells (nologin, false) and uid 0 are refused. NULL on failure.
  */
 struct checker *checker_system_new(struct worker_pool *workers);
+
+/*
+ * login = shell: module's authenticate checks the password (an SMB gateway
+ * asks its server), in the worker that will run the session; the id carries
+ * what it gave, for the module's create. NULL when out of memory.
+ */
+struct checker *checker_shell_new(const struct config *config,
+    const struct ftpd_shell_module *module, struct ftpd_host *host);
 
 /*
  * In a worker: passwords are the monitor's to check (it alone may read the
@@ -150,6 +162,8 @@ avatar_id_free(struct avatar_id *id)
 {
 	if (id == NULL)
 		return;
+	if (id->shell_login != NULL && id->release_shell_login != NULL)
+		id->release_shell_login(id->shell_login);
 	free(id->name);
 	free(id->home);
 	free(id->account);

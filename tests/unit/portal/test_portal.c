@@ -770,11 +770,11 @@ END_TEST
 
 START_TEST(test_realm_home_directories)
 {
-	struct avatar_id guest = { "anonymous", NULL, 1, NULL };
-	struct avatar_id own_home = { "bob", "/srv/bob", 0, NULL };
-	struct avatar_id plain = { "alice", NULL, 0, NULL };
-	struct avatar_id parent = { "..", NULL, 0, NULL };
-	struct avatar_id dot = { ".", NULL, 0, NULL };
+	struct avatar_id guest = { .name = "anonymous", .home = NULL, .anonymous = 1 };
+	struct avatar_id own_home = { .name = "bob", .home = "/srv/bob", .anonymous = 0 };
+	struct avatar_id plain = { .name = "alice", .home = NULL, .anonymous = 0 };
+	struct avatar_id parent = { .name = "..", .home = NULL, .anonymous = 0 };
+	struct avatar_id dot = { .name = ".", .home = NULL, .anonymous = 0 };
 	struct realm *realm;
 	char home[PATH_MAX], expected[PATH_MAX], tiny[8];
 
