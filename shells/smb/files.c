@@ -386,7 +386,7 @@ struct smb_write_file {
 	int flushing;			/* a chunk is being written */
 	int error;			/* the first write that failed */
 	int closed;			/* finish or abort was called */
-	int aborted;
+	int aborted;			/* read by a worker writing a chunk: atomic */
 	const void *pending_buffer;
 	size_t pending_length;
 	ftpd_result_fn pending_done;
@@ -531,7 +531,7 @@ write_work(struct smb_job *job)
 		open_for_writing_work(file, ctx, &job->error);
 		break;
 	case WRITE_FLUSH:
-		if (file->error != 0 || file->aborted)
+		if (file->error != 0 || __atomic_load_n(&file->aborted, __ATOMIC_RELAXED))
 			break;	/* an earlier chunk failed: what follows is not written */
 		while (done < w->chunk->length) {
 			errno = 0;
@@ -739,7 +739,7 @@ write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
 	if (error != 0) {
 		/* No memory to finish with: the upload is lost, the old file is not. */
 		file->error = error;
-		file->aborted = 1;
+		__atomic_store_n(&file->aborted, 1, __ATOMIC_RELAXED);
 		if (submit_write(file, WRITE_ABORT) != 0 && !file->flushing)
 			write_file_free(file);
 		done(arg, error);
@@ -752,7 +752,7 @@ write_file_abort(struct ftpd_write_file *base)
 	struct smb_write_file *file = (struct smb_write_file *)base;
 
 	file->closed = 1;
-	file->aborted = 1;
+	__atomic_store_n(&file->aborted, 1, __ATOMIC_RELAXED);
 	file->pending_done = NULL;
 	file->pending_buffer = NULL;
 	free(file->fill);
