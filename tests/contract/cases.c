@@ -484,6 +484,13 @@ START_TEST(test_chattr)
 	ck_assert_int_eq(contract_chattr(shell, "f", &change), 0);
 	ck_assert_int_eq(contract_stat(shell, "f", &stat), 0);
 	ck_assert_int_eq(stat.mtime, 1577934245);
+	change.mask = FTPD_ATTR_SIZE;
+	change.size = 3;
+	error = contract_chattr(shell, "f", &change);
+	if (error == 0)
+		assert_tree_content("f", "abc");
+	else
+		ASSERT_ONE_OF(error, -EOPNOTSUPP, -EINVAL, -EPERM);
 	change.mask = FTPD_ATTR_MODE;
 	change.mode = 0600;
 	error = contract_chattr(shell, "f", &change);
@@ -493,6 +500,40 @@ START_TEST(test_chattr)
 	} else
 		ASSERT_ONE_OF(error, -EPERM, -EOPNOTSUPP, -EINVAL);
 	ck_assert_int_eq(contract_chattr(shell, "missing", &change), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_open_file)
+{
+	struct ftpd_file *file;
+	char buffer[16];
+	char *content;
+
+	if (FTPD_SHELL_OP(shell, open_file) == NULL)
+		return;		/* no random access: nothing in FTP needs it */
+	ck_assert_int_eq(contract_open_file(shell, "r.bin", FTPD_OPEN_READ | FTPD_OPEN_WRITE |
+	    FTPD_OPEN_CREATE | FTPD_OPEN_EXCLUSIVE, &file), 0);
+	ck_assert_int_eq(contract_pwrite(file, "hello", 5, 0), 5);
+	ck_assert_int_eq(contract_pwrite(file, "x", 1, 9), 1);
+	ck_assert_int_eq(contract_pread(file, buffer, 5, 0), 5);
+	ck_assert(memcmp(buffer, "hello", 5) == 0);
+	ck_assert_int_eq(contract_pread(file, buffer, sizeof(buffer), 9), 1);
+	ck_assert_int_eq(contract_pread(file, buffer, sizeof(buffer), 10), 0);
+	ck_assert_int_eq(contract_close_file(file), 0);
+	content = tree_get("r.bin");
+	ck_assert_ptr_nonnull(content);
+	ck_assert(memcmp(content, "hello\0\0\0\0x", 10) == 0);
+	free(content);
+	ck_assert_int_eq(contract_open_file(shell, "r.bin", FTPD_OPEN_WRITE | FTPD_OPEN_CREATE |
+	    FTPD_OPEN_EXCLUSIVE, &file), -EEXIST);
+	ck_assert_int_eq(contract_open_file(shell, "missing", FTPD_OPEN_READ, &file), -ENOENT);
+	ck_assert_int_eq(contract_open_file(shell, "r.bin", FTPD_OPEN_WRITE | FTPD_OPEN_TRUNCATE,
+	    &file), 0);
+	ck_assert_int_eq(contract_close_file(file), 0);
+	content = tree_get("r.bin");
+	ck_assert_ptr_nonnull(content);
+	ck_assert_str_eq(content, "");
+	free(content);
 }
 END_TEST
 
@@ -633,5 +674,6 @@ contract_suite(void)
 	tcase_add_test(tree, test_close_and_abort_cancel_what_waits);
 	tcase_add_test(tree, test_symlinks);
 	tcase_add_test(tree, test_chattr);
+	tcase_add_test(tree, test_open_file);
 	return suite;
 }

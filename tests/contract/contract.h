@@ -67,6 +67,12 @@ int contract_readlink(struct ftpd_shell *shell, const char *path, char *target, 
 int contract_chattr(struct ftpd_shell *shell, const char *path,
     const struct ftpd_attributes *attributes);
 int contract_session_start(struct ftpd_shell *shell, const struct ftpd_session_info *info);
+int contract_open_file(struct ftpd_shell *shell, const char *path, unsigned flags,
+    struct ftpd_file **file);
+ssize_t contract_pread(struct ftpd_file *file, void *buffer, size_t length, uint64_t offset);
+ssize_t contract_pwrite(struct ftpd_file *file, const void *buffer, size_t length,
+    uint64_t offset);
+int contract_close_file(struct ftpd_file *file);
 
 /* Turns the loop for about milliseconds: time for an answer that must not come. */
 void contract_idle(unsigned milliseconds);

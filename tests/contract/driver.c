@@ -120,6 +120,12 @@ done_write_file(void *arg, int error, struct ftpd_write_file *file)
 }
 
 static void
+done_file(void *arg, int error, struct ftpd_file *file)
+{
+	done_object(arg, error, file);
+}
+
+static void
 done_text(void *arg, int error, const char *text)
 {
 	struct outcome *outcome = arg;
@@ -423,6 +429,55 @@ contract_chattr(struct ftpd_shell *shell, const char *path,
 	struct split_path view;
 
 	shell->ops->chattr(shell, split(&view, path), attributes, done_error, &outcome);
+	wait_for(&outcome);
+	return outcome.error;
+}
+
+int
+contract_open_file(struct ftpd_shell *shell, const char *path, unsigned flags,
+    struct ftpd_file **file)
+{
+	struct outcome outcome = { 0 };
+	struct split_path view;
+
+	shell->ops->open_file(shell, split(&view, path), flags, done_file, &outcome);
+	wait_for(&outcome);
+	*file = outcome.object;
+	return outcome.error;
+}
+
+ssize_t
+contract_pread(struct ftpd_file *file, void *buffer, size_t length, uint64_t offset)
+{
+	struct outcome outcome = { 0 };
+	ssize_t result = file->ops->pread(file, buffer, length, offset, done_result, &outcome);
+
+	if (result == FTPD_PENDING) {
+		wait_for(&outcome);
+		result = outcome.result;
+	}
+	return result;
+}
+
+ssize_t
+contract_pwrite(struct ftpd_file *file, const void *buffer, size_t length, uint64_t offset)
+{
+	struct outcome outcome = { 0 };
+	ssize_t result = file->ops->pwrite(file, buffer, length, offset, done_result, &outcome);
+
+	if (result == FTPD_PENDING) {
+		wait_for(&outcome);
+		result = outcome.result;
+	}
+	return result;
+}
+
+int
+contract_close_file(struct ftpd_file *file)
+{
+	struct outcome outcome = { 0 };
+
+	file->ops->close(file, done_error, &outcome);
 	wait_for(&outcome);
 	return outcome.error;
 }
