@@ -300,6 +300,13 @@ def test_check_validates_options_without_connecting():
         result = run_ftpd(base + arguments)
         check_equal(result.returncode, 1, "ftpd -t with options %r (stderr %r)"
                     % (bad, result.stderr))
+    if login_shell_supported():
+        # smb.so has authenticate: -t takes it for login = shell.
+        result = run_ftpd(["-t", "-c", "/dev/null", "-o", "anonymous=no", "-o", "login=shell",
+                           "-o", "shell_dir=" + shells, "-o", "shell=smb",
+                           "-o", "shell_option=url=" + nobody])
+        check_equal(result.returncode, 0, "ftpd -t with login = shell (stderr %r)"
+                    % result.stderr)
 
 
 def test_contract_suite_against_smbd():
