@@ -76,6 +76,8 @@ ALL_LDFLAGS = $(LDFLAGS_CONFIGURED) $(VARIANT_LDFLAGS) $(LDFLAGS)
 LIB_SOURCES  := $(filter-out src/main.c shells/example/% shells/smb/%,\
 	$(shell find src shells -name '*.c' | LC_ALL=C sort))
 LIB_OBJECTS  := $(LIB_SOURCES:%.c=$(BUILD)/%.o)
+# The SMB gateway module, built when libsmbclient is there (make check installs it).
+include shells/smb/smb.mk
 UNIT_SOURCES := $(shell find tests/unit -name '*.c' | LC_ALL=C sort)
 UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o)
 # One libFuzzer target per file; build/fuzz/targets/NAME fuzzes with tests/fuzz/corpus/NAME.

@@ -127,8 +127,11 @@ portal_checked(void *context, int error, struct avatar_id *id)
 	request_unlink(request);
 	free(request);
 
-	if (error == CHECKER_BANNED) {
-		/* The address may not log in at all for now: the session says so and closes. */
+	if (error == CHECKER_BANNED || error == CHECKER_STORE_GONE) {
+		/*
+		 * The address may not log in at all for now, or the shell's store
+		 * cannot be reached: the session says so and closes.
+		 */
 	} else if (error != 0) {
 		/* Wrong password, unknown user or an unreadable file look the same to a client. */
 		error = -EACCES;

@@ -9,7 +9,8 @@
  * (default 0: the next turn of the loop); refuse_user=NAME makes
  * session_start refuse that login with -EACCES; password=SECRET is the one
  * password its authenticate takes (login = shell), for any user, and the
- * login it gives create says whose it is. Other options are an error.
+ * login it gives create says whose it is; store_down=1 makes authenticate
+ * answer that the store cannot be reached. Other options are an error.
  * With host NULL (ftpd -t) the shell is created and destroyed only.
  */
 #include <errno.h>
@@ -31,6 +32,7 @@ struct async_shell {
 	char *refuse_user;
 	char *password;			/* for authenticate */
 	char *login;			/* from authenticate, through create */
+	int store_down;			/* authenticate: -ECONNRESET */
 };
 
 /* A path copied out of the caller's, which is valid only during the call. */
@@ -762,6 +764,8 @@ parse_options(struct async_shell *async, const struct ftpd_shell_config *config)
 			free(async->refuse_user);
 			if ((async->refuse_user = strdup(option + 12)) == NULL)
 				return -ENOMEM;
+		} else if (strcmp(option, "store_down=1") == 0) {
+			async->store_down = 1;
 		} else if (strncmp(option, "password=", 9) == 0) {
 			free(async->password);
 			if ((async->password = strdup(option + 9)) == NULL)
@@ -814,6 +818,7 @@ async_create(const struct ftpd_shell_config *config, struct ftpd_shell **shell)
 struct logon {
 	struct ftpd_host *host;
 	int accepted;
+	int store_down;
 	char *login;
 	ftpd_authenticated_fn done;
 	void *arg;
@@ -827,10 +832,11 @@ logon_answer(void *arg)
 	void *done_arg = logon->arg;
 	char *login = logon->login;
 	int accepted = logon->accepted;
+	int error = logon->store_down ? -ECONNRESET : accepted ? 0 : -EACCES;
 
 	free(logon);
-	done(done_arg, accepted ? 0 : -EACCES, accepted ? login : NULL);
-	if (!accepted)
+	done(done_arg, error, error == 0 ? login : NULL);
+	if (error != 0)
 		free(login);
 }
 
@@ -855,6 +861,7 @@ async_authenticate(const struct ftpd_shell_config *config, const char *user,
 	snprintf(logon->login, strlen(user) + 10, "login of %s", user);
 	/* The password is compared now: it is not kept past this call. */
 	logon->accepted = options.password != NULL && strcmp(options.password, password) == 0;
+	logon->store_down = options.store_down;
 	free(options.password);
 	logon->host = config->host;
 	logon->done = done;

@@ -230,7 +230,7 @@ def test_guests_through_the_async_shell():
         client.quit()
 
 
-def shell_login_server(delay_ms=0):
+def shell_login_server(delay_ms=0, extra_options=()):
     """login = shell: the async shell's authenticate takes the password "sesame"
     for anyone, answering later, and its create checks the login it gave."""
     base = temp_dir("ftpd-shell-login-")
@@ -238,8 +238,10 @@ def shell_login_server(delay_ms=0):
     for user in ("carol", "dave"):
         os.makedirs(os.path.join(home_root, user))
     options = async_options({"anonymous": "no", "home_root": home_root, "login": "shell"})
-    return Server(options, args=["-o", "shell_option=password=sesame",
-                                 "-o", "shell_option=delay_ms=%d" % delay_ms]), home_root
+    args = ["-o", "shell_option=password=sesame", "-o", "shell_option=delay_ms=%d" % delay_ms]
+    for option in extra_options:
+        args += ["-o", "shell_option=" + option]
+    return Server(options, args=args), home_root
 
 
 def test_login_by_the_shell():
@@ -270,6 +272,15 @@ def test_clients_that_leave_while_the_shell_checks_the_password():
         time.sleep(0.6)
         client = client_of(server, "carol", "sesame")
         client.quit()
+
+
+def test_a_store_that_cannot_be_reached_at_login():
+    """authenticate answers that the store is gone: 421, and the session ends."""
+    server, _home_root = shell_login_server(extra_options=["store_down=1"])
+    with server, server.connect() as control:
+        control.expect("USER carol", 331)
+        control.expect("PASS sesame", 421)
+        check(control.is_closed(), "the session stayed open after 421")
 
 
 def test_check_wants_a_shell_that_checks_passwords():

@@ -22,6 +22,8 @@ struct checker_request;
 /* Longest login name a checker accepts; longer ones fail without a lookup. */
 /* A check refused unmade: the client's address is banned (ban_after_failures). */
 #define CHECKER_BANNED (-EKEYREJECTED)
+/* A check that could not be made: the store behind the shell is gone (421). */
+#define CHECKER_STORE_GONE (-EHOSTDOWN)
 #define CHECKER_USER_MAX 64
 
 /* Most supplementary groups a system account brings along; more are refused. */

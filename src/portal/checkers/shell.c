@@ -12,6 +12,7 @@
 
 #include "log/log.h"
 #include "portal/checkers/checkers.h"
+#include "reply/reply.h"
 #include "util/attributes.h"
 
 struct checker_shell {
@@ -61,9 +62,13 @@ authenticated(void *arg, int error, void *login)
 		if (login != NULL)
 			module->release_login(login);
 	}
-	if (error != 0 && error != -EACCES)
+	if (error != 0 && error != -EACCES) {
 		log_warning("login %s: shell %s cannot check the password: %s", request->user,
 		    module->name, strerror(-error));
+		/* Not a wrong password: the client is told the store is gone. */
+		if (reply_error_ends_session(error))
+			error = CHECKER_STORE_GONE;
+	}
 	request->done(request->arg, error, id);
 	request_free(request);
 }

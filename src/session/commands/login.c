@@ -126,6 +126,13 @@ login_finished(void *arg, int error, struct avatar *avatar)
 		login_complete(session, avatar);
 		return;
 	}
+	if (error == CHECKER_STORE_GONE) {
+		log_info("%s: login of %s: the shell's store cannot be reached", session->peer_text,
+		    session->user);
+		session_reply(session, REPLY_STORE_UNAVAILABLE, session->user);
+		session_close_after_flush(session);
+		return;
+	}
 	if (error == CHECKER_BANNED) {
 		log_info("%s: login of %s refused: the address is banned", session->peer_text,
 		    session->user);
