@@ -16,6 +16,7 @@
 #include "dtp/dtp.h"
 #include "log/log.h"
 #include "util/attributes.h"
+#include "util/tcp.h"
 
 struct dtp {
 	struct event_base *base;
@@ -145,6 +146,7 @@ passive_acceptable(evutil_socket_t listener, short what UNUSED, void *arg)
 		return;
 	}
 	close_listener(dtp);
+	tcp_send_at_once(fd);
 	dtp->connection = fd;
 	deliver_soon(dtp);
 }
@@ -288,6 +290,7 @@ start_active_connect(struct dtp *dtp)
 	if (fd < 0)
 		return -errno;
 	dtp->connection = fd;
+	tcp_send_at_once(fd);
 	if (dtp->local.ss_family == dtp->remote.ss_family &&
 	    bind(fd, (struct sockaddr *)&dtp->local, dtp->local_length) != 0)
 		log_debug("active data connection: bind: %s", strerror(errno));

@@ -29,6 +29,7 @@
 #include "session/session.h"
 #include "tls/tls.h"
 #include "util/attributes.h"
+#include "util/tcp.h"
 
 /* Input kept unread while a command is busy; beyond it the socket is not read. */
 #define SESSION_INPUT_HIGH_WATERMARK (64 * 1024)
@@ -229,6 +230,7 @@ session_new(const struct session_services *services, struct settings *settings, 
 	/* Telnet "Synch" puts urgent data on the wire; keep it in the stream. */
 	setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &one, sizeof(one));
 	evutil_make_socket_nonblocking(fd);
+	tcp_send_at_once(fd);
 	if (implicit_tls) {
 		ssl = tls_control_new(session->settings->tls);
 		session->tls = ssl;
@@ -383,6 +385,7 @@ session_new_handed_over(const struct session_services *services, struct settings
 	format_peer(session);
 	services->session_started(services->owner, session);
 	evutil_make_socket_nonblocking(fd);
+	tcp_send_at_once(fd);
 	if (handover->tls_relayed && session->settings->tls != NULL) {
 		session->tls = tls_token_holder_new(session->settings->tls, handover->tls_token);
 		session->tls_relayed = 1;
