@@ -429,6 +429,12 @@ struct ftpd_shell_config {
 	 * login; create takes it over (and frees it on failure). NULL otherwise.
 	 */
 	void *login;
+	/*
+	 * 1 (upload_sync = yes, the default): finish makes an upload durable
+	 * (fsync) before it reports. 0: the administrator chose speed (the
+	 * bytes are in the page cache at 226, as with vsftpd).
+	 */
+	int sync_uploads;
 };
 
 typedef void (*ftpd_authenticated_fn)(void *arg, int error, void *login);

@@ -40,6 +40,7 @@ struct shell_fs {
 	int root_fd;
 	int read_only;
 	struct ftpd_host *host;	/* runs upload commits off the event loop, if set */
+	int sync_uploads;	/* upload_sync: fsync before an upload's 226 */
 	uid_t uid;		/* whom the kernel checks: for the perm facts */
 	gid_t gid;
 };
@@ -650,7 +651,8 @@ fs_open_for_writing(struct ftpd_shell *shell, const struct ftpd_path *path,
 		done(arg, -EROFS, NULL);
 		return;
 	}
-	error = fs_write_file_open(fs->root_fd, fs->host, path, mode, offset, &file);
+	error = fs_write_file_open(fs->root_fd, fs->host, fs->sync_uploads, path, mode, offset,
+	    &file);
 	done(arg, error, error == 0 ? file : NULL);
 }
 
@@ -888,6 +890,9 @@ shell_fs_create(const struct ftpd_shell_config *config, struct ftpd_shell **shel
 	fs->base.ops = &shell_fs_ops;
 	fs->read_only = config->read_only != 0;
 	fs->host = config->host;
+	/* A host built before the field: uploads stay durable. */
+	fs->sync_uploads = FTPD_HAS(config, struct ftpd_shell_config, sync_uploads) ?
+	    config->sync_uploads : 1;
 	fs->uid = geteuid();
 	fs->gid = getegid();
 	*shell = &fs->base;

@@ -43,6 +43,7 @@ struct fs_write_file {
 	off_t written;		/* bytes written through this file */
 	off_t flushed;		/* bytes whose write-back has been started */
 	struct ftpd_host *host;
+	int sync;		/* fsync before finish reports (upload_sync) */
 	/* finish(): what to call, and the commit's outcome */
 	ftpd_done_fn done;
 	void *done_arg;
@@ -75,7 +76,7 @@ fs_write_file_write(struct ftpd_write_file *base, const void *buffer, size_t len
 		written += (size_t)count;
 	}
 	file->written += (off_t)written;
-	if (file->written - file->flushed >= WRITEBACK_STEP) {
+	if (file->sync && file->written - file->flushed >= WRITEBACK_STEP) {
 		/* Asynchronous: queues the pages for writing, does not wait. */
 		sync_file_range(file->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 		file->flushed = file->written;
@@ -115,7 +116,7 @@ commit_work(void *arg)
 	struct fs_write_file *file = arg;
 	int error = 0;
 
-	if (fsync(file->fd) == -1)
+	if (file->sync && fsync(file->fd) == -1)
 		error = -errno;
 	if (close(file->fd) == -1 && error == 0)
 		error = -errno;
@@ -126,7 +127,7 @@ commit_work(void *arg)
 			error = -errno;
 		if (error != 0)
 			unlinkat(file->directory_fd, file->temporary_name, 0);
-		else
+		else if (file->sync)
 			sync_directory(file->directory_fd);
 	}
 	file->commit_error = error;
@@ -151,7 +152,8 @@ fs_write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
 
 	file->done = done;
 	file->done_arg = arg;
-	if (file->host != NULL &&
+	/* Without fsync nothing here blocks for long: no trip to a thread. */
+	if (file->sync && file->host != NULL &&
 	    file->host->run_blocking(file->host, commit_work, commit_done, file) == 0)
 		return;
 	commit_work(file);
@@ -371,7 +373,7 @@ open_in_place(int root_fd, const struct ftpd_path *path,
 }
 
 int
-fs_write_file_open(int root_fd, struct ftpd_host *host, const struct ftpd_path *path,
+fs_write_file_open(int root_fd, struct ftpd_host *host, int sync, const struct ftpd_path *path,
     enum ftpd_write_mode mode, uint64_t offset, struct ftpd_write_file **opened)
 {
 	struct fs_write_file *file;
@@ -387,6 +389,7 @@ fs_write_file_open(int root_fd, struct ftpd_host *host, const struct ftpd_path *
 	file->fd = -1;
 	file->directory_fd = -1;
 	file->host = host;
+	file->sync = sync;
 	switch (mode) {
 	case FTPD_WRITE_REPLACE:
 		error = open_replacement(root_fd, path, file);

@@ -13,7 +13,8 @@
  * Opens path below root_fd for an upload in mode (shell.h), committing on
  * host's threads when host is set. 0 and *file set, or -errno.
  */
-int fs_write_file_open(int root_fd, struct ftpd_host *host, const struct ftpd_path *path,
+/* sync: fsync before finish reports (upload_sync). */
+int fs_write_file_open(int root_fd, struct ftpd_host *host, int sync, const struct ftpd_path *path,
     enum ftpd_write_mode mode, uint64_t offset, struct ftpd_write_file **file);
 
 #endif

@@ -251,6 +251,10 @@ static const struct config_key config_keys[] = {
 	  .default_value = "no",
 	  .description = "an upload cut off keeps what arrived, for REST + STOR or APPE to "
 	      "resume (never over a file it replaces)" },
+	{ .name = "upload_sync", .type = KEY_BOOL, .offset = FIELD(upload_sync),
+	  .default_value = "yes",
+	  .description = "226 after an upload only once it is on disk (fsync); no: once it "
+	      "is in the page cache, faster for many small files" },
 	{ .name = "quota_bytes", .type = KEY_SIZE, .offset = FIELD(quota_bytes),
 	  .default_value = "0",
 	  .description = "bytes the files in a user's home may hold in all (0: no limit)" },

@@ -85,6 +85,7 @@ struct config {
 	uint64_t max_rate_up;		/* bytes per second a session uploads; 0: unlimited */
 	uint64_t anonymous_max_rate_down; /* for guests; CONFIG_SIZE_UNSET: max_rate_down */
 	int keep_partial_uploads;	/* a cut-off upload of a new file keeps what arrived */
+	int upload_sync;		/* fsync an upload before its 226 */
 	uint64_t quota_bytes;		/* bytes of files a user's home may hold; 0: no limit */
 	unsigned quota_files;		/* entries a user's home may hold; 0: no limit */
 

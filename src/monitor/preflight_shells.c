@@ -62,6 +62,7 @@ try_shell(const struct config *config, const struct shell_trial *trial, char *me
 	shell_config.options = (const char *const *)trial->options->lines;
 	shell_config.option_count = trial->options->count;
 	shell_config.host = NULL;	/* the ABI's "nothing may complete later" */
+	shell_config.sync_uploads = config->upload_sync;
 	result = shell_registry_create(module, &shell_config, &shell);
 	if (result == -EPROTO) {
 		snprintf(error, sizeof(error), "module %s made a shell without every "

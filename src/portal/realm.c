@@ -110,6 +110,7 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 	shell_config.root = avatar->home;
 	shell_config.user = avatar->name;
 	shell_config.host = host;
+	shell_config.sync_uploads = realm->config->upload_sync;
 	if (avatar->anonymous) {
 		/* Guests stay read-only whatever anonymous_shell is. */
 		module = realm->anonymous_module;

@@ -181,6 +181,7 @@ contract_shell(int read_only)
 	config.options = contract_fixture.options;
 	config.option_count = contract_fixture.option_count;
 	config.host = host;
+	config.sync_uploads = 1;
 	error = shell_registry_create(contract_fixture.module, &config, &shell);
 	ck_assert_msg(error == 0, "create: %s", strerror(-error));
 	return shell;

@@ -41,3 +41,27 @@ def test_small_transfers_do_not_stall():
               "%.0f ms or more)" % (name, milliseconds, STALL_MS))
     with open(os.path.join(home_root, "alice", "f7.bin"), "rb") as f:
         check(f.read() == payload, "f7.bin is not what was stored")
+
+
+def test_upload_sync_no_still_stores_whole_files():
+    """upload_sync = no skips the fsync, not the rename: an upload replaces
+    the old file whole, and a failed one leaves it as it was."""
+    server, home_root = user_server(options={"upload_sync": "no"})
+    home = os.path.join(home_root, "alice")
+    with open(os.path.join(home, "kept.txt"), "wb") as f:
+        f.write(b"old content")
+    with server:
+        client = ftplib.FTP(timeout=10)
+        client.connect("127.0.0.1", server.port)
+        client.login("alice", "secret")
+        for number in range(50):
+            client.storbinary("STOR n%d.txt" % number, io.BytesIO(b"%d" % number * 100))
+        client.storbinary("STOR kept.txt", io.BytesIO(b"new content"))
+        client.quit()
+    for number in range(50):
+        with open(os.path.join(home, "n%d.txt" % number), "rb") as f:
+            check(f.read() == b"%d" % number * 100, "n%d.txt is not what was stored" % number)
+    with open(os.path.join(home, "kept.txt"), "rb") as f:
+        check(f.read() == b"new content", "kept.txt was not replaced")
+    check(not [name for name in os.listdir(home) if name.startswith(".ftpd-upload.")],
+          "temporaries left: %r" % os.listdir(home))

@@ -103,6 +103,7 @@ shell_check(struct checker *base, const char *user, const char *password,
 	config.options = (const char *const *)checker->config->shell_options.lines;
 	config.option_count = checker->config->shell_options.count;
 	config.host = checker->host;
+	config.sync_uploads = checker->config->upload_sync;
 	request->answered_now = &answered_now;
 	checker->module->authenticate(&config, user, password, authenticated, request);
 	if (answered_now)

@@ -358,7 +358,8 @@ static struct ftpd_shell *
 create_shell(const struct ftpd_shell_module *module, int read_only)
 {
 	struct ftpd_shell_config config = { .struct_size = sizeof(config),
-	    .root = root_directory, .user = "tester", .read_only = read_only };
+	    .root = root_directory, .user = "tester", .read_only = read_only,
+	    .sync_uploads = 1 };
 	struct ftpd_shell *shell = NULL;
 
 	ck_assert_int_eq(module->create(&config, &shell), 0);
