@@ -2,11 +2,14 @@
 author would build it: out of the tree, with only the header and the
 ftpd-shell.pc that `make install` put in place, then installed into the
 shelldir the .pc names and loaded by name, for guests and for password users.
-Browsed and downloaded with ftplib and curl; the contract suite runs on it."""
+Browsed and downloaded with ftplib and curl; the contract suite runs on it.
+The complete module printed in ftpd-shell(3) is built from the installed page
+and served the same way."""
 
 import ftplib
 import io
 import os
+import re
 import shutil
 import subprocess
 
@@ -25,9 +28,10 @@ def pattern(start, end):
     return bytes(((i * 31 + i // 256) & 0xFF) for i in range(start, end))
 
 
-def installed_example():
-    """Installs ftpd into a scratch DESTDIR and builds example.c from a copy
-    outside the tree with pkg-config's flags; returns the shell directory."""
+def installed_ftpd():
+    """Installs ftpd into a scratch DESTDIR; returns the DESTDIR, the shelldir
+    the installed ftpd-shell.pc names (under DESTDIR) and pkg-config's
+    --cflags for it."""
     for tool in ("cc", "pkg-config"):
         if shutil.which(tool) is None:
             skip("%s is not installed" % tool)
@@ -49,14 +53,26 @@ def installed_example():
     if not shelldir.startswith(destination):
         shelldir = destination + shelldir
     os.makedirs(shelldir, exist_ok=True)
+    return destination, shelldir, pkg_config("--cflags").split()
+
+
+def build_module(source, output, cflags):
+    """cc exactly as ftpd-shell(3) says, with warnings as errors."""
+    result = subprocess.run(["cc", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror"] +
+                            cflags + [source, "-o", output],
+                            capture_output=True, text=True, timeout=60)
+    check_equal(result.returncode, 0, "cc of %s (stderr %r)"
+                % (os.path.basename(source), result.stderr))
+    return output
+
+
+def installed_example():
+    """Installs ftpd into a scratch DESTDIR and builds example.c from a copy
+    outside the tree with pkg-config's flags; returns the shell directory."""
+    _destination, shelldir, cflags = installed_ftpd()
     source = shutil.copy(os.path.join(SOURCE_ROOT, "shells", "example", "example.c"),
                          temp_dir("ftpd-example-src-"))
-    # Exactly the line ftpd-shell(3) gives, with warnings as errors.
-    result = subprocess.run(["cc", "-shared", "-fPIC", "-Wall", "-Wextra", "-Werror"] +
-                            pkg_config("--cflags").split() +
-                            [source, "-o", os.path.join(shelldir, "example.so")],
-                            capture_output=True, text=True, timeout=60)
-    check_equal(result.returncode, 0, "cc of example.c (stderr %r)" % result.stderr)
+    build_module(source, os.path.join(shelldir, "example.so"), cflags)
     return shelldir
 
 
@@ -187,3 +203,65 @@ def test_contract_suite():
     output = run_contract(os.path.join(shelldir, "example.so"), ["-o", "count=4"],
                           tree=False)
     check("shell example" in output, "the suite did not run the example: %s" % output)
+
+
+def manual_module(page):
+    """The C source of the complete module in EXAMPLES of ftpd-shell(3),
+    between its "tiny.c begins" and "tiny.c ends" comments, as a reader sees it."""
+    with open(page) as f:
+        text = f.read()
+    check('.\\" tiny.c begins' in text and '.\\" tiny.c ends' in text,
+          "%s has no module marked tiny.c" % page)
+    lines = text.split('.\\" tiny.c begins', 1)[1].split('.\\" tiny.c ends', 1)[0]
+    lines = lines.splitlines()[1:]
+    check(lines[0].startswith(".Bd -literal") and lines[-1] == ".Ed",
+          "the tiny.c block is not one literal display: %r" % lines[:1])
+    block = "\n".join(lines[1:-1]) + "\n"
+    escapes = set(re.findall(r"\\(.)", block))
+    check(escapes <= {"e", "&"}, "tiny.c in the page uses roff escapes %r" % escapes)
+    return block.replace("\\e", "\\").replace("\\&", "")
+
+
+def test_the_manual_page_module_builds_and_serves():
+    """A newcomer with only the installed ftpd-shell(3) can write a shell: the
+    module printed in its EXAMPLES builds as printed, ftpd -t takes it, and it
+    serves guests."""
+    destination, shelldir, cflags = installed_ftpd()
+    page = os.path.join(destination, "usr", "share", "man", "man3", "ftpd-shell.3")
+    check(os.path.exists(page), "make install did not install ftpd-shell.3")
+    source = os.path.join(temp_dir("ftpd-tiny-src-"), "tiny.c")
+    with open(source, "w") as f:
+        f.write(manual_module(page))
+    build_module(source, os.path.join(shelldir, "tiny.so"), cflags)
+
+    config = os.path.join(temp_dir("ftpd-conf-"), "ftpd.conf")
+    with open(config, "w") as f:
+        f.write("anonymous_root = /\nshell_dir = %s\nanonymous_shell = tiny\n" % shelldir)
+    result = run_ftpd(["-t", "-c", config])
+    check_equal(result.returncode, 0, "ftpd -t with tiny (stderr %r)" % result.stderr)
+    # The page says so: it takes no options.
+    with open(config, "a") as f:
+        f.write("anonymous_shell_option = greeting=hi\n")
+    result = run_ftpd(["-t", "-c", config])
+    check_equal(result.returncode, 1, "ftpd -t with an option for tiny")
+    check("%s:3" % config in result.stderr and "Invalid argument" in result.stderr,
+          "ftpd -t's error for tiny's option: %r" % result.stderr)
+
+    with Server({"anonymous": "yes", "anonymous_root": temp_dir("ftpd-root-"),
+                 "shell_dir": shelldir, "anonymous_shell": "tiny"}) as server:
+        client = client_of(server)
+        check_equal(client.nlst(), ["hello.txt"], "NLST of tiny's root")
+        # SIZE counts what RETR would send in the current TYPE: binary here.
+        client.voidcmd("TYPE I")
+        check_equal(client.size("hello.txt"), 13, "SIZE hello.txt")
+        check_equal(retrieve(client, "hello.txt"), b"hello, world\n", "hello.txt")
+        check_equal(retrieve(client, "hello.txt", rest=7), b"world\n", "REST 7 hello.txt")
+        check_equal(dict(client.mlsd("", ["perm"]))["hello.txt"]["perm"], "r",
+                    "perm of hello.txt")
+        refused(lambda: client.cwd("hello.txt"), "CWD to a file")
+        refused(lambda: client.storbinary("STOR new.txt", io.BytesIO(b"x")), "STOR")
+        refused(lambda: client.mkd("made"), "MKD")
+        refused(lambda: client.delete("hello.txt"), "DELE")
+        client.quit()
+    output = run_contract(os.path.join(shelldir, "tiny.so"), tree=False)
+    check("shell tiny" in output, "the suite did not run tiny: %s" % output)
