@@ -152,14 +152,81 @@ is_recent(time_t mtime, time_t now)
 }
 
 /*
+ * A LIST line is built in one buffer and added to the output at once: with
+ * printf and an evbuffer call per field, formatting cost more than the
+ * fstatat that fetched the entry. Fields never overflow it (the widest is a
+ * 20-digit number); a name that does not fit, or holds CR or LF, goes
+ * through add_sanitised instead.
+ */
+#define LINE_BUFFER_SIZE 512
+
+struct line {
+	char text[LINE_BUFFER_SIZE];
+	size_t used;
+};
+
+static void
+put(struct line *line, const char *text, size_t length)
+{
+	memcpy(line->text + line->used, text, length);
+	line->used += length;
+}
+
+static void
+put_spaces(struct line *line, size_t count)
+{
+	memset(line->text + line->used, ' ', count);
+	line->used += count;
+}
+
+/* value in decimal, right-aligned in width columns with pad before it. */
+static void
+put_number(struct line *line, uintmax_t value, size_t width, char pad)
+{
+	char digits[24];
+	size_t length = 0;
+
+	do {
+		digits[sizeof(digits) - ++length] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value != 0);
+	while (length < width)
+		digits[sizeof(digits) - ++length] = pad;
+	put(line, digits + sizeof(digits) - length, length);
+}
+
+/* text left-aligned in width columns (a longer one pushes the rest, as ls does). */
+static void
+put_left(struct line *line, const char *text, size_t width)
+{
+	size_t length = strlen(text);
+
+	put(line, text, length);
+	if (length < width)
+		put_spaces(line, width - length);
+}
+
+/* Appends text if it fits and needs no sanitising; else 0 and nothing done. */
+static int
+put_name(struct line *line, const char *text, size_t length)
+{
+	if (length > sizeof(line->text) - line->used - 2 ||
+	    memchr(text, '\r', length) != NULL || memchr(text, '\n', length) != NULL)
+		return 0;
+	put(line, text, length);
+	return 1;
+}
+
+/*
  * Times are shown in UTC, not the server's local zone: a daemon's zone is an
  * accident of its host (and of a chroot lacking zoneinfo), while UTC is what
  * MLSD's modify fact and MDTM use, so all of a client's views agree.
  */
 static void
-format_date(char *out, size_t size, time_t mtime, time_t now)
+put_date(struct line *line, time_t mtime, time_t now)
 {
 	struct tm tm;
+	long long year;
 
 	if (gmtime_r(&mtime, &tm) == NULL) {
 		/* Only years beyond int's range fail; show the epoch rather than garbage. */
@@ -167,13 +234,26 @@ format_date(char *out, size_t size, time_t mtime, time_t now)
 		tm.tm_mday = 1;
 		tm.tm_year = 70;
 	}
-	if (is_recent(mtime, now))
-		snprintf(out, size, "%s %02d %02d:%02d", month_names[tm.tm_mon],
-		    tm.tm_mday, tm.tm_hour, tm.tm_min);
-	else
-		/* The year padded to five columns lines up with "HH:MM". */
-		snprintf(out, size, "%s %02d %5lld", month_names[tm.tm_mon],
-		    tm.tm_mday, (long long)tm.tm_year + 1900);
+	put(line, month_names[tm.tm_mon], 3);
+	put_spaces(line, 1);
+	put_number(line, (uintmax_t)tm.tm_mday, 2, '0');
+	put_spaces(line, 1);
+	if (is_recent(mtime, now)) {
+		put_number(line, (uintmax_t)tm.tm_hour, 2, '0');
+		put(line, ":", 1);
+		put_number(line, (uintmax_t)tm.tm_min, 2, '0');
+		return;
+	}
+	/* The year padded to five columns lines up with "HH:MM". */
+	year = (long long)tm.tm_year + 1900;
+	if (year >= 0) {
+		put_number(line, (uintmax_t)year, 5, ' ');
+	} else {
+		char text[24];
+		int length = snprintf(text, sizeof(text), "%5lld", year);
+
+		put(line, text, (size_t)length);
+	}
 }
 
 void
@@ -181,18 +261,46 @@ listing_write_long(struct evbuffer *out, const char *name, const struct ftpd_sta
     const char *link_target, time_t now)
 {
 	char mode[11], owner[sizeof(stat->owner) + 1], group[sizeof(stat->group) + 1];
-	char date[32];
+	struct line line;
+	int whole, name_written;
 
+	line.used = 0;
 	listing_file_mode(stat->mode, mode);
 	format_owner(owner, sizeof(owner), stat->owner, sizeof(stat->owner),
 	    (uintmax_t)stat->uid);
 	format_owner(group, sizeof(group), stat->group, sizeof(stat->group),
 	    (uintmax_t)stat->gid);
-	format_date(date, sizeof(date), stat->mtime, now);
-	evbuffer_add_printf(out, "%s %4ju %-8s %-8s %12" PRIu64 " %s ", mode,
-	    (uintmax_t)stat->nlink, owner, group, stat->size, date);
-	add_sanitised(out, name, strlen(name));
+	put(&line, mode, 10);
+	put_spaces(&line, 1);
+	put_number(&line, (uintmax_t)stat->nlink, 4, ' ');
+	put_spaces(&line, 1);
+	put_left(&line, owner, 8);
+	put_spaces(&line, 1);
+	put_left(&line, group, 8);
+	put_spaces(&line, 1);
+	put_number(&line, stat->size, 12, ' ');
+	put_spaces(&line, 1);
+	put_date(&line, stat->mtime, now);
+	put_spaces(&line, 1);
+	whole = name_written = put_name(&line, name, strlen(name));
 	/* As ls -l shows a link; clients that mirror links read the target from it. */
+	if (whole && link_target != NULL && S_ISLNK(stat->mode)) {
+		size_t before = line.used;
+
+		put(&line, " -> ", 4);
+		whole = put_name(&line, link_target, strlen(link_target));
+		if (!whole)
+			line.used = before;
+	}
+	if (whole) {
+		put(&line, "\r\n", 2);
+		evbuffer_add(out, line.text, line.used);
+		return;
+	}
+	/* A long name, or one with CR or LF: field by field, sanitised. */
+	evbuffer_add(out, line.text, line.used);
+	if (!name_written)
+		add_sanitised(out, name, strlen(name));
 	if (link_target != NULL && S_ISLNK(stat->mode)) {
 		evbuffer_add(out, " -> ", 4);
 		add_sanitised(out, link_target, strlen(link_target));

@@ -205,6 +205,31 @@ START_TEST(test_write_long_link_target)
 }
 END_TEST
 
+/* Names and targets too long for the line buffer come out whole all the same. */
+START_TEST(test_write_long_long_names)
+{
+	struct ftpd_stat link = make_stat(S_IFLNK | 0777, 7, NOW, "a", "b");
+	struct evbuffer *out = evbuffer_new();
+	char name[256], target[1200], expected[1600];
+	char *line;
+
+	ck_assert_ptr_nonnull(out);
+	memset(name, 'n', sizeof(name) - 2);
+	name[sizeof(name) - 2] = ' ';	/* a name may end with a blank */
+	name[sizeof(name) - 1] = '\0';
+	memset(target, 't', sizeof(target) - 1);
+	target[sizeof(target) - 1] = '\0';
+	listing_write_long(out, name, &link, target, NOW);
+	line = take_string(out);
+	snprintf(expected, sizeof(expected),
+	    "lrwxrwxrwx    1 a        b                   7 Nov 14 22:13 %s -> %s\r\n",
+	    name, target);
+	ck_assert_str_eq(line, expected);
+	free(line);
+	evbuffer_free(out);
+}
+END_TEST
+
 /* Every month's name is the fixed English one, whatever the locale. */
 START_TEST(test_write_long_month_names)
 {
@@ -655,6 +680,7 @@ listing_suite(void)
 	tcase_add_loop_test(tcase, test_write_long, 0, COUNT(long_cases));
 	tcase_add_test(tcase, test_write_long_month_names);
 	tcase_add_test(tcase, test_write_long_link_target);
+	tcase_add_test(tcase, test_write_long_long_names);
 	tcase_add_test(tcase, test_write_long_full_owner_field);
 	tcase_add_test(tcase, test_write_long_lines_accumulate);
 	suite_add_tcase(suite, tcase);
