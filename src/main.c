@@ -14,6 +14,7 @@
 #include "log/log.h"
 #include "monitor/monitor.h"
 #include "monitor/preflight.h"
+#include "util/descriptors.h"
 #include "util/process_title.h"
 
 #ifndef FTPD_VERSION
@@ -176,6 +177,9 @@ main(int argc, char **argv)
 		config_free(&config);
 		return 1;
 	}
+	/* Before the workers fork: they inherit it (and may lose root that could). */
+	if (descriptors_raise_limit() < 0)
+		log_warning("cannot raise the limit on open files: %s", strerror(errno));
 	monitor_options.inetd = options.inetd;
 	monitor_options.foreground = options.foreground;
 	monitor_options.load = reload_config;

@@ -1,7 +1,11 @@
 /*
  * util/descriptors: closing what a child must not inherit, by ranges
- * (close_range), so that millions of possible descriptors cost a few calls.
+ * (close_range), so that millions of possible descriptors cost a few calls;
+ * and the limit on how many a process may hold.
  */
+#include <sys/resource.h>
+
+#include <limits.h>
 #include <unistd.h>
 
 #include "util/descriptors.h"
@@ -26,4 +30,19 @@ descriptors_close_except(int *keep, int count)
 		next = (unsigned)keep[i] + 1;
 	}
 	close_range(next, ~0U, 0);
+}
+
+long
+descriptors_raise_limit(void)
+{
+	struct rlimit limit;
+
+	if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+		return -1;
+	if (limit.rlim_cur < limit.rlim_max) {
+		limit.rlim_cur = limit.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &limit) != 0)
+			return -1;
+	}
+	return limit.rlim_cur == RLIM_INFINITY ? LONG_MAX : (long)limit.rlim_cur;
 }

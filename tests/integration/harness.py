@@ -148,7 +148,10 @@ class Server:
         limit = self.fd_limit
 
         def limit_descriptors():
-            if limit is not None:
+            # fd_limit: one number for both limits, or (soft, hard).
+            if isinstance(limit, tuple):
+                resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+            elif limit is not None:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
         self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL,
