@@ -2,6 +2,7 @@
  * line_reader: control-connection framing.
  * Byte-at-a-time state machine so that Telnet sequences and CR/LF may be split across reads.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "session/line_reader.h"
@@ -13,6 +14,8 @@
 void
 line_reader_init(struct line_reader *reader)
 {
+	reader->line = NULL;
+	reader->capacity = 0;
 	reader->length = 0;
 	reader->discarding = 0;
 	reader->complete = 0;
@@ -22,10 +25,46 @@ line_reader_init(struct line_reader *reader)
 void
 line_reader_clear(struct line_reader *reader)
 {
-	explicit_bzero(reader->line, sizeof(reader->line));
+	if (reader->line != NULL) {
+		explicit_bzero(reader->line, reader->capacity);
+		free(reader->line);
+	}
+	reader->line = NULL;
+	reader->capacity = 0;
 	reader->length = 0;
 	reader->discarding = 0;
 	reader->complete = 0;
+}
+
+/*
+ * Room for needed bytes in all: 0, or -1 when memory ran out (the line is
+ * then treated as too long, and the session says so).
+ */
+static int
+make_room(struct line_reader *reader, size_t needed)
+{
+	size_t capacity;
+	char *grown;
+
+	if (needed <= reader->capacity)
+		return 0;
+	capacity = reader->capacity == 0 ? LINE_INITIAL_SIZE : reader->capacity * 2;
+	if (capacity > LINE_MAX_LENGTH + 1)
+		capacity = LINE_MAX_LENGTH + 1;
+	if (capacity < needed)
+		return -1;
+	grown = malloc(capacity);
+	if (grown == NULL)
+		return -1;
+	if (reader->line != NULL) {
+		/* Copied and wiped by hand: realloc would leave a password behind. */
+		memcpy(grown, reader->line, reader->length);
+		explicit_bzero(reader->line, reader->capacity);
+		free(reader->line);
+	}
+	reader->line = grown;
+	reader->capacity = capacity;
+	return 0;
 }
 
 /* Adds one data byte to the line, or notes the overflow. */
@@ -34,7 +73,8 @@ append_byte(struct line_reader *reader, unsigned char byte)
 {
 	if (reader->discarding)
 		return;
-	if (reader->length >= LINE_MAX_LENGTH) {
+	/* The byte, and the NUL a finished line gets. */
+	if (reader->length >= LINE_MAX_LENGTH || make_room(reader, reader->length + 2) != 0) {
 		reader->discarding = 1;
 		return;
 	}
@@ -46,6 +86,10 @@ static enum line_result
 finish_line(struct line_reader *reader)
 {
 	if (reader->discarding) {
+		line_reader_clear(reader);
+		return LINE_TOO_LONG;
+	}
+	if (make_room(reader, reader->length + 1) != 0) {
 		line_reader_clear(reader);
 		return LINE_TOO_LONG;
 	}

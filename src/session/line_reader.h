@@ -20,8 +20,16 @@ enum line_result {
 
 enum telnet_state { TELNET_DATA, TELNET_IAC, TELNET_OPTION };
 
+/*
+ * The line lives on the heap only while a command is being read: an idle
+ * session holds no buffer (thousands of them would otherwise keep 4.5 KiB
+ * each). It grows by doubling from LINE_INITIAL_SIZE up to the bound.
+ */
+#define LINE_INITIAL_SIZE 128
+
 struct line_reader {
-	char line[LINE_MAX_LENGTH + 1];	/* NUL-terminated when LINE_READY */
+	char *line;			/* NUL-terminated when LINE_READY; NULL when idle */
+	size_t capacity;
 	size_t length;
 	int discarding;			/* the current line overflowed */
 	int complete;			/* line holds a finished line */
@@ -37,7 +45,10 @@ void line_reader_init(struct line_reader *reader);
  */
 enum line_result line_reader_next(struct line_reader *reader, struct evbuffer *input);
 
-/* Forgets the current line and wipes it (it may have held a password). */
+/*
+ * Forgets the current line, wipes it (it may have held a password) and
+ * frees its buffer; the reader stays usable. Also what frees a reader.
+ */
 void line_reader_clear(struct line_reader *reader);
 
 #endif

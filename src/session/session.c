@@ -60,12 +60,6 @@ format_peer(struct session *session)
 	snprintf(session->peer_text, sizeof(session->peer_text), "%s", address);
 }
 
-static void
-deferred_close_fired(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
-{
-	session_free(arg);
-}
-
 /*
  * Session timers. Any byte used to reset the idle timeout and a TLS
  * handshake had none, so a client could hold a connection forever by
@@ -238,10 +232,9 @@ session_new(const struct session_services *services, struct settings *settings, 
 	if (!implicit_tls || ssl != NULL)
 		session->control = control_bufferevent(session, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING);
-	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
 	session->command_timer = evtimer_new(services->base, command_deadline, session);
 	session->login_timer = evtimer_new(services->base, login_deadline, session);
-	if (session->control == NULL || session->deferred_close == NULL ||
+	if (session->control == NULL ||
 	    session->command_timer == NULL || session->login_timer == NULL) {
 		if (session->control == NULL) {
 			if (ssl != NULL)
@@ -281,8 +274,6 @@ session_destroy(struct session *session)
 		avatar_logout(session->admitting);
 	if (session->login_failure_timer != NULL)
 		event_free(session->login_failure_timer);
-	if (session->deferred_close != NULL)
-		event_free(session->deferred_close);
 	if (session->command_timer != NULL)
 		event_free(session->command_timer);
 	if (session->login_timer != NULL)
@@ -392,11 +383,10 @@ session_new_handed_over(const struct session_services *services, struct settings
 	}
 	/* The worker speaks TLS with the client; this side of the relay is plain. */
 	session->control = control_bufferevent(session, fd, NULL, BUFFEREVENT_SSL_OPEN);
-	session->deferred_close = event_new(services->base, -1, 0, deferred_close_fired, session);
 	session->command_timer = evtimer_new(services->base, command_deadline, session);
 	if (session->control == NULL)
 		close(fd);
-	if (session->control == NULL || session->deferred_close == NULL ||
+	if (session->control == NULL ||
 	    session->command_timer == NULL ||
 	    (handover->tls_relayed && session->tls == NULL) ||
 	    prefill_input(session, handover->input, handover->input_length) != 0) {
@@ -418,8 +408,13 @@ enter_logged_in(struct session *session, struct avatar *avatar)
 	memset(&session->home_usage, 0, sizeof(session->home_usage));
 	session->state = SESSION_AUTHED;
 	session->login_failures = 0;
+	/* Never armed again: an idle session keeps no timer it will not use. */
 	if (session->login_timer != NULL)
-		evtimer_del(session->login_timer);
+		event_free(session->login_timer);
+	session->login_timer = NULL;
+	if (session->login_failure_timer != NULL)
+		event_free(session->login_failure_timer);
+	session->login_failure_timer = NULL;
 	path_free(&session->working_directory);
 	session_reply(session, avatar->anonymous ? REPLY_GUEST_LOGGED_IN : REPLY_USER_LOGGED_IN);
 	session_resume(session);
@@ -611,8 +606,14 @@ session_close_after_flush(struct session *session)
 		return;
 	session->closing = 1;
 	bufferevent_disable(session->control, EV_READ);
+	/*
+	 * Nothing left to send: close from the write callback all the same,
+	 * deferred to the loop, so that no caller sees the session freed under
+	 * it (and no idle session keeps an event just for this).
+	 */
 	if (evbuffer_get_length(session_output(session)) == 0)
-		event_active(session->deferred_close, EV_TIMEOUT, 0);
+		bufferevent_trigger(session->control, EV_WRITE,
+		    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
 void

@@ -99,7 +99,6 @@ struct session {
 	struct event *dtp_timer;	/* data_timeout for a prepared dtp no command used */
 	int tls_handshaking;		/* a handshake runs on the control connection */
 	int timed_out;			/* a timeout reply is on its way out */
-	struct event *deferred_close;
 
 	struct line_reader line_reader;
 	LIST_ENTRY(session) link;

@@ -100,6 +100,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	drain(&reader, input, whole_lines);
 
 	/* Everything at once, but as many small chunks (references: no copies). */
+	line_reader_clear(&reader);
 	line_reader_init(&reader);
 	for (offset = 0, index = 0; offset < size; index++) {
 		size_t length = piece_length(index, size - offset);
@@ -110,6 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	drain(&reader, input, split_lines);
 
 	/* A piece at a time, reading after each as the session does. */
+	line_reader_clear(&reader);
 	line_reader_init(&reader);
 	for (offset = 0, index = 0; offset < size; index++) {
 		size_t length = piece_length(index, size - offset);
@@ -119,6 +121,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(&reader, input, trickled_lines);
 	}
 
+	/* A last line without its LF is still held: free it, as the session does. */
+	line_reader_clear(&reader);
 	if (!same_lines(whole_lines, split_lines) || !same_lines(whole_lines, trickled_lines))
 		fail("the lines depend on how the input was split");
 
