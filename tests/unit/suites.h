@@ -18,6 +18,7 @@ Suite *limits_suite(void);
 Suite *login_failures_suite(void);
 Suite *line_reader_suite(void);
 Suite *link_suite(void);
+Suite *list_line_suite(void);
 Suite *listing_suite(void);
 Suite *listing_stream_suite(void);
 Suite *log_suite(void);

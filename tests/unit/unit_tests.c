@@ -41,6 +41,7 @@ main(void)
 		link_suite,
 		quota_usage_suite,
 		quota_walk_suite,
+		list_line_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
