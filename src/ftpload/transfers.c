@@ -27,6 +27,7 @@ struct transfers {
 	long started;
 	long active;
 	int clock_started;
+	double last_end;	/* when the latest operation ended: QUITs are not timed */
 	struct worker *workers;
 };
 
@@ -40,7 +41,8 @@ worker_end(struct worker *worker)
 	ftp_client_free(worker->client);
 	worker->client = NULL;
 	if (--transfers->active == 0) {
-		transfers->run->stats.seconds = run_elapsed(transfers->run);
+		transfers->run->stats.seconds = transfers->clock_started ?
+		    transfers->last_end : run_elapsed(transfers->run);
 		event_base_loopexit(transfers->run->base, NULL);
 	}
 }
@@ -63,6 +65,7 @@ operation_done(struct ftp_client *client, const struct ftp_outcome *outcome, voi
 	size_t length;
 
 	(void)client;
+	worker->transfers->last_end = run_elapsed(run);
 	run->stats.bytes += outcome->bytes;
 	if (!outcome->ok) {
 		run_error(run, worker->name, outcome->text);
