@@ -83,8 +83,9 @@ include shells/smb/smb.mk
 FTPLOAD_SOURCES := $(shell find src/ftpload -name '*.c' | LC_ALL=C sort)
 FTPLOAD_OBJECTS := $(FTPLOAD_SOURCES:%.c=$(BUILD)/%.o)
 UNIT_SOURCES := $(shell find tests/unit -name '*.c' | LC_ALL=C sort)
-# The unit suites test ftpload's LIST line reader too.
-UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o) $(BUILD)/src/ftpload/list_line.o
+# The unit suites test ftpload's LIST line and reply readers too.
+UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o) $(BUILD)/src/ftpload/list_line.o \
+	$(BUILD)/src/ftpload/reply_parser.o
 # One libFuzzer target per file; build/fuzz/targets/NAME fuzzes with tests/fuzz/corpus/NAME.
 FUZZ_SOURCES := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_OBJECTS := $(FUZZ_SOURCES:%.c=$(BUILD)/%.o)

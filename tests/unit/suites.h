@@ -14,6 +14,7 @@ Suite *data_address_suite(void);
 Suite *config_suite(void);
 Suite *config_shells_suite(void);
 Suite *daemon_suite(void);
+Suite *ftpload_reply_parser_suite(void);
 Suite *limits_suite(void);
 Suite *login_failures_suite(void);
 Suite *line_reader_suite(void);

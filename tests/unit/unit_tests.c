@@ -42,6 +42,7 @@ main(void)
 		quota_usage_suite,
 		quota_walk_suite,
 		list_line_suite,
+		ftpload_reply_parser_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
