@@ -79,7 +79,8 @@ operation_done(struct ftp_client *client, const struct ftp_outcome *outcome, voi
 		run_error(run, "RETR returned a size other than --size", worker->name);
 	} else {
 		stats_add(&run->stats, outcome->seconds);
-		if (worker->transfers->kind == FTP_LIST && data != NULL) {
+		if (worker->transfers->kind == FTP_LIST && data != NULL &&
+		    evbuffer_get_length(data) > 0) {
 			length = evbuffer_get_length(data);
 			run->entries += list_count_entries(
 			    (const char *)evbuffer_pullup(data, (ev_ssize_t)length), length);
