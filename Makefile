@@ -2,7 +2,8 @@
 # `make check`: missing Debian packages are installed (as root) or named,
 # and ./configure runs by itself the first time.
 #
-#   make            build build/default/ftpd
+#   make            build build/default/ftpd and build/default/ftpload, the
+#                   load generator (ftpload(1))
 #   make run        serve the example share anonymously on 127.0.0.1:2121
 #   make check      unit tests (Check) and integration tests (real clients)
 #   make check VARIANT=asan   the same, built with ASan and UBSan
@@ -72,14 +73,19 @@ ALL_LIBS = $(EVENT_LIBS) $(SSL_LIBS) $(CRYPT_LIBS) $(PAM_LIBS) $(LIBS_CONFIGURED
 ALL_LDFLAGS = $(LDFLAGS_CONFIGURED) $(VARIANT_LDFLAGS) $(LDFLAGS)
 
 # Everything but main.c goes into a static library that the unit tests link.
-# shells/example and shells/smb are modules of their own, built as shared objects.
-LIB_SOURCES  := $(filter-out src/main.c shells/example/% shells/smb/%,\
+# shells/example and shells/smb are modules of their own, built as shared objects;
+# src/ftpload is a program of its own, a client that shares nothing with the server.
+LIB_SOURCES  := $(filter-out src/main.c src/ftpload/% shells/example/% shells/smb/%,\
 	$(shell find src shells -name '*.c' | LC_ALL=C sort))
 LIB_OBJECTS  := $(LIB_SOURCES:%.c=$(BUILD)/%.o)
 # The SMB gateway module, built when libsmbclient is there (make check installs it).
 include shells/smb/smb.mk
+FTPLOAD_SOURCES := $(shell find src/ftpload -name '*.c' | LC_ALL=C sort)
+FTPLOAD_OBJECTS := $(FTPLOAD_SOURCES:%.c=$(BUILD)/%.o)
 UNIT_SOURCES := $(shell find tests/unit -name '*.c' | LC_ALL=C sort)
-UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o)
+# The unit suites test ftpload's LIST line and reply readers too.
+UNIT_OBJECTS := $(UNIT_SOURCES:%.c=$(BUILD)/%.o) $(BUILD)/src/ftpload/list_line.o \
+	$(BUILD)/src/ftpload/reply_parser.o
 # One libFuzzer target per file; build/fuzz/targets/NAME fuzzes with tests/fuzz/corpus/NAME.
 FUZZ_SOURCES := $(sort $(wildcard tests/fuzz/*.c))
 FUZZ_OBJECTS := $(FUZZ_SOURCES:%.c=$(BUILD)/%.o)
@@ -95,6 +101,11 @@ CONTRACT_OBJECTS := $(CONTRACT_SOURCES:%.c=$(BUILD)/%.o)
 CONTRACT_RUNNER := $(BUILD)/contract-tests
 
 FTPD      := $(BUILD)/ftpd
+FTPLOAD   := $(BUILD)/ftpload
+$(FTPLOAD): $(FTPLOAD_OBJECTS)
+	$(say) "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(EVENT_LIBS) $(SSL_LIBS) $(LIBS_CONFIGURED)
+
 # make check's build with test-only hooks (a worker that misbehaves on purpose); never installed.
 FTPD_HOOKS := $(BUILD)/ftpd-test-hooks
 LIBFTPD   := $(BUILD)/libftpd.a
@@ -104,7 +115,7 @@ UNIT_RUNNER := $(BUILD)/unit-tests
 	distcheck clean distclean deps test-deps fuzz-deps
 .DEFAULT_GOAL := all
 
-all: $(FTPD)
+all: $(FTPD) $(FTPLOAD)
 
 config.mk: configure config.mk.in
 	./configure
@@ -185,9 +196,9 @@ run: $(FTPD)
 unit: $(UNIT_RUNNER)
 	$(UNIT_RUNNER)
 
-integration: $(FTPD) $(FTPD_HOOKS) $(ASYNC_SHELL) $(CONTRACT_RUNNER) test-deps
+integration: $(FTPD) $(FTPD_HOOKS) $(ASYNC_SHELL) $(CONTRACT_RUNNER) $(FTPLOAD) test-deps
 	FTPD=$(FTPD) FTPD_HOOKS=$(FTPD_HOOKS) FTPD_ASYNC_SHELL=$(ASYNC_SHELL) \
-		FTPD_CONTRACT_TESTS=$(CONTRACT_RUNNER) \
+		FTPD_CONTRACT_TESTS=$(CONTRACT_RUNNER) FTPLOAD=$(FTPLOAD) \
 		$(PYTHON) tests/integration/run.py $(TESTS)
 
 bench: $(FTPD)
@@ -228,12 +239,13 @@ MAN_PAGES = $(wildcard man/*.[1-9])
 PKG_CONFIG_FILE = sed -e 's|@includedir@|$(includedir)|g' -e 's|@shelldir@|$(shelldir)|g' \
 	-e 's|@PACKAGE_VERSION@|$(PACKAGE_VERSION)|g'
 
-install: $(FTPD)
-	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(includedir)/ftpd \
-		$(DESTDIR)$(unitdir) $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man5 \
+install: $(FTPD) $(FTPLOAD)
+	$(INSTALL) -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(sysconfdir) $(DESTDIR)$(includedir)/ftpd \
+		$(DESTDIR)$(unitdir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man3 $(DESTDIR)$(mandir)/man5 \
 		$(DESTDIR)$(mandir)/man8 $(DESTDIR)$(pamdir) $(DESTDIR)$(logrotatedir) \
 		$(DESTDIR)$(pkgconfigdir)
 	$(INSTALL) -m 755 $(FTPD) $(DESTDIR)$(sbindir)/ftpd
+	$(INSTALL) -m 755 $(FTPLOAD) $(DESTDIR)$(bindir)/ftpload
 	test -e $(DESTDIR)$(pamdir)/ftpd || $(INSTALL) -m 644 conf/pam.d/ftpd $(DESTDIR)$(pamdir)/ftpd
 	test -e $(DESTDIR)$(logrotatedir)/ftpd || \
 		$(INSTALL) -m 644 conf/logrotate.d/ftpd $(DESTDIR)$(logrotatedir)/ftpd
@@ -250,7 +262,7 @@ install: $(FTPD)
 
 # The PAM and logrotate files stay, like config files an administrator may have edited.
 uninstall:
-	rm -f $(DESTDIR)$(sbindir)/ftpd $(DESTDIR)$(includedir)/ftpd/shell.h \
+	rm -f $(DESTDIR)$(sbindir)/ftpd $(DESTDIR)$(bindir)/ftpload $(DESTDIR)$(includedir)/ftpd/shell.h \
 		$(DESTDIR)$(sysconfdir)/ftpd.conf.example $(DESTDIR)$(pkgconfigdir)/ftpd-shell.pc
 	for unit in conf/systemd/*; do rm -f $(DESTDIR)$(unitdir)/$${unit##*/}; done
 	for page in $(MAN_PAGES); do \
@@ -270,6 +282,7 @@ distcheck: dist
 	$(MAKE) -C build/distcheck/$(DIST_NAME) check
 	$(MAKE) -C build/distcheck/$(DIST_NAME) install DESTDIR=$(CURDIR)/build/distcheck/root
 	test -x build/distcheck/root$(sbindir)/ftpd
+	test -x build/distcheck/root$(bindir)/ftpload
 	rm -rf build/distcheck
 	@echo "$(DIST_NAME).tar.gz builds, passes its tests and installs"
 
@@ -281,4 +294,4 @@ distclean: clean
 
 -include $(LIB_OBJECTS:.o=.d) $(UNIT_OBJECTS:.o=.d) $(FUZZ_OBJECTS:.o=.d) $(BUILD)/src/main.d \
 	$(BUILD)/hooks/worker_process.d $(ASYNC_SHELL_SOURCES:%.c=$(BUILD)/pic/%.d) \
-	$(CONTRACT_OBJECTS:.o=.d)
+	$(CONTRACT_OBJECTS:.o=.d) $(FTPLOAD_OBJECTS:.o=.d)

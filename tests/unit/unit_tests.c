@@ -41,6 +41,8 @@ main(void)
 		link_suite,
 		quota_usage_suite,
 		quota_walk_suite,
+		list_line_suite,
+		ftpload_reply_parser_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;
