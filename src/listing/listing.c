@@ -206,13 +206,20 @@ put_left(struct line *line, const char *text, size_t width)
 		put_spaces(line, width - length);
 }
 
-/* Appends text if it fits and needs no sanitising; else 0 and nothing done. */
+/*
+ * Appends before and text if both fit with the CRLF still to come, and text
+ * needs no sanitising; else 0 and nothing done.
+ */
 static int
-put_name(struct line *line, const char *text, size_t length)
+put_name(struct line *line, const char *before, const char *text, size_t length)
 {
-	if (length > sizeof(line->text) - line->used - 2 ||
+	size_t room = sizeof(line->text) - line->used;
+	size_t before_length = strlen(before);
+
+	if (room < 2 || length > room - 2 || before_length > room - 2 - length ||
 	    memchr(text, '\r', length) != NULL || memchr(text, '\n', length) != NULL)
 		return 0;
+	put(line, before, before_length);
 	put(line, text, length);
 	return 1;
 }
@@ -282,16 +289,10 @@ listing_write_long(struct evbuffer *out, const char *name, const struct ftpd_sta
 	put_spaces(&line, 1);
 	put_date(&line, stat->mtime, now);
 	put_spaces(&line, 1);
-	whole = name_written = put_name(&line, name, strlen(name));
+	whole = name_written = put_name(&line, "", name, strlen(name));
 	/* As ls -l shows a link; clients that mirror links read the target from it. */
-	if (whole && link_target != NULL && S_ISLNK(stat->mode)) {
-		size_t before = line.used;
-
-		put(&line, " -> ", 4);
-		whole = put_name(&line, link_target, strlen(link_target));
-		if (!whole)
-			line.used = before;
-	}
+	if (whole && link_target != NULL && S_ISLNK(stat->mode))
+		whole = put_name(&line, " -> ", link_target, strlen(link_target));
 	if (whole) {
 		put(&line, "\r\n", 2);
 		evbuffer_add(out, line.text, line.used);

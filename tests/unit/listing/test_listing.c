@@ -230,6 +230,31 @@ START_TEST(test_write_long_long_names)
 }
 END_TEST
 
+/* A name that nearly fills the line buffer leaves no room for " -> target". */
+START_TEST(test_write_long_name_filling_the_buffer)
+{
+	struct ftpd_stat link = make_stat(S_IFLNK | 0777, 7, NOW, "a", "b");
+	struct evbuffer *out = evbuffer_new();
+	char name[460], expected[600];
+	size_t length;
+	char *line;
+
+	ck_assert_ptr_nonnull(out);
+	for (length = 440; length < sizeof(name); length++) {
+		memset(name, 'n', length);
+		name[length] = '\0';
+		listing_write_long(out, name, &link, "target", NOW);
+		line = take_string(out);
+		snprintf(expected, sizeof(expected),
+		    "lrwxrwxrwx    1 a        b                   7 Nov 14 22:13 %s -> target\r\n",
+		    name);
+		ck_assert_str_eq(line, expected);
+		free(line);
+	}
+	evbuffer_free(out);
+}
+END_TEST
+
 /* Every month's name is the fixed English one, whatever the locale. */
 START_TEST(test_write_long_month_names)
 {
@@ -681,6 +706,7 @@ listing_suite(void)
 	tcase_add_test(tcase, test_write_long_month_names);
 	tcase_add_test(tcase, test_write_long_link_target);
 	tcase_add_test(tcase, test_write_long_long_names);
+	tcase_add_test(tcase, test_write_long_name_filling_the_buffer);
 	tcase_add_test(tcase, test_write_long_full_owner_field);
 	tcase_add_test(tcase, test_write_long_lines_accumulate);
 	suite_add_tcase(suite, tcase);
