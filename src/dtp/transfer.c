@@ -376,13 +376,25 @@ refill(struct transfer *transfer)
 static void
 close_data_connection(struct transfer *transfer)
 {
+	evutil_socket_t fd = -1;
+
 	end_direct_io(transfer);
-	if (transfer->data != NULL) {
-		if (transfer->options.tls != NULL)
-			tls_send_close_notify(bufferevent_openssl_get_ssl(transfer->data));
-		bufferevent_free(transfer->data);
-		transfer->data = NULL;
+	if (transfer->data == NULL)
+		return;
+	if (transfer->options.tls != NULL)
+		tls_send_close_notify(bufferevent_openssl_get_ssl(transfer->data));
+	else {
+		/*
+		 * A plain socket closes now, not when libevent finalizes the
+		 * bufferevent: the end of the data comes before the 226.
+		 */
+		fd = bufferevent_getfd(transfer->data);
+		bufferevent_setfd(transfer->data, -1);
 	}
+	bufferevent_free(transfer->data);
+	transfer->data = NULL;
+	if (fd >= 0)
+		close(fd);
 }
 
 static void
@@ -928,6 +940,40 @@ start_sending(struct transfer *transfer)
 	send_more(transfer->data, transfer);
 }
 
+/*
+ * A fresh plain data connection has room: when the whole file is queued
+ * (sendfile, no pacing), the first piece goes out now instead of after a
+ * turn of the loop, and a small file is done before the client's next
+ * command. What the socket does not take goes out as the bufferevent
+ * finds room; an error there is the bufferevent's to meet.
+ */
+static void
+start_sending_plain(struct transfer *transfer)
+{
+	struct evbuffer *out = bufferevent_get_output(transfer->data);
+	int error;
+
+	bufferevent_setwatermark(transfer->data, EV_WRITE, SEND_LOW_WATERMARK, 0);
+	error = refill(transfer);
+	if (error != 0) {
+		log_warning("download failed: %s", strerror(-error));
+		finish(transfer, TRANSFER_LOCAL_ERROR, error);
+		return;
+	}
+	if (transfer->exhausted && transfer->options.max_rate == 0 &&
+	    evbuffer_get_length(out) > 0) {
+		/* The bufferevent keeps the front of its output frozen but for itself. */
+		evbuffer_unfreeze(out, 1);
+		evbuffer_write_atmost(out, bufferevent_getfd(transfer->data), MAX_SINGLE_WRITE);
+		evbuffer_freeze(out, 1);
+	}
+	if (transfer->exhausted && evbuffer_get_length(out) == 0) {
+		download_complete(transfer);
+		return;
+	}
+	bufferevent_enable(transfer->data, EV_WRITE);
+}
+
 /* A TLS data connection: the server side of the handshake comes first. */
 static int
 start_tls(struct transfer *transfer, evutil_socket_t fd)
@@ -1015,8 +1061,9 @@ connected(void *arg, int error, evutil_socket_t fd)
 	bufferevent_set_timeouts(transfer->data, &stall, &stall);
 	bufferevent_set_max_single_write(transfer->data, MAX_SINGLE_WRITE);
 	bufferevent_setcb(transfer->data, NULL, send_more, data_event, transfer);
-	bufferevent_disable(transfer->data, EV_READ);
-	start_sending(transfer);
+	/* Writing is enabled only if the socket does not take everything at once. */
+	bufferevent_disable(transfer->data, EV_READ | EV_WRITE);
+	start_sending_plain(transfer);
 }
 
 static struct transfer *

@@ -146,20 +146,58 @@ reply_code(enum reply_id id)
 	return reply_texts[id].code;
 }
 
-/* Appends text to out with CR, LF and NUL turned into spaces. */
+/*
+ * Where a reply's text goes: an evbuffer, or a fixed line (for a reply
+ * sent in one write, or before any session exists) that notes when the
+ * text does not fit.
+ */
+struct reply_sink {
+	struct evbuffer *buffer;
+	char *line;
+	size_t size;
+	size_t length;
+	int overflow;
+};
+
 static void
-add_sanitised(struct evbuffer *out, const char *text, size_t length)
+sink_add(struct reply_sink *sink, const char *text, size_t length)
+{
+	if (sink->buffer != NULL) {
+		evbuffer_add(sink->buffer, text, length);
+		return;
+	}
+	if (sink->overflow || length > sink->size - sink->length) {
+		sink->overflow = 1;
+		return;
+	}
+	memcpy(sink->line + sink->length, text, length);
+	sink->length += length;
+}
+
+/* "CODE" and the separator: ' ' ends a reply, '-' begins a multi-line one. */
+static void
+sink_add_code(struct reply_sink *sink, int code, char separator)
+{
+	char text[4] = { (char)('0' + code / 100 % 10), (char)('0' + code / 10 % 10),
+		(char)('0' + code % 10), separator };
+
+	sink_add(sink, text, sizeof(text));
+}
+
+/* Appends text with CR, LF and NUL turned into spaces. */
+static void
+add_sanitised(struct reply_sink *sink, const char *text, size_t length)
 {
 	size_t start = 0, i;
 
 	for (i = 0; i < length; i++) {
 		if (text[i] == '\r' || text[i] == '\n' || text[i] == '\0') {
-			evbuffer_add(out, text + start, i - start);
-			evbuffer_add(out, " ", 1);
+			sink_add(sink, text + start, i - start);
+			sink_add(sink, " ", 1);
 			start = i + 1;
 		}
 	}
-	evbuffer_add(out, text + start, length - start);
+	sink_add(sink, text + start, length - start);
 }
 
 /*
@@ -167,68 +205,89 @@ add_sanitised(struct evbuffer *out, const char *text, size_t length)
  * so a table text can never be misused as an arbitrary format.
  */
 static void
-add_expanded(struct evbuffer *out, const char *text, va_list arguments)
+add_expanded(struct reply_sink *sink, const char *text, va_list arguments)
 {
 	const char *percent;
 
 	while ((percent = strstr(text, "%s")) != NULL) {
 		const char *argument = va_arg(arguments, const char *);
 
-		evbuffer_add(out, text, (size_t)(percent - text));
+		sink_add(sink, text, (size_t)(percent - text));
 		if (argument == NULL)
 			argument = "";
-		add_sanitised(out, argument, strlen(argument));
+		add_sanitised(sink, argument, strlen(argument));
 		text = percent + 2;
 	}
-	evbuffer_add(out, text, strlen(text));
+	sink_add(sink, text, strlen(text));
+}
+
+static void
+add_reply(struct reply_sink *sink, enum reply_id id, va_list arguments)
+{
+	sink_add_code(sink, reply_texts[id].code, ' ');
+	add_expanded(sink, reply_texts[id].text, arguments);
+	sink_add(sink, "\r\n", 2);
+}
+
+size_t
+reply_format_va(char *out, size_t size, enum reply_id id, va_list arguments)
+{
+	struct reply_sink sink = { NULL, out, size, 0, 0 };
+
+	add_reply(&sink, id, arguments);
+	return sink.overflow ? 0 : sink.length;
 }
 
 void
 reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments)
 {
-	evbuffer_add_printf(out, "%03d ", reply_texts[id].code);
-	add_expanded(out, reply_texts[id].text, arguments);
-	evbuffer_add(out, "\r\n", 2);
+	struct reply_sink sink = { out, NULL, 0, 0, 0 };
+	char line[REPLY_LINE_MAX];
+	size_t length;
+	va_list copy;
+
+	/* Most replies fit a line: one evbuffer_add, not one per piece. */
+	va_copy(copy, arguments);
+	length = reply_format_va(line, sizeof(line), id, copy);
+	va_end(copy);
+	if (length > 0)
+		evbuffer_add(out, line, length);
+	else
+		add_reply(&sink, id, arguments);
 }
 
 size_t
 reply_format(char *out, size_t size, enum reply_id id, ...)
 {
-	struct evbuffer *buffer = evbuffer_new();
 	va_list arguments;
 	size_t length;
 
-	if (buffer == NULL)
+	if (size == 0)
 		return 0;
 	va_start(arguments, id);
-	reply_write_va(buffer, id, arguments);
+	length = reply_format_va(out, size - 1, id, arguments);
 	va_end(arguments);
-	length = evbuffer_get_length(buffer);
-	if (length >= size)
-		length = 0;
-	else
-		evbuffer_remove(buffer, out, length);
-	if (size > 0)
-		out[length] = '\0';
-	evbuffer_free(buffer);
+	out[length] = '\0';
 	return length;
 }
 
 void
 reply_begin(struct evbuffer *out, enum reply_id id, ...)
 {
+	struct reply_sink sink = { out, NULL, 0, 0, 0 };
 	va_list arguments;
 
-	evbuffer_add_printf(out, "%03d-", reply_texts[id].code);
+	sink_add_code(&sink, reply_texts[id].code, '-');
 	va_start(arguments, id);
-	add_expanded(out, reply_texts[id].text, arguments);
+	add_expanded(&sink, reply_texts[id].text, arguments);
 	va_end(arguments);
-	evbuffer_add(out, "\r\n", 2);
+	sink_add(&sink, "\r\n", 2);
 }
 
 void
 reply_continue(struct evbuffer *out, const char *format, ...)
 {
+	struct reply_sink sink = { out, NULL, 0, 0, 0 };
 	char line[1024];
 	va_list arguments;
 	int length;
@@ -242,7 +301,7 @@ reply_continue(struct evbuffer *out, const char *format, ...)
 		length = sizeof(line) - 1;
 	/* A leading space keeps a line that starts with digits from ending the reply. */
 	evbuffer_add(out, " ", 1);
-	add_sanitised(out, line, (size_t)length);
+	add_sanitised(&sink, line, (size_t)length);
 	evbuffer_add(out, "\r\n", 2);
 }
 

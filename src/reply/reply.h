@@ -136,6 +136,15 @@ int reply_code(enum reply_id id);
  */
 void reply_write_va(struct evbuffer *out, enum reply_id id, va_list arguments);
 
+/* Room for any reply line with a path of ordinary length in it. */
+#define REPLY_LINE_MAX 512
+
+/*
+ * Formats one reply line, "CODE text\r\n", into out (not NUL-terminated):
+ * its length, or 0 when it does not fit in size bytes.
+ */
+size_t reply_format_va(char *out, size_t size, enum reply_id id, va_list arguments);
+
 /*
  * Formats a reply (its %s taking the string arguments) into out, for the
  * 421 sent before any session exists, NUL-terminated. Its length (0 when

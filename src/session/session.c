@@ -560,6 +560,32 @@ log_error_reply(struct session *session, enum reply_id id, va_list arguments)
 	log_debug("%s: %s", session->peer_text, line);
 }
 
+/*
+ * A reply with nothing queued before it goes out at once, from here: the
+ * bufferevent would wait a turn of the loop for the socket to be writable
+ * (three system calls, and the client's next command later). Not over TLS,
+ * and not when the write callback has a close or the TLS upgrade to do.
+ */
+static int
+can_send_directly(struct session *session)
+{
+	return session->tls == NULL && !session->closing && !session->tls_upgrading &&
+	    evbuffer_get_length(session_output(session)) == 0;
+}
+
+/* What the socket does not take now waits in the bufferevent, as any reply. */
+static void
+send_directly(struct session *session, const char *line, size_t length)
+{
+	ssize_t sent = send((int)bufferevent_getfd(session->control), line, length,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+
+	if (sent < 0)
+		sent = 0;	/* full, or broken: the bufferevent finds out which */
+	if ((size_t)sent < length)
+		evbuffer_add(session_output(session), line + sent, length - (size_t)sent);
+}
+
 void
 session_reply_va(struct session *session, enum reply_id id, va_list arguments)
 {
@@ -571,6 +597,18 @@ session_reply_va(struct session *session, enum reply_id id, va_list arguments)
 		va_copy(copy, arguments);
 		log_error_reply(session, id, copy);
 		va_end(copy);
+	}
+	if (can_send_directly(session)) {
+		char line[REPLY_LINE_MAX];
+		size_t length;
+
+		va_copy(copy, arguments);
+		length = reply_format_va(line, sizeof(line), id, copy);
+		va_end(copy);
+		if (length > 0) {
+			send_directly(session, line, length);
+			return;
+		}
 	}
 	reply_write_va(session_output(session), id, arguments);
 }

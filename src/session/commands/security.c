@@ -28,10 +28,14 @@ command_auth(struct session *session, const char *argument)
 		session_reply(session, REPLY_NOT_IMPLEMENTED_FOR_PARAMETER, argument);
 		return;
 	}
-	session_reply(session, REPLY_AUTH_TLS_OK);
-	/* Nothing more is read until the 234 is out and the socket speaks TLS. */
+	/*
+	 * Nothing more is read until the 234 is out and the socket speaks TLS;
+	 * upgrading first keeps the 234 in the bufferevent, whose write
+	 * callback then starts TLS.
+	 */
 	session_pause(session);
 	session->tls_upgrading = 1;
+	session_reply(session, REPLY_AUTH_TLS_OK);
 }
 
 void
