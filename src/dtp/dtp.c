@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -178,31 +180,94 @@ listen_on_port(struct dtp *dtp, unsigned port)
 	return 0;
 }
 
+/* A random number from the kernel; random() is the same in every forked worker. */
+static uint32_t
+random_number(void)
+{
+	uint32_t number;
+
+	if (getrandom(&number, sizeof(number), GRND_NONBLOCK) != sizeof(number))
+		number = (uint32_t)random();
+	return number;
+}
+
+/* The kernel's range of ephemeral ports, read once; its default if unreadable. */
+static void
+ephemeral_ports(unsigned *first, unsigned *last)
+{
+	static unsigned low, high;
+	FILE *file;
+
+	if (low == 0) {
+		unsigned a = 0, b = 0;
+
+		file = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+		if (file != NULL) {
+			if (fscanf(file, "%u %u", &a, &b) != 2)
+				a = b = 0;
+			fclose(file);
+		}
+		if (a < 1024 || b > 65535 || a > b) {
+			a = 32768;
+			b = 60999;
+		}
+		low = a;
+		high = b;
+	}
+	*first = low;
+	*last = high;
+}
+
 /*
- * Listens on a port of the configured range, from a random start; a port
- * in use (by this process or another worker) passes to the next one.
+ * The port after the one this process used last, from a random start.
+ * bind() to port 0 would pick one too, but the kernel then searches for a
+ * port clear of every earlier data connection still in TIME_WAIT: after a
+ * few thousand small transfers that search costs more than a transfer.
+ * SO_REUSEADDR lets a port be chosen again while its old connections wait.
+ */
+static unsigned
+next_ephemeral_offset(unsigned count)
+{
+	static unsigned cursor;
+	static int started;
+
+	if (!started) {
+		cursor = random_number();
+		started = 1;
+	}
+	return cursor++ % count;
+}
+
+/*
+ * Listens on a port of the configured range (from a random start) or, with
+ * none configured, of the kernel's ephemeral range (in turn); a port in use
+ * (by this process or another worker) passes to the next one.
  */
 static int
 listen_in_range(struct dtp *dtp, const struct config *config)
 {
 	unsigned first = config->pasv_port_min, last = config->pasv_port_max;
-	unsigned count, start, i;
-	uint32_t random_start;
+	unsigned count, start, i, tries;
 	int error;
 
-	if (first == 0)
-		return listen_on_port(dtp, 0);
-	count = last - first + 1;
-	/* Each worker its own sequence: random() would be the same in every forked worker. */
-	if (getrandom(&random_start, sizeof(random_start), GRND_NONBLOCK) !=
-	    sizeof(random_start))
-		random_start = (uint32_t)random();
-	start = random_start % count;
-	for (i = 0; i < count; i++) {
+	if (first == 0) {
+		ephemeral_ports(&first, &last);
+		count = last - first + 1;
+		start = next_ephemeral_offset(count);
+		/* A busy range is the kernel's to search after all. */
+		tries = count < 64 ? count : 64;
+	} else {
+		count = last - first + 1;
+		start = random_number() % count;
+		tries = count;
+	}
+	for (i = 0; i < tries; i++) {
 		error = listen_on_port(dtp, first + (start + i) % count);
 		if (error != -EADDRINUSE)
 			return error;
 	}
+	if (config->pasv_port_min == 0)
+		return listen_on_port(dtp, 0);
 	return -EADDRINUSE;
 }
 
