@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -145,6 +147,20 @@ commit_done(void *arg)
 	done(done_arg, error);
 }
 
+/*
+ * tmpfs and ramfs keep files only in memory: fsync has nothing to write
+ * there, and the upload is as stored as it will ever be once written.
+ */
+static int
+in_memory_only(int fd)
+{
+	struct statfs status;
+
+	if (fstatfs(fd, &status) != 0)
+		return 0;
+	return status.f_type == TMPFS_MAGIC || status.f_type == RAMFS_MAGIC;
+}
+
 static void
 fs_write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
 {
@@ -152,6 +168,8 @@ fs_write_file_finish(struct ftpd_write_file *base, ftpd_done_fn done, void *arg)
 
 	file->done = done;
 	file->done_arg = arg;
+	if (file->sync && in_memory_only(file->fd))
+		file->sync = 0;
 	/* Without fsync nothing here blocks for long: no trip to a thread. */
 	if (file->sync && file->host != NULL &&
 	    file->host->run_blocking(file->host, commit_work, commit_done, file) == 0)
