@@ -92,8 +92,8 @@ FUZZ_OBJECTS := $(FUZZ_SOURCES:%.c=$(BUILD)/%.o)
 FUZZ_TARGETS := $(FUZZ_SOURCES:tests/fuzz/%.c=$(BUILD)/targets/%)
 
 # A test shell module: the fs shell behind timers, completing everything later.
-ASYNC_SHELL_SOURCES := tests/contract/async_shell.c shells/fs/fs.c shells/fs/resolve.c \
-	shells/fs/write_file.c shells/fs/random_access.c
+ASYNC_SHELL_SOURCES := tests/contract/async_shell.c shells/fs/fs.c shells/fs/directory.c \
+	shells/fs/resolve.c shells/fs/write_file.c shells/fs/random_access.c
 ASYNC_SHELL := $(BUILD)/test-shells/async.so
 # The shell contract suite's runner (tests/contract): any module, through the ABI only.
 CONTRACT_SOURCES := tests/contract/cases.c tests/contract/driver.c tests/contract/main.c

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fs/directory.h"
 #include "fs/fs.h"
 #include "fs/random_access.h"
 #include "fs/resolve.h"
@@ -26,14 +27,10 @@
 /* The process umask applies, as it does for any program creating directories. */
 #define NEW_DIRECTORY_MODE 0755
 
-/* Distinct owners in one listing are few; a small cache saves most lookups. */
-#define NAME_CACHE_SIZE 8
 #define NAME_LOOKUP_BUFFER_MAX (1024 * 1024)
 
 /* Permission bits SITE CHMOD may set: no set-user-ID or set-group-ID. */
 #define CHMOD_ALLOWED_BITS (07777 & ~(S_ISUID | S_ISGID))
-
-#define OWNER_NAME_SIZE sizeof(((struct ftpd_stat *)NULL)->owner)
 
 struct shell_fs {
 	struct ftpd_shell base;
@@ -43,27 +40,6 @@ struct shell_fs {
 	int sync_uploads;	/* upload_sync: fsync before an upload's 226 */
 	uid_t uid;		/* whom the kernel checks: for the perm facts */
 	gid_t gid;
-};
-
-struct name_cache_entry {
-	int valid;
-	unsigned long id;
-	char name[OWNER_NAME_SIZE];
-};
-
-struct name_cache {
-	struct name_cache_entry users[NAME_CACHE_SIZE];
-	struct name_cache_entry groups[NAME_CACHE_SIZE];
-	size_t next_user;
-	size_t next_group;
-};
-
-struct fs_directory {
-	struct ftpd_directory base;
-	struct shell_fs *fs;
-	DIR *stream;
-	struct name_cache names;
-	char link_target[PATH_MAX];
 };
 
 struct fs_read_file {
@@ -116,17 +92,17 @@ lookup_name(int is_group, unsigned long id, char *name, size_t size)
 }
 
 static const char *
-cached_name(struct name_cache_entry *entries, size_t *next, int is_group,
+cached_name(struct fs_name_cache_entry *entries, size_t *next, int is_group,
     unsigned long id)
 {
-	struct name_cache_entry *entry;
+	struct fs_name_cache_entry *entry;
 	size_t i;
 
-	for (i = 0; i < NAME_CACHE_SIZE; i++)
+	for (i = 0; i < FS_NAME_CACHE_SIZE; i++)
 		if (entries[i].valid && entries[i].id == id)
 			return entries[i].name;
 	entry = &entries[*next];
-	*next = (*next + 1) % NAME_CACHE_SIZE;
+	*next = (*next + 1) % FS_NAME_CACHE_SIZE;
 	entry->valid = 1;
 	entry->id = id;
 	lookup_name(is_group, id, entry->name, sizeof(entry->name));
@@ -176,8 +152,8 @@ perm_facts(const struct shell_fs *fs, const struct stat *status)
 	return perm;
 }
 
-static void
-fill_stat(const struct shell_fs *fs, const struct stat *status, struct name_cache *names,
+void
+fs_fill_stat(const struct shell_fs *fs, const struct stat *status, struct fs_name_cache *names,
     struct ftpd_stat *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -296,7 +272,7 @@ static void
 stat_path(struct shell_fs *fs, const struct ftpd_path *path, int lstat,
     ftpd_stat_fn done, void *arg)
 {
-	struct name_cache names;
+	struct fs_name_cache names;
 	struct ftpd_stat result = FTPD_STAT_INIT;
 	struct stat status;
 	const char *name;
@@ -321,7 +297,7 @@ stat_path(struct shell_fs *fs, const struct ftpd_path *path, int lstat,
 		return;
 	}
 	memset(&names, 0, sizeof(names));
-	fill_stat(fs, &status, &names, &result);
+	fs_fill_stat(fs, &status, &names, &result);
 	done(arg, 0, &result);
 }
 
@@ -368,94 +344,21 @@ fs_readlink(struct ftpd_shell *shell, const struct ftpd_path *path,
 	done(arg, 0, target);
 }
 
-static ssize_t
-fs_directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry,
-    ftpd_result_fn done UNUSED, void *arg UNUSED)
-{
-	struct fs_directory *directory = (struct fs_directory *)base;
-	struct dirent *found;
-	struct stat status;
-
-	for (;;) {
-		errno = 0;
-		found = readdir(directory->stream);
-		if (found == NULL)
-			return errno != 0 ? -errno : 0;
-		if (strcmp(found->d_name, ".") == 0 || strcmp(found->d_name, "..") == 0)
-			continue;
-		break;
-	}
-	entry->struct_size = sizeof(*entry);
-	entry->name = found->d_name;
-	/* Never follows: a symlink is listed as itself, wherever it points. */
-	if (fstatat(dirfd(directory->stream), found->d_name, &status,
-	    AT_SYMLINK_NOFOLLOW) == 0) {
-		entry->has_stat = 1;
-		fill_stat(directory->fs, &status, &directory->names, &entry->stat);
-	} else {
-		entry->has_stat = 0;
-		memset(&entry->stat, 0, sizeof(entry->stat));
-		entry->stat.struct_size = sizeof(entry->stat);
-	}
-	entry->link_target = NULL;
-	if (entry->has_stat && S_ISLNK(status.st_mode)) {
-		ssize_t length = readlinkat(dirfd(directory->stream), found->d_name,
-		    directory->link_target, sizeof(directory->link_target) - 1);
-
-		if (length >= 0) {
-			directory->link_target[length] = '\0';
-			entry->link_target = directory->link_target;
-		}
-	}
-	return 1;
-}
-
-static void
-fs_directory_close(struct ftpd_directory *base)
-{
-	struct fs_directory *directory = (struct fs_directory *)base;
-
-	closedir(directory->stream);
-	free(directory);
-}
-
-static const struct ftpd_directory_ops fs_directory_ops = {
-	.struct_size = sizeof(struct ftpd_directory_ops),
-	.read = fs_directory_read,
-	.close = fs_directory_close,
-};
-
 static void
 fs_open_directory(struct ftpd_shell *shell, const struct ftpd_path *path,
     ftpd_open_directory_fn done, void *arg)
 {
 	struct shell_fs *fs = shell_fs_of(shell);
-	struct fs_directory *directory;
-	int fd;
+	struct ftpd_directory *directory;
+	int fd, error;
 
 	fd = fs_resolve_open(fs->root_fd, path, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0) {
 		done(arg, fd, NULL);
 		return;
 	}
-	directory = calloc(1, sizeof(*directory));
-	if (directory == NULL) {
-		close(fd);
-		done(arg, -ENOMEM, NULL);
-		return;
-	}
-	directory->stream = fdopendir(fd);
-	if (directory->stream == NULL) {
-		int error = -errno;
-
-		close(fd);
-		free(directory);
-		done(arg, error, NULL);
-		return;
-	}
-	directory->base.ops = &fs_directory_ops;
-	directory->fs = fs;
-	done(arg, 0, &directory->base);
+	error = fs_directory_open(fs, fs->host, fd, &directory);
+	done(arg, error, error == 0 ? directory : NULL);
 }
 
 /* One change to the entry name in directory_fd; returns 0 or -errno. */
@@ -623,7 +526,7 @@ fs_open_for_reading(struct ftpd_shell *shell, const struct ftpd_path *path,
 	}
 	if (S_ISDIR(status.st_mode))
 		error = -EISDIR;
-	else if (lseek(fd, (off_t)offset, SEEK_SET) == -1)
+	else if (offset > 0 && lseek(fd, (off_t)offset, SEEK_SET) == -1)
 		error = -errno;
 	else if ((file = calloc(1, sizeof(*file))) == NULL)
 		error = -ENOMEM;

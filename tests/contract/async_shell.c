@@ -167,18 +167,14 @@ directory_answer(void *arg)
 	done(directory->arg, directory->result);
 }
 
-static ssize_t
-directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry,
-    ftpd_result_fn done, void *arg)
+/* fs's answer to a read, at once or later (fs stats big directories on threads). */
+static int
+directory_fs_answered(struct async_directory *directory, ssize_t result)
 {
-	struct async_directory *directory = (struct async_directory *)base;
 	struct ftpd_host *host = directory->shell->host;
 
-	free(directory->target);
-	directory->target = NULL;
-	memset(&directory->read, 0, sizeof(directory->read));
-	directory->result = directory->fs->ops->read(directory->fs, &directory->read, NULL, NULL);
-	if (directory->result == 1) {
+	directory->result = result;
+	if (result == 1) {
 		/* Copied now: fs's entry lasts only until its next read. */
 		strncpy(directory->name, directory->read.name, sizeof(directory->name) - 1);
 		directory->name[sizeof(directory->name) - 1] = '\0';
@@ -186,12 +182,41 @@ directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry,
 		    (directory->target = strdup(directory->read.link_target)) == NULL)
 			directory->result = -ENOMEM;
 	}
+	directory->timer = host->timer_start(host, directory->shell->delay_ms,
+	    directory_answer, directory);
+	return directory->timer != NULL ? 0 : -ENOMEM;
+}
+
+static void
+directory_fs_answered_later(void *arg, ssize_t result)
+{
+	struct async_directory *directory = arg;
+	ftpd_result_fn done = directory->done;
+
+	if (directory_fs_answered(directory, result) != 0) {
+		directory->done = NULL;
+		done(directory->arg, -ENOMEM);
+	}
+}
+
+static ssize_t
+directory_read(struct ftpd_directory *base, struct ftpd_directory_entry *entry,
+    ftpd_result_fn done, void *arg)
+{
+	struct async_directory *directory = (struct async_directory *)base;
+	ssize_t result;
+
+	free(directory->target);
+	directory->target = NULL;
+	memset(&directory->read, 0, sizeof(directory->read));
 	directory->entry = entry;
 	directory->done = done;
 	directory->arg = arg;
-	directory->timer = host->timer_start(host, directory->shell->delay_ms,
-	    directory_answer, directory);
-	if (directory->timer == NULL) {
+	result = directory->fs->ops->read(directory->fs, &directory->read,
+	    directory_fs_answered_later, directory);
+	if (result == FTPD_PENDING)
+		return FTPD_PENDING;
+	if (directory_fs_answered(directory, result) != 0) {
 		directory->done = NULL;
 		return -ENOMEM;
 	}

@@ -7,8 +7,8 @@ import re
 import stat
 import time
 
-from harness import (anonymous_server, check, check_equal, listing_lines, open_passive,
-                     snapshot, user_server, write_file)
+from harness import (anonymous_server, check, check_equal, expect_preliminary, listing_lines,
+                     open_passive, snapshot, user_server, write_file)
 
 LIST_LINE = re.compile(r"^(?P<mode>[-dlcbps][-rwxsStT]{9}) +(?P<links>\d+) +(?P<owner>\S+) +"
                        r"(?P<group>\S+) +(?P<size>\d+) +(?P<month>[A-Z][a-z]{2}) +"
@@ -311,18 +311,63 @@ def test_site_chmod_help_unknown():
         control.expect("SITE FOO", 500)
 
 
-def test_large_directory_listings_are_complete():
-    server, root = anonymous_server()
+def big_directory(root, count):
+    """count files of sizes 0-96 (number % 97) and a symlink, so that a listing
+    that put one entry's stat under another's name shows."""
     big = os.path.join(root, "many")
     os.makedirs(big)
-    names = ["file-%05d-%s.txt" % (number, "n" * (number % 40)) for number in range(2000)]
-    for name in names:
-        with open(os.path.join(big, name), "wb"):
-            pass
+    names = ["file-%05d-%s.txt" % (number, "n" * (number % 40)) for number in range(count)]
+    for number, name in enumerate(names):
+        with open(os.path.join(big, name), "wb") as f:
+            f.write(b"x" * (number % 97))
+    os.symlink(names[-1], os.path.join(big, "link-to-last"))
+    return big, names
+
+
+def test_large_directory_listings_are_complete():
+    """Past its first entries a listing stats in batches on threads: every
+    entry keeps its own name, size and type, in all three listings."""
+    server, root = anonymous_server()
+    big, names = big_directory(root, 2000)
     with server, server.connect() as control:
         control.login_anonymous()
-        check_equal(sorted(listing_lines(control, "NLST many")), names, "NLST of 2000 files")
-        check_equal(sorted(parse_list(listing_lines(control, "LIST many"))), names,
+        check_equal(sorted(listing_lines(control, "NLST many")), names + ["link-to-last"],
+                    "NLST of 2000 files")
+        entries = parse_list(listing_lines(control, "LIST many"))
+        check_equal(sorted(entries), names + ["link-to-last -> " + names[-1]],
                     "LIST of 2000 files")
-        mlsd = [parse_facts(line)[1] for line in listing_lines(control, "MLSD many", "active")]
-        check_equal(sorted(mlsd), names, "MLSD of 2000 files")
+        for number, name in enumerate(names):
+            check_equal(int(entries[name]["size"]), number % 97, "LIST size of %s" % name)
+            check_equal(entries[name]["mode"][0], "-", "LIST type of %s" % name)
+        check_equal(entries["link-to-last -> " + names[-1]]["mode"][0], "l", "LIST type of the link")
+        mlsd = dict(parse_facts(line)[::-1] for line in listing_lines(control, "MLSD many", "active"))
+        check_equal(sorted(mlsd), names + ["link-to-last"], "MLSD of 2000 files")
+        for number, name in enumerate(names):
+            check_equal(int(mlsd[name]["size"]), number % 97, "MLSD size of %s" % name)
+
+
+def test_big_listing_left_halfway():
+    """A client that stops reading a big listing and closes the data connection,
+    or sends ABOR, while batches are being statted: the session goes on, and
+    the next listing is whole."""
+    server, root = anonymous_server()
+    _big, names = big_directory(root, 5000)
+    with server, server.connect() as control:
+        control.login_anonymous()
+        for ending in ("close", "ABOR"):
+            data = open_passive(control, receive_buffer=4096)
+            expect_preliminary(control, "LIST many")
+            check(len(data.recv(1024)) > 0, "no listing data before %s" % ending)
+            if ending == "close":
+                data.close()
+                code = control.read_reply().code
+                check(code in (226, 426), "reply to a listing cut off by the client: %d" % code)
+            else:
+                control.send("ABOR\r\n")
+                codes = [control.read_reply().code]
+                if codes[0] == 426:
+                    codes.append(control.read_reply().code)
+                check(codes in ([426, 226], [226]), "replies to ABOR during LIST: %r" % codes)
+                data.close()
+        check_equal(len(listing_lines(control, "NLST many")), len(names) + 1,
+                    "NLST after two cut-off listings")
