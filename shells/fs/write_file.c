@@ -402,7 +402,6 @@ fs_write_file_open(int root_fd, struct ftpd_host *host, int sync, const struct f
 		return -ENOMEM;
 	file->base.struct_size = sizeof(file->base);
 	file->base.ops = &fs_write_file_ops;
-	/* Not offered: commits and cut-backs count what write() saw. */
 	file->base.fd = -1;
 	file->fd = -1;
 	file->directory_fd = -1;
@@ -425,6 +424,13 @@ fs_write_file_open(int root_fd, struct ftpd_host *host, int sync, const struct f
 		fs_write_file_free(file);
 		return error;
 	}
+	/*
+	 * ftpd may splice the upload into the file: nothing here counts on
+	 * seeing the bytes (ftpd starts the write-back itself). Not in append
+	 * mode, which splice(2) refuses.
+	 */
+	if (mode != FTPD_WRITE_APPEND)
+		file->base.fd = file->fd;
 	*opened = &file->base;
 	return 0;
 }

@@ -6,6 +6,7 @@
  * connection until the shell has taken what arrived.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "dtp/ascii.h"
 #include "dtp/dtp.h"
 #include "dtp/rate.h"
+#include "dtp/splice.h"
 #include "dtp/transfer.h"
 #include "log/log.h"
 #include "tls/tls.h"
@@ -33,6 +35,8 @@
  */
 #define RECEIVE_BUFFER_SIZE (256 * 1024)
 #define RECEIVE_BUDGET (4 * 1024 * 1024)
+/* With start_writeback: write-back of an upload begins every this many bytes. */
+#define WRITEBACK_STEP (8 * 1024 * 1024)
 /* libevent writes 16 KiB per call by default; let sendfile move far more. */
 #define MAX_SINGLE_WRITE (16 * 1024 * 1024)
 
@@ -56,6 +60,9 @@ struct transfer {
 	struct event *ktls_event;	/* kernel-TLS download: the socket is writable */
 	evutil_socket_t upload_fd;	/* an upload's data connection */
 	struct event *upload_event;	/* readable, or stalled */
+	struct splice_pipe splice;	/* an upload moved in the kernel, when splicing */
+	int splicing;
+	uint64_t writeback_started;	/* stored bytes whose write-back has been started */
 	/* Upload bytes that arrived (converted, for TYPE A), not yet written. */
 	struct evbuffer *to_store;
 	char *read_block;		/* lent to the shell by a pending read */
@@ -93,6 +100,7 @@ transfer_new(struct event_base *base, struct dtp *dtp, const struct transfer_opt
 	transfer->done = done;
 	transfer->arg = arg;
 	transfer->upload_fd = -1;
+	transfer->splice.read_end = transfer->splice.write_end = -1;
 	ascii_init(&transfer->ascii);
 	return transfer;
 }
@@ -118,6 +126,8 @@ end_direct_io(struct transfer *transfer)
 	if (transfer->upload_fd >= 0)
 		close(transfer->upload_fd);
 	transfer->upload_fd = -1;
+	splice_pipe_close(&transfer->splice);
+	transfer->splicing = 0;
 }
 
 /*
@@ -476,6 +486,19 @@ take_written(struct transfer *transfer, ssize_t wrote, size_t offered)
 	return 0;
 }
 
+/* 1 (said in the log) when storing bytes more would pass the quota's store limit. */
+static int
+passes_store_limit(const struct transfer *transfer, uint64_t bytes)
+{
+	if (!transfer->options.store_limited ||
+	    bytes <= transfer->options.store_limit - transfer->stored)
+		return 0;
+	log_info("upload stopped: %llu bytes would pass the %llu its quota allows",
+	    (unsigned long long)(transfer->stored + bytes),
+	    (unsigned long long)transfer->options.store_limit);
+	return 1;
+}
+
 /*
  * Hands what arrived to the shell, a contiguous piece at a time, until it
  * is all written or one write is pending; 0 or -errno. Bytes past the store
@@ -490,13 +513,8 @@ store_arrived(struct transfer *transfer)
 		ssize_t wrote;
 		int error;
 
-		if (transfer->options.store_limited &&
-		    piece > transfer->options.store_limit - transfer->stored) {
-			log_info("upload stopped: %llu bytes would pass the %llu its quota allows",
-			    (unsigned long long)(transfer->stored + piece),
-			    (unsigned long long)transfer->options.store_limit);
+		if (passes_store_limit(transfer, piece))
 			return -EDQUOT;
-		}
 		bytes = (const char *)evbuffer_pullup(transfer->to_store, (ev_ssize_t)piece);
 		wrote = transfer->write_file->ops->write(transfer->write_file, bytes, piece,
 		    written_later, transfer);
@@ -689,6 +707,69 @@ read_upload(struct transfer *transfer, evutil_socket_t fd, size_t size)
 	return got;
 }
 
+/*
+ * With upload_sync, write-back of a big upload starts as it arrives, so
+ * that the fsync before the 226 waits only for the tail.
+ */
+static void
+start_writeback(struct transfer *transfer)
+{
+	if (transfer->options.start_writeback &&
+	    transfer->stored - transfer->writeback_started >= WRITEBACK_STEP) {
+		sync_file_range(transfer->write_file->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		transfer->writeback_started = transfer->stored;
+	}
+}
+
+/* A raw upload to a file with a descriptor: socket to pipe to file, in the kernel. */
+static void
+receive_spliced(struct transfer *transfer, evutil_socket_t fd)
+{
+	size_t budget = RECEIVE_BUDGET;
+
+	while (budget > 0) {
+		/* Unpaced, as much as the pipe holds. */
+		size_t size = transfer->options.max_rate != 0 ? upload_read_size(transfer) :
+		    transfer->splice.capacity;
+		ssize_t moved;
+		int error;
+
+		if (size == 0) {
+			if (pause_upload(transfer) != 0)
+				finish(transfer, TRANSFER_LOCAL_ERROR, -ENOMEM);
+			return;
+		}
+		moved = splice_from_socket(&transfer->splice, fd, size);
+		if (moved == 0) {
+			commit_upload(transfer);
+			return;
+		}
+		if (moved == -EAGAIN)
+			return;
+		if (moved < 0) {
+			log_info("data connection lost during the upload: %s", strerror((int)-moved));
+			finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+			return;
+		}
+		if (transfer->options.max_rate != 0)
+			rate_pacer_spend(&transfer->upload_pacer, (size_t)moved);
+		transfer->received += (uint64_t)moved;
+		if (passes_store_limit(transfer, (uint64_t)moved)) {
+			finish(transfer, TRANSFER_LOCAL_ERROR, -EDQUOT);
+			return;
+		}
+		error = splice_to_file(&transfer->splice, transfer->write_file->fd);
+		if (error != 0) {
+			log_warning("upload failed: %s", strerror(-error));
+			finish(transfer, TRANSFER_LOCAL_ERROR, error);
+			return;
+		}
+		transfer->stored += (uint64_t)moved;
+		start_writeback(transfer);
+		budget = (size_t)moved < budget ? budget - (size_t)moved : 0;
+	}
+}
+
 static void
 receive_more(evutil_socket_t fd, short what, void *arg)
 {
@@ -699,6 +780,10 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 		log_info("data connection stalled for %u s: upload aborted",
 		    transfer->options.stall_timeout);
 		finish(transfer, TRANSFER_CONNECTION_LOST, 0);
+		return;
+	}
+	if (transfer->splicing) {
+		receive_spliced(transfer, fd);
 		return;
 	}
 	while (budget > 0 && !transfer->write_pending) {
@@ -747,6 +832,10 @@ start_receiving(struct transfer *transfer, evutil_socket_t fd)
 	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
 
 	transfer->upload_fd = fd;
+	/* The shell lends the file's descriptor: the bytes need not pass through here. */
+	if (!transfer->options.ascii && transfer->write_file->fd >= 0 &&
+	    splice_pipe_open(&transfer->splice) == 0)
+		transfer->splicing = 1;
 	transfer->upload_event = event_new(transfer->base, fd, EV_READ | EV_PERSIST,
 	    receive_more, transfer);
 	if (transfer->options.max_rate != 0) {

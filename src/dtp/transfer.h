@@ -77,6 +77,11 @@ struct transfer_options {
 	/* An upload that would write more than store_limit bytes fails with -EDQUOT (quota). */
 	int store_limited;
 	uint64_t store_limit;
+	/*
+	 * Uploads to be made durable (upload_sync): when ftpd writes the file
+	 * itself (splice), it starts their write-back as the bytes arrive.
+	 */
+	int start_writeback;
 };
 
 /*

@@ -29,6 +29,7 @@ Suite *portal_suite(void);
 Suite *quota_usage_suite(void);
 Suite *quota_walk_suite(void);
 Suite *rate_suite(void);
+Suite *splice_suite(void);
 Suite *registry_suite(void);
 Suite *reply_suite(void);
 Suite *server_suite(void);

@@ -29,6 +29,7 @@ main(void)
 		xferlog_suite,
 		transfer_suite,
 		rate_suite,
+		splice_suite,
 		worker_pool_suite,
 		log_suite,
 		listing_stream_suite,

@@ -303,6 +303,7 @@ opened_for_writing(void *arg, int error, struct ftpd_write_file *file)
 	    operation->mode != FTPD_WRITE_REPLACE;
 	options.store_limited = operation->store_limited;
 	options.store_limit = operation->store_limit;
+	options.start_writeback = session->config->upload_sync;
 	transfer = transfer_receive_file(session->services->base, session_take_dtp(session),
 	    &options, file, transfer_done, operation);
 	if (!operation->unique_name) {
