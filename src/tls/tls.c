@@ -212,6 +212,12 @@ tls_control_new(struct tls_context *context)
 		SSL_free(ssl);
 		return NULL;
 	}
+	/*
+	 * A control connection is idle most of its life: its record buffers
+	 * (about 34 KiB) go back to the allocator whenever they are empty.
+	 */
+	if (ssl != NULL)
+		SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	return ssl;
 }
 
