@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,10 @@
 #define PAYLOAD_CHUNK (64 * 1024)
 /* Queued ahead of the socket: enough to keep it busy, little enough to stay small. */
 #define PAYLOAD_QUEUE (4 * PAYLOAD_CHUNK)
+/* The most one read of a data connection takes. */
+#define DATA_READ_MAX (1024 * 1024)
+/* What one session's download may drop per turn of the loop. */
+#define DISCARD_BUDGET (8 * DATA_READ_MAX)
 
 enum request_kind {
 	REQUEST_GREETING,
@@ -64,6 +69,7 @@ struct ftp_client {
 	struct timespec started;
 	/* The running transfer. */
 	struct bufferevent *data;
+	struct event *discard;		/* a plain download: its bytes dropped in the kernel */
 	int data_done;
 	int data_failed;
 	int final_code;
@@ -103,6 +109,10 @@ close_data(struct ftp_client *client)
 {
 	SSL *ssl;
 
+	if (client->discard != NULL) {
+		event_free(client->discard);
+		client->discard = NULL;
+	}
 	if (client->data == NULL)
 		return;
 	/* A protected upload ends with close_notify, or the server may call it truncated. */
@@ -395,6 +405,49 @@ data_write(struct bufferevent *bev, void *arg)
 	check_transfer_done(client);
 }
 
+/*
+ * A plain download's bytes are counted and dropped in the kernel
+ * (recv with MSG_TRUNC, no copy): the load generator measures the
+ * server, not its own copying. A budget per call keeps sessions fair.
+ */
+static void
+discard_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct ftp_client *client = arg;
+	uint64_t budget = DISCARD_BUDGET;
+
+	(void)what;
+	while (budget > 0) {
+		ssize_t got = recv(fd, NULL, DATA_READ_MAX, MSG_TRUNC | MSG_DONTWAIT);
+
+		if (got > 0) {
+			client->bytes += (uint64_t)got;
+			budget = (uint64_t)got < budget ? budget - (uint64_t)got : 0;
+			continue;
+		}
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			break;
+		if (got < 0)
+			client->data_failed = 1;
+		close_data(client);
+		client->data_done = 1;
+		check_transfer_done(client);
+		return;
+	}
+	arm_timer(client);
+}
+
+static int
+start_discarding(struct ftp_client *client)
+{
+	client->discard = event_new(client->config.base, bufferevent_getfd(client->data),
+	    EV_READ | EV_PERSIST, discard_ready, client);
+	if (client->discard == NULL || event_add(client->discard, NULL) != 0)
+		return -1;
+	bufferevent_disable(client->data, EV_READ);
+	return 0;
+}
+
 static void
 data_event(struct bufferevent *bev, short what, void *arg)
 {
@@ -402,6 +455,17 @@ data_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
+		if (client->current->transfer == FTP_RETR && client->control_ssl == NULL) {
+			/* What libevent read already counts too. */
+			data_read(client->data, client);
+			if (start_discarding(client) != 0) {
+				client->data_failed = 1;
+				close_data(client);
+				client->data_done = 1;
+				check_transfer_done(client);
+			}
+			return;
+		}
 		if (client->current->transfer != FTP_STOR)
 			return;
 		fill_upload(client);
@@ -457,6 +521,8 @@ open_data(struct ftp_client *client, unsigned port)
 	client->final_code = 0;
 	client->to_send = client->current->transfer == FTP_STOR ? client->current->size : 0;
 	bufferevent_setcb(client->data, data_read, data_write, data_event, client);
+	/* libevent reads 16 KiB at a time by default: the client would measure itself. */
+	bufferevent_set_max_single_read(client->data, DATA_READ_MAX);
 	if (client->current->transfer == FTP_STOR)
 		bufferevent_disable(client->data, EV_READ);
 	else
