@@ -37,6 +37,8 @@
 #define RECEIVE_BUDGET (4 * 1024 * 1024)
 /* With start_writeback: write-back of an upload begins every this many bytes. */
 #define WRITEBACK_STEP (8 * 1024 * 1024)
+/* An upload is spliced once this much of it came through read() and write(). */
+#define SPLICE_AFTER RECEIVE_BUFFER_SIZE
 /* libevent writes 16 KiB per call by default; let sendfile move far more. */
 #define MAX_SINGLE_WRITE (16 * 1024 * 1024)
 
@@ -61,6 +63,7 @@ struct transfer {
 	evutil_socket_t upload_fd;	/* an upload's data connection */
 	struct event *upload_event;	/* readable, or stalled */
 	struct splice_pipe splice;	/* an upload moved in the kernel, when splicing */
+	int splice_wanted;		/* the shell lent the file's descriptor */
 	int splicing;
 	uint64_t writeback_started;	/* stored bytes whose write-back has been started */
 	/* Upload bytes that arrived (converted, for TYPE A), not yet written. */
@@ -721,6 +724,23 @@ start_writeback(struct transfer *transfer)
 	}
 }
 
+/*
+ * A big upload to a file with a descriptor goes on through a pipe, once
+ * everything read so far is written. Its first bytes come through read()
+ * and write(): for a small file a pipe costs more than the copy.
+ */
+static int
+switch_to_splice(struct transfer *transfer)
+{
+	if (!transfer->splice_wanted || transfer->received < SPLICE_AFTER ||
+	    transfer->write_pending || evbuffer_get_length(transfer->to_store) > 0)
+		return 0;
+	transfer->splice_wanted = 0;
+	if (splice_pipe_open(&transfer->splice) == 0)
+		transfer->splicing = 1;
+	return transfer->splicing;
+}
+
 /* A raw upload to a file with a descriptor: socket to pipe to file, in the kernel. */
 static void
 receive_spliced(struct transfer *transfer, evutil_socket_t fd)
@@ -821,6 +841,10 @@ receive_more(evutil_socket_t fd, short what, void *arg)
 			finish(transfer, TRANSFER_LOCAL_ERROR, error);
 			return;
 		}
+		if (switch_to_splice(transfer)) {
+			receive_spliced(transfer, fd);
+			return;
+		}
 		budget = (size_t)got < budget ? budget - (size_t)got : 0;
 	}
 }
@@ -833,9 +857,7 @@ start_receiving(struct transfer *transfer, evutil_socket_t fd)
 
 	transfer->upload_fd = fd;
 	/* The shell lends the file's descriptor: the bytes need not pass through here. */
-	if (!transfer->options.ascii && transfer->write_file->fd >= 0 &&
-	    splice_pipe_open(&transfer->splice) == 0)
-		transfer->splicing = 1;
+	transfer->splice_wanted = !transfer->options.ascii && transfer->write_file->fd >= 0;
 	transfer->upload_event = event_new(transfer->base, fd, EV_READ | EV_PERSIST,
 	    receive_more, transfer);
 	if (transfer->options.max_rate != 0) {
