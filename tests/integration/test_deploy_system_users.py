@@ -318,8 +318,6 @@ def greeted_session(server, timeout=5):
 def test_session_processes_count_against_limits():
     name, _account, _home = create_account()
     with system_server({"max_clients_per_ip": "1"}) as server:
-        # The harness's start-up probe may still count for a moment (the monitor
-        # hears of its end from one worker while another asks to admit the next).
         first = greeted_session(server)
         first.login(name, PASSWORD)
         session_process(first.sock)
