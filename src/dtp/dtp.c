@@ -291,9 +291,14 @@ dtp_new_passive(struct event_base *base, const struct config *config,
 		*error = -errno;
 		goto fail;
 	}
+	/*
+	 * Not watched yet: the client connects before it sends the command
+	 * that uses the connection, which accepts it then (dtp_connect). One
+	 * wakeup of the loop fewer per transfer.
+	 */
 	dtp->listen_event = event_new(base, dtp->listener, EV_READ | EV_PERSIST,
 	    passive_acceptable, dtp);
-	if (dtp->listen_event == NULL || event_add(dtp->listen_event, NULL) != 0) {
+	if (dtp->listen_event == NULL) {
 		*error = -ENOMEM;
 		goto fail;
 	}
@@ -388,6 +393,17 @@ dtp_connect(struct dtp *dtp, unsigned timeout_seconds, dtp_connected_fn done, vo
 		}
 		log_info("active data connection failed: %s", strerror(-error));
 		/* Not ready: the timer reports the failure from the loop at once. */
+		dtp->failure = error;
+		event_active(dtp->timer, EV_TIMEOUT, 0);
+		return;
+	}
+	if (dtp->passive && !dtp->ready && dtp->listener >= 0) {
+		/* Usually already there; else the listener is watched from now on. */
+		passive_acceptable(dtp->listener, EV_READ, dtp);
+		if (!dtp->ready && dtp->listener >= 0 && event_add(dtp->listen_event, NULL) != 0)
+			error = -ENOMEM;
+	}
+	if (error != 0) {
 		dtp->failure = error;
 		event_active(dtp->timer, EV_TIMEOUT, 0);
 		return;
