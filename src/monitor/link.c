@@ -126,7 +126,8 @@ monitor_link_new(struct event_base *base, int fd, const struct monitor_link_even
 	link->events = *events;
 	link->next_id = 1;
 	bufferevent_setcb(link->channel, link_readable, NULL, link_event, link);
-	bufferevent_enable(link->channel, EV_READ | EV_WRITE);
+	/* Writing is enabled from the start: a write event waits only when output does. */
+	bufferevent_enable(link->channel, EV_READ);
 	return link;
 }
 
@@ -185,7 +186,7 @@ monitor_link_request(struct monitor_link *link, uint32_t type, const void *body,
 
 	if (request == NULL)
 		return NULL;
-	if (message_put(bufferevent_get_output(link->channel), type, request->id, body) != 0) {
+	if (message_send(link->channel, type, request->id, body) != 0) {
 		free(request);
 		answer(arg, NULL);
 		return NULL;
@@ -220,7 +221,7 @@ monitor_link_tell(struct monitor_link *link, uint32_t type, const void *body)
 {
 	if (link->lost)
 		return -EPIPE;
-	return message_put(bufferevent_get_output(link->channel), type, 0, body);
+	return message_send(link->channel, type, 0, body);
 }
 
 int

@@ -8,8 +8,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 
 #include "monitor/message.h"
 
@@ -60,6 +62,37 @@ message_put(struct evbuffer *output, uint32_t type, uint32_t id, const void *bod
 	if (evbuffer_expand(output, sizeof(header) + size) != 0 ||
 	    evbuffer_add(output, &header, sizeof(header)) != 0 ||
 	    evbuffer_add(output, body, size) != 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int
+message_send(struct bufferevent *channel, uint32_t type, uint32_t id, const void *body)
+{
+	struct evbuffer *output = bufferevent_get_output(channel);
+	struct message_header header;
+	size_t size = message_body_size(type), total = sizeof(header) + size;
+	struct iovec parts[2] = { { &header, sizeof(header) }, { (void *)body, size } };
+	struct msghdr message = { .msg_iov = parts, .msg_iovlen = 2 };
+	ssize_t sent;
+
+	if (size == 0)
+		return -EINVAL;
+	if (evbuffer_get_length(output) > 0)
+		return message_put(output, type, id, body);
+	header.type = type;
+	header.length = (uint32_t)size;
+	header.id = id;
+	sent = sendmsg((int)bufferevent_getfd(channel), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0)
+		sent = 0;	/* full, or broken: the bufferevent finds out which */
+	if ((size_t)sent == total)
+		return 0;
+	if ((size_t)sent < sizeof(header) &&
+	    evbuffer_add(output, (const char *)&header + sent, sizeof(header) - (size_t)sent) != 0)
+		return -ENOMEM;
+	sent = (size_t)sent < sizeof(header) ? 0 : sent - (ssize_t)sizeof(header);
+	if (evbuffer_add(output, (const char *)body + sent, size - (size_t)sent) != 0)
 		return -ENOMEM;
 	return 0;
 }

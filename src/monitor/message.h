@@ -200,7 +200,15 @@ size_t message_body_size(uint32_t type);
  * Appends one message to output. body must be the struct of type. 0, or
  * -EINVAL for an unknown type, -ENOMEM.
  */
+struct bufferevent;
+
 int message_put(struct evbuffer *output, uint32_t type, uint32_t id, const void *body);
+/*
+ * The same on a channel's bufferevent, sent at once when nothing waits
+ * before it: through the bufferevent it would wait a turn of the loop for
+ * the socket to be writable. What the socket does not take is queued.
+ */
+int message_send(struct bufferevent *channel, uint32_t type, uint32_t id, const void *body);
 
 /*
  * Takes the next message from input into out. 1 when one was taken, 0 when

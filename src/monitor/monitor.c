@@ -66,7 +66,7 @@ monitor_worker_ready(struct monitor *monitor, struct worker_record *worker)
 		    !other->draining) {
 			other->draining = 1;
 			if (other->channel != NULL)
-				message_put(bufferevent_get_output(other->channel), MESSAGE_DRAIN, 0,
+				message_send(other->channel, MESSAGE_DRAIN, 0,
 				    &drain);
 		}
 	if (monitor->announced_ready)

@@ -60,7 +60,7 @@ answer(struct worker_record *worker, uint32_t type, uint32_t id, const void *bod
 {
 	if (worker->channel == NULL)
 		return;
-	if (message_put(bufferevent_get_output(worker->channel), type, id, body) != 0)
+	if (message_send(worker->channel, type, id, body) != 0)
 		monitor_cut_off(worker, "out of memory for its answer");
 }
 

@@ -171,7 +171,7 @@ supervisor_start_worker(struct monitor *monitor, unsigned slot)
 		return -ENOMEM;
 	}
 	bufferevent_setcb(worker->channel, requests_readable, NULL, channel_event, worker);
-	bufferevent_enable(worker->channel, EV_READ | EV_WRITE);
+	bufferevent_enable(worker->channel, EV_READ);	/* writing is on from the start */
 	worker->hand_off_event = event_new(monitor->base, worker->hand_off_fd, EV_READ | EV_PERSIST,
 	    user_sessions_readable, worker);
 	if (worker->hand_off_event == NULL || event_add(worker->hand_off_event, NULL) != 0) {
@@ -292,7 +292,7 @@ supervisor_drain_all(struct monitor *monitor, unsigned reason)
 	LIST_FOREACH(worker, &monitor->workers, link) {
 		worker->draining = 1;
 		if (worker->channel != NULL)
-			message_put(bufferevent_get_output(worker->channel), MESSAGE_DRAIN, 0, &body);
+			message_send(worker->channel, MESSAGE_DRAIN, 0, &body);
 	}
 }
 

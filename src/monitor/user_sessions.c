@@ -167,7 +167,7 @@ answer_hand_off(struct worker_record *worker, uint32_t id, int error, pid_t pid)
 	struct message_handed_off body = { error, (int32_t)pid };
 
 	if (worker != NULL && worker->channel != NULL &&
-	    message_put(bufferevent_get_output(worker->channel), MESSAGE_HANDED_OFF, id,
+	    message_send(worker->channel, MESSAGE_HANDED_OFF, id,
 	    &body) != 0)
 		monitor_cut_off(worker, "out of memory for its answer");
 }

@@ -184,7 +184,12 @@ control_bufferevent(struct session *session, int fd, SSL *ssl,
 		bufferevent_openssl_set_allow_dirty_shutdown(control, 1);
 	bufferevent_setcb(control, session_read, session_written, session_event, session);
 	bufferevent_setwatermark(control, EV_READ, 0, SESSION_INPUT_HIGH_WATERMARK);
-	bufferevent_enable(control, EV_READ | EV_WRITE);
+	/*
+	 * A new bufferevent has writing enabled but no write event: one is
+	 * added only when output waits. Enabling it again would add one now,
+	 * and wake the loop for an empty buffer.
+	 */
+	bufferevent_enable(control, ssl != NULL ? EV_READ | EV_WRITE : EV_READ);
 	return control;
 }
 
