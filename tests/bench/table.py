@@ -650,9 +650,9 @@ class Table:
                     print(line)
         notes = ["%s: %s" % (row.title, note) for row in rows for note in row.notes]
         if notes:
-            print()
+            print("\nnot measured:")
             for note in notes:
-                print("not measured: " + note)
+                print("  " + note)
         if self.failures:
             print()
             for title, label, message in self.failures:
