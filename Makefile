@@ -12,9 +12,10 @@
 #                   /etc/logrotate.d/ftpd unless they exist
 #                   (prefix and DESTDIR honoured)
 #   make dist       ftpd-VERSION.tar.gz; make distcheck builds and tests it
-#   make bench      ftpd against vsftpd (as root; not part of check), then
-#                   ftpd with workers = 1 against workers = 2;
-#                   make bench BENCH_ARGS=--quick for a short run
+#   make bench      the benchmark table: ftpd against vsftpd, pure-ftpd,
+#                   pyftpdlib and Twisted through ftpload (as root; not part
+#                   of check; tests/bench/README); make bench
+#                   BENCH_ARGS=--quick for a short run
 #   make fuzz       the libFuzzer targets of tests/fuzz/, built with clang,
 #                   ASan and UBSan into build/fuzz/, each run FUZZ_SECONDS
 #                   (default 30) on a scratch copy of its corpus; fails on
@@ -201,10 +202,9 @@ integration: $(FTPD) $(FTPD_HOOKS) $(ASYNC_SHELL) $(CONTRACT_RUNNER) $(FTPLOAD) 
 		FTPD_CONTRACT_TESTS=$(CONTRACT_RUNNER) FTPLOAD=$(FTPLOAD) \
 		$(PYTHON) tests/integration/run.py $(TESTS)
 
-bench: $(FTPD)
+bench: $(FTPD) $(FTPLOAD)
 	@build-aux/ensure-deps test
-	$(PYTHON) tests/bench/bench.py --ftpd $(FTPD) $(BENCH_ARGS)
-	$(PYTHON) tests/bench/workers.py --ftpd $(FTPD) $(BENCH_WORKERS_ARGS)
+	$(PYTHON) tests/bench/table.py --ftpd $(FTPD) --ftpload $(FTPLOAD) $(BENCH_ARGS)
 
 # Both builds whatever VARIANT says: ASan finds what the plain build's RSS cannot show.
 soak: test-deps

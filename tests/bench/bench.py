@@ -430,16 +430,17 @@ def make_certificate(directory):
 class Server:
     """One server under test, started in its own process group. With tls
     (TlsFiles) it is the FTPS instance: explicit TLS, and every session the
-    benchmark opens on it is FTPS with PROT P. Its label (ftpd-ftps) names
-    its files and failures; its name (ftpd) keys the figures."""
+    benchmark opens on it is FTPS with PROT P. Its label (ftpd-ftps, plus
+    a suffix that tells apart instances of one server) names its files and
+    failures; its name (ftpd) keys the figures."""
 
     name = "?"
 
-    def __init__(self, workdir, timeout, tls=None):
+    def __init__(self, workdir, timeout, tls=None, suffix=""):
         self.workdir = workdir
         self.timeout = timeout
         self.tls = tls
-        self.label = self.name + ("-ftps" if tls is not None else "")
+        self.label = self.name + ("-ftps" if tls is not None else "") + suffix
         self.port = free_port()
         self.process = None
         self.log_path = os.path.join(workdir, self.label + ".log")
@@ -451,12 +452,16 @@ class Server:
     def environment(self):
         return None
 
+    def popen_options(self):
+        """More keyword arguments for Popen (e.g. user and group)."""
+        return {}
+
     def start(self):
         log = open(self.log_path, "wb")
         try:
             self.process = subprocess.Popen(self.command_line(), stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=log, env=self.environment(),
-                                            start_new_session=True)
+                                            start_new_session=True, **self.popen_options())
         except OSError as error:
             raise BenchError("%s did not start: %s" % (self.label, error))
         finally:
@@ -564,10 +569,10 @@ class Ftpd(Server):
                 found.append(pid)
         return found
 
-    def __init__(self, workdir, timeout, binary, layout, tls=None):
+    def __init__(self, workdir, timeout, binary, layout, tls=None, suffix=""):
         self.binary = binary
         self.layout = layout
-        super().__init__(workdir, timeout, tls)
+        super().__init__(workdir, timeout, tls, suffix)
 
     def command_line(self):
         layout = self.layout
@@ -604,11 +609,11 @@ class Ftpd(Server):
 class Vsftpd(Server):
     name = "vsftpd"
 
-    def __init__(self, workdir, timeout, binary, layout, extra_options, tls=None):
+    def __init__(self, workdir, timeout, binary, layout, extra_options, tls=None, suffix=""):
         self.binary = binary
         self.layout = layout
         self.extra_options = extra_options
-        super().__init__(workdir, timeout, tls)
+        super().__init__(workdir, timeout, tls, suffix)
         self.config_path = os.path.join(workdir, self.label + ".conf")
         self.write_config()
 
