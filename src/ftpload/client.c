@@ -70,6 +70,7 @@ struct ftp_client {
 	/* The running transfer. */
 	struct bufferevent *data;
 	struct event *discard;		/* a plain download: its bytes dropped in the kernel */
+	int upload_ending;		/* a TLS upload said close_notify: the server's end comes */
 	int data_done;
 	int data_failed;
 	int final_code;
@@ -399,6 +400,21 @@ data_write(struct bufferevent *bev, void *arg)
 		fill_upload(client);
 		return;
 	}
+	if (client->upload_ending)
+		return;
+	if (bufferevent_openssl_get_ssl(client->data) != NULL) {
+		/*
+		 * close_notify, then the end of our side; the connection closes
+		 * when the server ends its side. Closing at once would reset it
+		 * with the server's close_notify unread, and some servers (vsftpd)
+		 * then fail the upload.
+		 */
+		client->upload_ending = 1;
+		SSL_shutdown(bufferevent_openssl_get_ssl(client->data));
+		shutdown(bufferevent_getfd(client->data), SHUT_WR);
+		bufferevent_enable(client->data, EV_READ);
+		return;
+	}
 	/* All sent and flushed: closing the connection is what ends an upload. */
 	close_data(client);
 	client->data_done = 1;
@@ -480,7 +496,8 @@ data_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_EOF) {
 		/* What libevent still holds is data too. */
 		data_read(client->data, client);
-	} else {
+	} else if (!client->upload_ending) {
+		/* Once all is sent, how the server closes is for its reply to tell. */
 		client->data_failed = 1;
 	}
 	close_data(client);
@@ -518,6 +535,7 @@ open_data(struct ftp_client *client, unsigned port)
 		return -1;
 	client->data_done = 0;
 	client->data_failed = 0;
+	client->upload_ending = 0;
 	client->final_code = 0;
 	client->to_send = client->current->transfer == FTP_STOR ? client->current->size : 0;
 	bufferevent_setcb(client->data, data_read, data_write, data_event, client);

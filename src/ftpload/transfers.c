@@ -3,6 +3,8 @@
  * list, retr, stor and parallel-retr. Sessions log in once and then take
  * operations from a shared count until it runs out, so a slow session
  * does fewer; the clock runs from the first operation to the last.
+ * Sessions connect at most LOGINS_IN_FLIGHT at a time (a server's listen
+ * backlog may be short), and operations start once every session is in.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,11 +14,14 @@
 #include "ftpload/list_line.h"
 #include "ftpload/run.h"
 
+#define LOGINS_IN_FLIGHT 16
+
 struct worker {
 	struct transfers *transfers;
 	struct ftp_client *client;
 	long index;
 	long done;
+	int ready;		/* logged in, waiting for the others */
 	char name[512];
 };
 
@@ -26,12 +31,16 @@ struct transfers {
 	long target;
 	long started;
 	long active;
+	long sessions;
+	long connected;		/* sessions whose connection was started */
+	long settled;		/* sessions logged in, or failed */
 	int clock_started;
 	double last_end;	/* when the latest operation ended: QUITs are not timed */
 	struct worker *workers;
 };
 
 static void next_operation(struct worker *worker);
+static void connect_more(struct transfers *transfers);
 
 static void
 worker_end(struct worker *worker)
@@ -120,6 +129,27 @@ next_operation(struct worker *worker)
 	    operation_done, worker);
 }
 
+/* One more session is in or out: connect the next, or start them all. */
+static void
+session_settled(struct transfers *transfers)
+{
+	long i;
+
+	transfers->settled++;
+	if (transfers->settled < transfers->sessions) {
+		connect_more(transfers);
+		return;
+	}
+	for (i = 0; i < transfers->sessions; i++) {
+		struct worker *worker = &transfers->workers[i];
+
+		if (worker->ready) {
+			worker->ready = 0;
+			next_operation(worker);
+		}
+	}
+}
+
 static void
 logged_in(struct ftp_client *client, const struct ftp_outcome *outcome, void *arg)
 {
@@ -128,10 +158,12 @@ logged_in(struct ftp_client *client, const struct ftp_outcome *outcome, void *ar
 	(void)client;
 	if (!outcome->ok) {
 		run_error(worker->transfers->run, "login", outcome->text);
+		session_settled(worker->transfers);
 		worker_end(worker);
 		return;
 	}
-	next_operation(worker);
+	worker->ready = 1;
+	session_settled(worker->transfers);
 }
 
 static void
@@ -142,10 +174,28 @@ greeted(struct ftp_client *client, const struct ftp_outcome *outcome, void *arg)
 
 	if (!outcome->ok) {
 		run_error(worker->transfers->run, "connect", outcome->text);
+		session_settled(worker->transfers);
 		worker_end(worker);
 		return;
 	}
 	ftp_client_login(client, options->user, options->password, logged_in, worker);
+}
+
+static void
+connect_more(struct transfers *transfers)
+{
+	while (transfers->connected < transfers->sessions &&
+	    transfers->connected - transfers->settled < LOGINS_IN_FLIGHT) {
+		struct worker *worker = &transfers->workers[transfers->connected++];
+
+		worker->client = ftp_client_new(&transfers->run->config);
+		if (worker->client == NULL ||
+		    ftp_client_connect(worker->client, greeted, worker) != 0) {
+			run_error(transfers->run, "connect", "cannot start a connection");
+			session_settled(transfers);
+			worker_end(worker);
+		}
+	}
 }
 
 int
@@ -183,19 +233,15 @@ scenario_transfers(struct run *run)
 	clock_gettime(CLOCK_MONOTONIC, &run->started);
 	/* All counted first, so a session that fails at once cannot end the loop early. */
 	transfers.active = sessions;
+	transfers.sessions = sessions;
 	for (i = 0; i < sessions; i++) {
 		struct worker *worker = &transfers.workers[i];
 
 		worker->transfers = &transfers;
 		worker->index = i;
 		snprintf(worker->name, sizeof(worker->name), "session %ld", i);
-		worker->client = ftp_client_new(&run->config);
-		if (worker->client == NULL ||
-		    ftp_client_connect(worker->client, greeted, worker) != 0) {
-			run_error(run, "connect", "cannot start a connection");
-			worker_end(worker);
-		}
 	}
+	connect_more(&transfers);
 	if (transfers.active > 0)
 		event_base_dispatch(run->base);
 	extra[0] = '\0';
