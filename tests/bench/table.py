@@ -679,7 +679,7 @@ def parse_arguments():
     parser.add_argument("--list-entries", type=int, default=10000)
     parser.add_argument("--list-count", type=int, help="LISTs per run (10; quick 5)")
     parser.add_argument("--idle-sessions", type=int,
-                        help="sessions held for the per-session memory figure (200; quick 100)")
+                        help="sessions held for the per-session memory figure (2000; quick 500)")
     parser.add_argument("--sessions", type=int,
                         help="anonymous sessions per run (2000; quick 500)")
     parser.add_argument("--password-logins", type=int,
@@ -703,7 +703,7 @@ def parse_arguments():
     arguments = parser.parse_args()
     quick = arguments.quick
     defaults = {"size_mib": (1024, 256), "files": (500, 200), "list_count": (10, 5),
-                "idle_sessions": (200, 100), "sessions": (2000, 500),
+                "idle_sessions": (2000, 500), "sessions": (2000, 500),
                 "password_logins": (200, 60), "downloads": (5, 2), "held": (10000, 2000)}
     for key, (full, short) in defaults.items():
         if getattr(arguments, key) is None:
