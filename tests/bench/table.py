@@ -72,17 +72,6 @@ IN_FLIGHT = 20
 # under this share of the machine's pid_max: the machine is shared.
 PID_SHARE = 0.25
 FORKING = {"vsftpd": 2, "pure-ftpd": 2}
-# Cells that the client cannot measure yet; shown as not run, not failed.
-CLIENT_LIMITS = {
-    ("tls_stor_big", "vsftpd"):
-        "ftpload closes a protected data connection right after its close_notify "
-        "without reading what the server sent, so the kernel resets it and vsftpd "
-        "answers 426 (see tests/bench/README)",
-    ("parallel_retr", "vsftpd"):
-        "ftpload parallel-retr connects all its clients at once; vsftpd listens with "
-        "a fixed backlog of 32 and 20-60 of 100 connections then never get a greeting "
-        "(the sendfile server with a backlog of 32 loses them too; see tests/bench/README)",
-}
 
 
 # ---------------------------------------------------------------- results
@@ -544,9 +533,6 @@ class Table:
             for name in list(row.names):
                 if name not in arguments.servers and name != REFERENCE:
                     row.names.remove(name)
-                elif (row.key, name) in CLIENT_LIMITS and not arguments.try_client_limits:
-                    row.names.remove(name)
-                    row.notes.append("%s: not run: %s" % (name, CLIENT_LIMITS[(row.key, name)]))
             chosen.append(row)
         return chosen
 
@@ -697,8 +683,6 @@ def parse_arguments():
                         help="seconds a server may take to start or settle")
     parser.add_argument("--vsftpd-option", action="append", default=[], metavar="KEY=VALUE",
                         help="extra vsftpd.conf line (repeatable)")
-    parser.add_argument("--try-client-limits", action="store_true",
-                        help="run the cells ftpload cannot measure yet anyway (README)")
     parser.add_argument("--json", default=None, help="write every figure here")
     arguments = parser.parse_args()
     quick = arguments.quick
