@@ -49,6 +49,48 @@ START_TEST(test_single_line)
 }
 END_TEST
 
+/* reply_format_va through a variadic front, as session_reply sends a line. */
+static size_t
+format_line(char *out, size_t size, enum reply_id id, ...)
+{
+	va_list arguments;
+	size_t length;
+
+	va_start(arguments, id);
+	length = reply_format_va(out, size, id, arguments);
+	va_end(arguments);
+	return length;
+}
+
+START_TEST(test_line_format_matches_the_buffer)
+{
+	struct evbuffer *out = evbuffer_new();
+	char line[REPLY_LINE_MAX], name[2000];
+	size_t length;
+
+	/* The line sent at once and the line queued are the same bytes. */
+	length = format_line(line, sizeof(line), REPLY_FILE_NOT_FOUND, "/a\r\nb");
+	reply_write(out, REPLY_FILE_NOT_FOUND, "/a\r\nb");
+	ck_assert_uint_eq(length, evbuffer_get_length(out));
+	ck_assert_int_eq(memcmp(line, text_of(out), length), 0);
+	ck_assert_int_eq(memcmp(line, "550 /a  b: No such", 18), 0);
+	/* Not NUL-terminated: exactly the reply, CRLF last. */
+	ck_assert_int_eq(memcmp(line + length - 2, "\r\n", 2), 0);
+	/* Too long for a line: 0, and the buffer still takes all of it. */
+	memset(name, 'n', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	ck_assert_uint_eq(format_line(line, sizeof(line), REPLY_FILE_NOT_FOUND, name), 0);
+	evbuffer_drain(out, evbuffer_get_length(out));
+	reply_write(out, REPLY_FILE_NOT_FOUND, name);
+	ck_assert_uint_eq(evbuffer_get_length(out), 4 + strlen(name) + strlen(": No such file or directory.\r\n"));
+	/* A line that fills the space exactly fits; one byte less does not. */
+	length = format_line(line, sizeof(line), REPLY_SYSTEM_TYPE);
+	ck_assert_uint_eq(format_line(line, length, REPLY_SYSTEM_TYPE), length);
+	ck_assert_uint_eq(format_line(line, length - 1, REPLY_SYSTEM_TYPE), 0);
+	evbuffer_free(out);
+}
+END_TEST
+
 START_TEST(test_arguments_cannot_forge_lines)
 {
 	struct evbuffer *out = evbuffer_new();
@@ -171,6 +213,7 @@ reply_suite(void)
 	TCase *tcase = tcase_create("reply");
 
 	tcase_add_test(tcase, test_single_line);
+	tcase_add_test(tcase, test_line_format_matches_the_buffer);
 	tcase_add_test(tcase, test_arguments_cannot_forge_lines);
 	tcase_add_test(tcase, test_percent_in_argument_is_literal);
 	tcase_add_test(tcase, test_multiline);
