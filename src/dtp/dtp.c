@@ -153,32 +153,44 @@ passive_acceptable(evutil_socket_t listener, short what UNUSED, void *arg)
 	deliver_soon(dtp);
 }
 
-/* A listening socket on port (0: the kernel's choice). 0, or -errno with nothing open. */
+/*
+ * A listening socket on port (0: the kernel's choice). reuse: bind even
+ * where earlier connections linger in TIME_WAIT; without it, only a port
+ * nobody holds. 0, or -errno with nothing open.
+ */
 static int
-listen_on_port(struct dtp *dtp, unsigned port)
+listen_on_port(struct dtp *dtp, unsigned port, int reuse)
 {
-	int one = 1;
+	int one = 1, error;
 	int fd = socket(dtp->local.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	/* Earlier data connections on a port linger in TIME_WAIT; reuse it anyway. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (reuse)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	set_port(&dtp->local, port);
+	if (bind(fd, (struct sockaddr *)&dtp->local, dtp->local_length) != 0)
+		goto fail;
 	/*
-	 * Another worker may bind the same port at the same moment (SO_REUSEADDR
-	 * lets two sockets bind while neither listens): only listen() decides.
+	 * Set after a clean bind too: the connections accepted inherit it, so
+	 * their TIME_WAIT remnants do not keep a later SO_REUSEADDR bind off
+	 * the port. Another worker may have bound the same port at the same
+	 * moment (both with SO_REUSEADDR, neither listening): listen() decides.
 	 */
-	if (bind(fd, (struct sockaddr *)&dtp->local, dtp->local_length) != 0 ||
-	    listen(fd, 1) != 0) {
-		int error = -errno;
-
-		close(fd);
-		return error;
-	}
+	if (!reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		goto fail;
+	if (listen(fd, 1) != 0)
+		goto fail;
 	dtp->listener = fd;
 	return 0;
+fail:
+	error = -errno;
+	close(fd);
+	return error;
 }
+
+/* Ephemeral ports tried without SO_REUSEADDR before any with it (see listen_in_range). */
+#define EPHEMERAL_CLEAN_TRIES 8
 
 /* A random number from the kernel; random() is the same in every forked worker. */
 static uint32_t
@@ -242,6 +254,13 @@ next_ephemeral_offset(unsigned count)
  * Listens on a port of the configured range (from a random start) or, with
  * none configured, of the kernel's ephemeral range (in turn); a port in use
  * (by this process or another worker) passes to the next one.
+ *
+ * In the ephemeral range other programs bind too, and SO_REUSEADDR would
+ * let this socket take a port another program has bound but not yet put
+ * to listen (an FTP client's active-mode port): its listen() would fail.
+ * So a few ports are tried without it first, taking only a port nobody
+ * holds; only when those all hold TIME_WAIT remnants (thousands of recent
+ * transfers) does SO_REUSEADDR take one of them.
  */
 static int
 listen_in_range(struct dtp *dtp, const struct config *config)
@@ -261,13 +280,20 @@ listen_in_range(struct dtp *dtp, const struct config *config)
 		start = random_number() % count;
 		tries = count;
 	}
+	if (config->pasv_port_min == 0) {
+		for (i = 0; i < EPHEMERAL_CLEAN_TRIES; i++) {
+			error = listen_on_port(dtp, first + random_number() % count, 0);
+			if (error != -EADDRINUSE)
+				return error;
+		}
+	}
 	for (i = 0; i < tries; i++) {
-		error = listen_on_port(dtp, first + (start + i) % count);
+		error = listen_on_port(dtp, first + (start + i) % count, 1);
 		if (error != -EADDRINUSE)
 			return error;
 	}
 	if (config->pasv_port_min == 0)
-		return listen_on_port(dtp, 0);
+		return listen_on_port(dtp, 0, 1);
 	return -EADDRINUSE;
 }
 

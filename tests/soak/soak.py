@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -300,6 +301,14 @@ class SoakFailure(Exception):
 
 # --- The load. ---
 
+def where(error):
+    """The innermost frames an error came through, as file:line function: a
+    client-side error (OSError, EOFError) says which call met it."""
+    frames = traceback.extract_tb(error.__traceback__)[-3:]
+    return " < ".join("%s:%d %s" % (os.path.basename(frame.filename), frame.lineno, frame.name)
+                      for frame in reversed(frames))
+
+
 class Load:
     """The clients, their counts, and the sampling of the server while they run."""
 
@@ -344,7 +353,7 @@ class Load:
             if kind in self.problems:
                 self.problems[kind][0] += 1
             else:
-                self.problems[kind] = [1, "%s: %s" % (name, message)]
+                self.problems[kind] = [1, "%s: %s (at %s)" % (name, message, where(error))]
 
     def client_loop(self, number, deadline, rng):
         client = scenarios.Client(number, self.server.site, rng)
@@ -534,7 +543,7 @@ def measure_under_load(server, label, sanitized, seconds, warmup, clients, seed)
            load.slowest_greeting),
     ]
     for kind, (count, example) in list(load.problems.items())[:15]:
-        lines.append("soak %s:   %dx %s" % (label, count, example[:300]))
+        lines.append("soak %s:   %dx %s" % (label, count, example[:400]))
     if len(load.problems) > 15:
         lines.append("soak %s:   ... and %d more kinds of error" % (label,
                                                                   len(load.problems) - 15))
