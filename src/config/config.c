@@ -142,6 +142,16 @@ config_parse_listen_address(const char *value, struct listen_address *out)
 #define SHELL_NAME_EXPECTATION "fs, anon, the NAME of a module in shell_dir (a file name " \
 	"not starting with '.') or a module's path (containing '/')"
 
+static int
+valid_proxy_trusted(const char *value)
+{
+	struct proxy_trusted networks;
+	char word[64];
+
+	return proxy_trusted_parse(value, &networks, word, sizeof(word)) == 0 &&
+	    networks.count > 0;
+}
+
 static const struct config_key config_keys[] = {
 	{ .name = "listen", .type = KEY_LISTEN, .optional = 1,
 	  .default_value = "127.0.0.1:2121",
@@ -302,7 +312,17 @@ static const struct config_key config_keys[] = {
 	  .description = "unprivileged processes serving sessions (0: one per CPU)" },
 	{ .name = "proxy_protocol", .type = KEY_BOOL, .offset = FIELD(proxy_protocol),
 	  .default_value = "no",
-	  .description = "expect a PROXY protocol header on each connection" },
+	  .description = "every listener expects a PROXY protocol header (v1 or v2) from "
+	      "proxy_trusted first (one listener: listen = ADDRESS:PORT proxy)" },
+	{ .name = "proxy_trusted", .type = KEY_STRING, .offset = FIELD(proxy_trusted),
+	  .optional = 1, .default_value = "none", .valid = valid_proxy_trusted,
+	  .valid_expectation = "addresses or networks (10.0.0.0/8, fd00::/8) separated by "
+	      "blanks or commas",
+	  .description = "balancers whose PROXY headers are believed, on control and "
+	      "passive data connections" },
+	{ .name = "proxy_timeout", .type = KEY_UNSIGNED, .offset = FIELD(proxy_timeout),
+	  .minimum = 1, .maximum = 60, .default_value = "5",
+	  .description = "seconds a PROXY header may take to arrive" },
 	{ .name = "log_level", .type = KEY_ENUM, .offset = FIELD(log_level),
 	  .choices = log_level_names, .default_value = "info",
 	  .description = "least important messages logged: error, warning, info "
@@ -618,8 +638,8 @@ describe_expectation(const struct config_key *key, char *out, size_t size)
 		break;
 	case KEY_LISTEN:
 		snprintf(out, size, "ADDRESS:PORT with a numeric address, such as "
-		    "0.0.0.0:21, *:21, [::]:21 or [::1]:2121, and a port from 1 to 65535%s",
-		    none);
+		    "0.0.0.0:21, *:21, [::]:21 or [::1]:2121, and a port from 1 to 65535, "
+		    "optionally followed by the word proxy%s", none);
 		break;
 	case KEY_LINES:
 		snprintf(out, size, "KEY=VALUE with a KEY that is not empty and has no blanks, "
@@ -651,6 +671,29 @@ set_string(char **field, const char *value)
 	return 0;
 }
 
+/* "ADDRESS:PORT" or "ADDRESS:PORT proxy". 0 or -EINVAL. */
+static int
+parse_listen_with_options(const char *value, struct listen_address *out)
+{
+	char address[sizeof(out->text)];
+	size_t length = strcspn(value, " \t");
+	const char *rest = value + length;
+
+	if (length >= sizeof(address))
+		return -EINVAL;
+	memcpy(address, value, length);
+	address[length] = '\0';
+	rest += strspn(rest, " \t");
+	if (parse_listen_address(address, out) < 0)
+		return -EINVAL;
+	if (*rest == '\0')
+		return 0;
+	if (strcmp(rest, "proxy") != 0)
+		return -EINVAL;
+	out->proxy = 1;
+	return 0;
+}
+
 static int
 set_listen(struct config *config, const char *value, const char *listen_source,
     const struct config_key *key, const struct place *place, char *error)
@@ -667,7 +710,7 @@ set_listen(struct config *config, const char *value, const char *listen_source,
 		config->listen_count = 0;
 		return 0;
 	}
-	if (parse_listen_address(value, &address) < 0)
+	if (parse_listen_with_options(value, &address) < 0)
 		return bad_value(key, value, place, error);
 	if (!first_from_source) {
 		if (config->listen_count >= CONFIG_MAX_LISTEN)
@@ -1090,11 +1133,44 @@ config_apply_override(struct config *config, const char *assignment,
 	return parse_line(config, line, OVERRIDE_SOURCE, &place, 0, error);
 }
 
+/* 1 when some listener expects a PROXY header. */
 int
-config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
+config_expects_proxy(const struct config *config)
+{
+	unsigned i;
+
+	if (config->proxy_protocol)
+		return 1;
+	for (i = 0; i < config->listen_count; i++)
+		if (config->listen[i].proxy)
+			return 1;
+	return 0;
+}
+
+/* PROXY headers need someone to believe them from; parses proxy_trusted. */
+static int
+validate_proxy(struct config *config, char *error)
+{
+	char word[64];
+
+	memset(&config->proxy_networks, 0, sizeof(config->proxy_networks));
+	if (config->proxy_trusted != NULL &&
+	    proxy_trusted_parse(config->proxy_trusted, &config->proxy_networks, word,
+	    sizeof(word)) < 0)
+		return report(error, NULL, -EINVAL, "proxy_trusted: '%s' is not an address "
+		    "or network (such as 10.0.0.0/8 or fd00::/8)", word);
+	if (config_expects_proxy(config) && config->proxy_networks.count == 0)
+		return report(error, NULL, -EINVAL, "%s needs proxy_trusted (the addresses of "
+		    "the balancers whose PROXY headers are believed)",
+		    config->proxy_protocol ? "proxy_protocol = yes" : "listen ... proxy");
+	return 0;
+}
+
+int
+config_validate(struct config *config, char error[CONFIG_ERROR_SIZE])
 {
 	struct stat status;
-	int fd;
+	int fd, result;
 
 	if (config->anonymous) {
 		if (config->anonymous_root == NULL)
@@ -1114,9 +1190,8 @@ config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE])
 			    config->passwd_file, strerror(errno));
 		close(fd);
 	}
-	if (config->proxy_protocol)
-		return report(error, NULL, -ENOTSUP, "proxy_protocol is not supported yet "
-		    "(a PROXY header would be read as an FTP command)");
+	if ((result = validate_proxy(config, error)) != 0)
+		return result;
 	if (config->system_users && config->passwd_file != NULL)
 		return report(error, NULL, -EINVAL,
 		    "system_users and passwd_file exclude each other (choose one source of users)");
@@ -1264,7 +1339,8 @@ config_print(const struct config *config, FILE *out)
 			if (config->listen_count == 0)
 				fprintf(out, "%s = none\n", key->name);
 			for (i = 0; i < config->listen_count && i < CONFIG_MAX_LISTEN; i++)
-				fprintf(out, "%s = %s\n", key->name, config->listen[i].text);
+				fprintf(out, "%s = %s%s\n", key->name, config->listen[i].text,
+				    config->listen[i].proxy ? " proxy" : "");
 			break;
 		case KEY_LINES:
 			print_lines(out, key->name, field);

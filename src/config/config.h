@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "proxy/trusted.h"
+
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_WORKERS 64
 /* shell_option and anonymous_shell_option lines each key may hold. */
@@ -32,6 +34,7 @@ struct listen_address {
 	struct sockaddr_storage address;
 	socklen_t length;
 	char text[64];			/* as written: "127.0.0.1:2121", "[::1]:21" */
+	int proxy;			/* "... proxy": a PROXY header comes first */
 };
 
 /*
@@ -101,7 +104,10 @@ struct config {
 	char *user;			/* drop privileges to this user; NULL: stay */
 	char *chroot;
 	unsigned workers;
-	int proxy_protocol;
+	int proxy_protocol;		/* every listener: a PROXY header comes first */
+	char *proxy_trusted;		/* the networks PROXY headers are taken from */
+	struct proxy_trusted proxy_networks;	/* proxy_trusted, parsed by config_validate */
+	unsigned proxy_timeout;		/* seconds the PROXY header may take */
 	char *log;			/* "stderr", "syslog", "syslog:FACILITY" */
 	unsigned log_level;		/* enum log_level */
 	char *xferlog;
@@ -129,8 +135,14 @@ int config_load_file(struct config *config, const char *path, char error[CONFIG_
 int config_apply_override(struct config *config, const char *assignment,
     char error[CONFIG_ERROR_SIZE]);
 
-/* Checks what can only be checked as a whole (anonymous_root exists...). */
-int config_validate(const struct config *config, char error[CONFIG_ERROR_SIZE]);
+/*
+ * Checks what can only be checked as a whole (anonymous_root exists...),
+ * and parses what is used parsed (proxy_trusted into proxy_networks).
+ */
+int config_validate(struct config *config, char error[CONFIG_ERROR_SIZE]);
+
+/* 1 when some listener expects a PROXY header (proxy_protocol, or listen ... proxy). */
+int config_expects_proxy(const struct config *config);
 
 /* Parses "ADDRESS:PORT" as the listen key does. 0 or -EINVAL. */
 int config_parse_listen_address(const char *value, struct listen_address *out);

@@ -17,6 +17,8 @@
 #include "dtp/data_address.h"
 #include "dtp/dtp.h"
 #include "log/log.h"
+#include "proxy/reader.h"
+#include "proxy/trusted.h"
 #include "util/attributes.h"
 #include "util/tcp.h"
 
@@ -36,6 +38,16 @@ struct dtp {
 	socklen_t local_length;
 	dtp_connected_fn done;
 	void *arg;
+	/*
+	 * Behind a balancer that forwards the passive ports: the balancers
+	 * whose PROXY header may name the client (NULL: none), and the one
+	 * connection whose header is awaited while the listener rests.
+	 */
+	const struct proxy_trusted *trusted;
+	unsigned proxy_timeout;
+	struct proxy_reader *vetting;
+	evutil_socket_t vetting_fd;
+	int listener_rests;		/* unwatched while vetting; watch it again after */
 };
 
 static void timer_fired(evutil_socket_t fd, short what, void *arg);
@@ -50,6 +62,7 @@ dtp_alloc(struct event_base *base, const struct sockaddr *control_local)
 	dtp->base = base;
 	dtp->listener = -1;
 	dtp->connection = -1;
+	dtp->vetting_fd = -1;
 	dtp->timer = evtimer_new(base, timer_fired, dtp);
 	if (dtp->timer == NULL) {
 		free(dtp);
@@ -124,6 +137,90 @@ close_listener(struct dtp *dtp)
 }
 
 static void
+address_text(const struct sockaddr *address, char *text, size_t size)
+{
+	snprintf(text, size, "?");
+	if (address->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)address)->sin_addr, text,
+		    (socklen_t)size);
+	else if (address->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)address)->sin6_addr, text,
+		    (socklen_t)size);
+}
+
+static void
+accept_connection(struct dtp *dtp, evutil_socket_t fd)
+{
+	close_listener(dtp);
+	tcp_send_at_once(fd);
+	dtp->connection = fd;
+	deliver_soon(dtp);
+}
+
+/* Watches the listener, or, while a balancer's connection is vetted, will after. */
+static int
+watch_listener(struct dtp *dtp)
+{
+	if (dtp->vetting != NULL) {
+		dtp->listener_rests = 1;
+		return 0;
+	}
+	return event_add(dtp->listen_event, NULL);
+}
+
+/* A balancer's connection said whom it carries: the client, or it is refused. */
+static void
+vetted(void *arg, int result, const struct proxy_header *header, const char *why)
+{
+	struct dtp *dtp = arg;
+	evutil_socket_t fd = dtp->vetting_fd;
+	char text[INET6_ADDRSTRLEN];
+
+	dtp->vetting = NULL;
+	dtp->vetting_fd = -1;
+	if (result == 0 && header->address_length != 0 &&
+	    data_address_same_host((const struct sockaddr *)&header->source,
+	    (const struct sockaddr *)&dtp->remote)) {
+		accept_connection(dtp, fd);
+		return;
+	}
+	if (result != 0)
+		log_warning("refused a passive data connection through a balancer: %s", why);
+	else if (header->address_length == 0)
+		log_warning("refused a passive data connection through a balancer: "
+		    "its PROXY header names no client");
+	else {
+		address_text((const struct sockaddr *)&header->source, text, sizeof(text));
+		log_warning("refused a passive data connection from %s (through a balancer): "
+		    "not the control connection's host", text);
+	}
+	close(fd);
+	if (dtp->listener_rests) {
+		dtp->listener_rests = 0;
+		if (event_add(dtp->listen_event, NULL) != 0)
+			log_warning("cannot watch a passive port again: out of memory");
+	}
+}
+
+/*
+ * A connection from a proxy_trusted balancer carries a PROXY header that
+ * names the client it forwards (HAProxy's send-proxy-v2 on the passive
+ * ports); it is accepted when that is the control connection's client.
+ */
+static void
+start_vetting(struct dtp *dtp, evutil_socket_t fd)
+{
+	dtp->vetting = proxy_reader_start(dtp->base, fd, dtp->proxy_timeout, vetted, dtp);
+	if (dtp->vetting == NULL) {
+		close(fd);
+		return;
+	}
+	dtp->vetting_fd = fd;
+	dtp->listener_rests = event_pending(dtp->listen_event, EV_READ, NULL) != 0;
+	event_del(dtp->listen_event);
+}
+
+static void
 passive_acceptable(evutil_socket_t listener, short what UNUSED, void *arg)
 {
 	struct dtp *dtp = arg;
@@ -131,26 +228,26 @@ passive_acceptable(evutil_socket_t listener, short what UNUSED, void *arg)
 	socklen_t length = sizeof(peer);
 	evutil_socket_t fd;
 
+	if (dtp->vetting != NULL)
+		return;
 	fd = accept4(listener, (struct sockaddr *)&peer, &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	/* A balancer's connection always brings a header (its own host is not the client). */
+	if (dtp->trusted != NULL && proxy_trusted_contains(dtp->trusted, (struct sockaddr *)&peer)) {
+		start_vetting(dtp, fd);
+		return;
+	}
 	if (!data_address_same_host((struct sockaddr *)&peer, (struct sockaddr *)&dtp->remote)) {
-		char text[INET6_ADDRSTRLEN] = "?";
+		char text[INET6_ADDRSTRLEN];
 
-		if (peer.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&peer)->sin_addr, text, sizeof(text));
-		else if (peer.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&peer)->sin6_addr, text,
-			    sizeof(text));
+		address_text((struct sockaddr *)&peer, text, sizeof(text));
 		log_warning("refused a passive data connection from %s: not the control connection's host",
 		    text);
 		close(fd);
 		return;
 	}
-	close_listener(dtp);
-	tcp_send_at_once(fd);
-	dtp->connection = fd;
-	deliver_soon(dtp);
+	accept_connection(dtp, fd);
 }
 
 /*
@@ -310,6 +407,10 @@ dtp_new_passive(struct event_base *base, const struct config *config,
 	dtp->remote_length = peer->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 	memcpy(&dtp->remote, peer, dtp->remote_length);
+	if (config_expects_proxy(config)) {
+		dtp->trusted = &config->proxy_networks;
+		dtp->proxy_timeout = config->proxy_timeout;
+	}
 	*error = listen_in_range(dtp, config);
 	if (*error != 0)
 		goto fail;
@@ -426,7 +527,7 @@ dtp_connect(struct dtp *dtp, unsigned timeout_seconds, dtp_connected_fn done, vo
 	if (dtp->passive && !dtp->ready && dtp->listener >= 0) {
 		/* Usually already there; else the listener is watched from now on. */
 		passive_acceptable(dtp->listener, EV_READ, dtp);
-		if (!dtp->ready && dtp->listener >= 0 && event_add(dtp->listen_event, NULL) != 0)
+		if (!dtp->ready && dtp->listener >= 0 && watch_listener(dtp) != 0)
 			error = -ENOMEM;
 	}
 	if (error != 0) {
@@ -445,6 +546,9 @@ dtp_free(struct dtp *dtp)
 {
 	if (dtp == NULL)
 		return;
+	proxy_reader_cancel(dtp->vetting);
+	if (dtp->vetting_fd >= 0)
+		close(dtp->vetting_fd);
 	close_listener(dtp);
 	if (dtp->connect_event != NULL)
 		event_free(dtp->connect_event);

@@ -108,6 +108,13 @@ fail:
 	return -error;
 }
 
+/* The i-th listener of a slot (after the listen addresses: the implicit-TLS one). */
+static int
+row_expects_proxy(const struct config *config, unsigned i)
+{
+	return config->proxy_protocol || (i < config->listen_count && config->listen[i].proxy);
+}
+
 static int
 bind_listeners(struct monitor *monitor)
 {
@@ -137,14 +144,16 @@ bind_listeners(struct monitor *monitor)
 			    &config->listen[i] : &implicit;
 
 			row[i].implicit_tls = i >= config->listen_count;
+			row[i].proxy = row_expects_proxy(config, i);
 			error = bind_listener(address, monitor->slot_count > 1, &row[i].fd);
 			if (error != 0)
 				return error;
 		}
 	}
 	for (i = 0; i < per_slot; i++)
-		log_info("listening on %s%s", i < config->listen_count ? config->listen[i].text :
-		    implicit.text, i < config->listen_count ? "" : " (implicit TLS)");
+		log_info("listening on %s%s%s", i < config->listen_count ? config->listen[i].text :
+		    implicit.text, i < config->listen_count ? "" : " (implicit TLS)",
+		    row_expects_proxy(config, i) ? " (PROXY protocol)" : "");
 	return 0;
 }
 
@@ -184,6 +193,7 @@ open_connections(struct monitor *monitor)
 
 			listener->fd = SYSTEMD_FIRST_FD + (int)i;
 			listener->inherited = 1;
+			listener->proxy = monitor->settings->config.proxy_protocol;
 			if (!systemd_fd_is_listening(listener->fd)) {
 				log_error("socket %d from the service manager is a connection among "
 				    "listening sockets; use Accept=yes with one socket", listener->fd);

@@ -26,6 +26,7 @@
 #include "server/server.h"
 #include "server/admission.h"
 #include "server/hand_off.h"
+#include "server/proxied.h"
 #include "server/relay.h"
 #include "server/worker_process.h"
 #include "session/session.h"
@@ -53,6 +54,8 @@ struct pending_connection {
 	struct sockaddr_storage peer;
 	socklen_t peer_length;
 	int implicit_tls;
+	struct sockaddr_storage front;	/* behind a balancer: the address the client sees */
+	socklen_t front_length;		/* 0: none, the socket's own */
 	struct monitor_request *request;
 	LIST_ENTRY(pending_connection) link;
 };
@@ -62,7 +65,8 @@ int
 server_is_idle(const struct server *server)
 {
 	return server->session_count == 0 && LIST_EMPTY(&server->relays) &&
-	    LIST_EMPTY(&server->pending) && !admission_logins_pending(server);
+	    LIST_EMPTY(&server->pending) && LIST_EMPTY(&server->proxied) &&
+	    !admission_logins_pending(server);
 }
 
 /* The session services: what sessions may ask of the server. */
@@ -162,14 +166,18 @@ refuse_connection(int fd, enum reply_id why)
 
 static void
 start_session(struct server *server, int fd, const struct sockaddr *peer, socklen_t peer_length,
-    int implicit_tls)
+    int implicit_tls, const struct sockaddr *front)
 {
 	struct message_address address;
+	struct session *session;
 
-	if (session_new(&server->services, server->settings, fd, peer, peer_length,
-	    implicit_tls) != NULL) {
-		log_info("%s: connected%s", server->sessions.lh_first->peer_text,
-		    implicit_tls ? " (implicit TLS)" : "");
+	session = session_new(&server->services, server->settings, fd, peer, peer_length,
+	    implicit_tls);
+	if (session != NULL) {
+		if (front != NULL)
+			session_set_front(session, front);
+		log_info("%s: connected%s%s", session->peer_text,
+		    implicit_tls ? " (implicit TLS)" : "", front != NULL ? " (through a balancer)" : "");
 		return;
 	}
 	message_address_from(peer, &address);
@@ -216,7 +224,8 @@ admitted(struct pending_connection *pending, enum message_verdict verdict, unsig
 	LIST_REMOVE(pending, link);
 	if (verdict == MESSAGE_ADMIT_OK)
 		start_session(server, pending->fd, (const struct sockaddr *)&pending->peer,
-		    pending->peer_length, pending->implicit_tls);
+		    pending->peer_length, pending->implicit_tls, pending->front_length == 0 ? NULL :
+		    (const struct sockaddr *)&pending->front);
 	else
 		refuse_admission(pending->fd, verdict, retry_after);
 	free(pending);
@@ -248,9 +257,9 @@ monitor_answered_admit(void *arg, const struct message *answer)
  * The limits hold across every worker, so the monitor counts; a server on
  * its own counts itself. The connection waits for the verdict unread.
  */
-static void
-accept_session(struct server *server, evutil_socket_t fd, struct sockaddr *peer,
-    int peer_length, int implicit_tls)
+void
+server_admit(struct server *server, int fd, const struct sockaddr *peer,
+    socklen_t peer_length, int implicit_tls, const struct sockaddr *front)
 {
 	const struct config *config = server->config;
 	struct pending_connection *pending;
@@ -264,9 +273,16 @@ accept_session(struct server *server, evutil_socket_t fd, struct sockaddr *peer,
 	}
 	pending->server = server;
 	pending->fd = fd;
-	memcpy(&pending->peer, peer, (size_t)peer_length);
-	pending->peer_length = (socklen_t)peer_length;
+	if (peer_length > sizeof(pending->peer))
+		peer_length = sizeof(pending->peer);
+	memcpy(&pending->peer, peer, peer_length);
+	pending->peer_length = peer_length;
 	pending->implicit_tls = implicit_tls;
+	if (front != NULL && (front->sa_family == AF_INET || front->sa_family == AF_INET6)) {
+		pending->front_length = front->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		memcpy(&pending->front, front, pending->front_length);
+	}
 	LIST_INSERT_HEAD(&server->pending, pending, link);
 	if (server->link == NULL) {
 		admitted(pending, limits_admit(&server->limits, &admit.address, config), 0);
@@ -280,14 +296,14 @@ static void
 accepted(struct evconnlistener *listener UNUSED, evutil_socket_t fd, struct sockaddr *peer,
     int peer_length, void *arg)
 {
-	accept_session(arg, fd, peer, peer_length, 0);
-}
+	const struct listener_kind *kind = arg;
 
-static void
-accepted_implicit(struct evconnlistener *listener UNUSED, evutil_socket_t fd, struct sockaddr *peer,
-    int peer_length, void *arg)
-{
-	accept_session(arg, fd, peer, peer_length, 1);
+	if (kind->proxy)
+		proxied_connection_start(kind->server, fd, peer, (socklen_t)peer_length,
+		    kind->implicit_tls);
+	else
+		server_admit(kind->server, fd, peer, (socklen_t)peer_length, kind->implicit_tls,
+		    NULL);
 }
 
 static void
@@ -438,6 +454,7 @@ server_new(struct event_base *base, struct settings *settings, struct xferlog *x
 	LIST_INIT(&server->sessions);
 	LIST_INIT(&server->relays);
 	LIST_INIT(&server->pending);
+	LIST_INIT(&server->proxied);
 	LIST_INIT(&server->logins);
 	limits_init(&server->limits);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
@@ -508,7 +525,7 @@ server_ready(struct server *server)
 int
 server_accept_on(struct server *server, const struct worker_listener *listener)
 {
-	evconnlistener_cb callback = listener->implicit_tls ? accepted_implicit : accepted;
+	struct listener_kind *kind;
 	struct evconnlistener *accepting;
 
 	if (server->listener_count == sizeof(server->listeners) / sizeof(server->listeners[0]))
@@ -516,7 +533,11 @@ server_accept_on(struct server *server, const struct worker_listener *listener)
 	/* Accepting goes on until EAGAIN: a blocking socket (systemd's) would hang there. */
 	evutil_make_socket_nonblocking(listener->fd);
 	/* Closing this copy leaves the socket open in the monitor and other workers. */
-	accepting = evconnlistener_new(server->base, callback, server,
+	kind = &server->listener_kinds[server->listener_count];
+	kind->server = server;
+	kind->implicit_tls = listener->implicit_tls;
+	kind->proxy = listener->proxy;
+	accepting = evconnlistener_new(server->base, accepted, kind,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, listener->fd);
 	if (accepting == NULL) {
 		log_error("cannot accept on socket %d: %s", listener->fd, strerror(errno));
@@ -600,7 +621,10 @@ server_adopt(struct server *server, int fd)
 		length = sizeof(sa_family_t);
 	}
 	server->exit_when_idle = 1;
-	accept_session(server, fd, (struct sockaddr *)&peer, (int)length, 0);
+	if (server->config->proxy_protocol)
+		proxied_connection_start(server, fd, (struct sockaddr *)&peer, length, 0);
+	else
+		server_admit(server, fd, (struct sockaddr *)&peer, length, 0, NULL);
 	return 0;
 }
 
@@ -612,6 +636,7 @@ server_free(struct server *server)
 	for (i = 0; i < server->listener_count; i++)
 		evconnlistener_free(server->listeners[i]);
 	server->exit_when_idle = 0;
+	proxied_connection_free_all(server);
 	while (!LIST_EMPTY(&server->pending)) {
 		struct pending_connection *pending = LIST_FIRST(&server->pending);
 
@@ -699,6 +724,7 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 	LIST_INIT(&server->sessions);
 	LIST_INIT(&server->relays);
 	LIST_INIT(&server->pending);
+	LIST_INIT(&server->proxied);
 	LIST_INIT(&server->logins);
 	limits_init(&server->limits);
 	server->settings = settings;

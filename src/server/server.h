@@ -23,6 +23,7 @@ struct ftpd_host;
 struct settings;
 struct monitor_link;
 struct pending_connection;
+struct proxied_connection;
 struct pending_login;
 struct relay;
 struct relay_record;
@@ -39,6 +40,11 @@ struct server {
 	struct session_services services;	/* what its sessions see of it */
 
 	struct evconnlistener *listeners[CONFIG_MAX_LISTEN + 1];
+	struct listener_kind {			/* what each listener's connections start with */
+		struct server *server;
+		int implicit_tls;
+		int proxy;
+	} listener_kinds[CONFIG_MAX_LISTEN + 1];
 	unsigned listener_count;
 	struct event *accept_resume_timer;	/* after EMFILE: listen again later */
 	int spare_fd;				/* given up to answer 421 when out of fds */
@@ -46,6 +52,7 @@ struct server {
 	/* The monitor (NULL: a server on its own, counting its own limits). */
 	struct monitor_link *link;
 	struct limits limits;			/* without a monitor */
+	LIST_HEAD(, proxied_connection) proxied;	/* waiting for their PROXY header */
 	LIST_HEAD(, pending_connection) pending;	/* waiting for admission */
 	LIST_HEAD(, pending_login) logins;		/* waiting for the monitor's word */
 

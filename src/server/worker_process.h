@@ -20,6 +20,7 @@ struct xferlog;
 struct worker_listener {
 	int fd;
 	int implicit_tls;	/* the implicit-TLS port (listen_implicit) */
+	int proxy;		/* a PROXY protocol header comes first */
 	int inherited;		/* made by the service manager, not by ftpd */
 };
 

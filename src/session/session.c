@@ -299,6 +299,16 @@ session_destroy(struct session *session)
 }
 
 void
+session_set_front(struct session *session, const struct sockaddr *front)
+{
+	size_t length = front->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    front->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+
+	memset(&session->front, 0, sizeof(session->front));
+	memcpy(&session->front, front, length);
+}
+
+void
 session_free(struct session *session)
 {
 	log_info("%s: disconnected (%llu bytes in, %llu bytes out)", session->peer_text,

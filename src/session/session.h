@@ -44,6 +44,8 @@ struct session {
 	socklen_t peer_length;
 	struct sockaddr_storage local;
 	socklen_t local_length;
+	/* Behind a balancer: the address the client connected to (AF_UNSPEC: local's). */
+	struct sockaddr_in6 front;
 	char peer_text[64];		/* "ADDRESS" for logs */
 	int moved;			/* went on in a process of its own (system_users) */
 	/* How the limits count it: not logged in, or logged in as counted_user ("": anonymous). */
@@ -111,6 +113,13 @@ struct session {
  */
 struct session *session_new(const struct session_services *services, struct settings *settings,
     int fd, const struct sockaddr *peer, socklen_t peer_length, int implicit_tls);
+
+/*
+ * The client reached this server through a balancer at front (its PROXY
+ * header's destination): passive replies announce that address, unless
+ * pasv_address says otherwise.
+ */
+void session_set_front(struct session *session, const struct sockaddr *front);
 
 /* Frees at once whatever state it is in (server shutdown). */
 void session_free(struct session *session);

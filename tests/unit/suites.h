@@ -25,6 +25,8 @@ Suite *listing_stream_suite(void);
 Suite *log_suite(void);
 Suite *message_suite(void);
 Suite *path_suite(void);
+Suite *proxy_header_suite(void);
+Suite *proxy_trusted_suite(void);
 Suite *portal_suite(void);
 Suite *quota_usage_suite(void);
 Suite *quota_walk_suite(void);

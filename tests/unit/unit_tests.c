@@ -44,6 +44,8 @@ main(void)
 		quota_walk_suite,
 		list_line_suite,
 		ftpload_reply_parser_suite,
+		proxy_header_suite,
+		proxy_trusted_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;

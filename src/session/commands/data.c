@@ -33,15 +33,28 @@ control_peer(struct session *session)
 	return (const struct sockaddr *)&session->peer;
 }
 
-/* The family of the control connection, with IPv4-mapped IPv6 counted as IPv4. */
+/*
+ * Where the client connected to: this socket's local address, or behind a
+ * balancer the balancer's (the PROXY header's destination).
+ */
+static const struct sockaddr *
+client_side_local(struct session *session)
+{
+	if (session->front.sin6_family != AF_UNSPEC)
+		return (const struct sockaddr *)&session->front;
+	return (const struct sockaddr *)&session->local;
+}
+
+/* The family the client connected with, an IPv4-mapped IPv6 address counted as IPv4. */
 static int
 control_family(struct session *session)
 {
-	const struct sockaddr_in6 *local = (const struct sockaddr_in6 *)&session->local;
+	const struct sockaddr *local = client_side_local(session);
+	const struct sockaddr_in6 *ipv6 = (const struct sockaddr_in6 *)local;
 
-	if (session->local.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&local->sin6_addr))
+	if (local->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&ipv6->sin6_addr))
 		return AF_INET;
-	return session->local.ss_family;
+	return local->sa_family;
 }
 
 /* PROT P over TLS 1.3: a fresh ticket goes out with the reply, for the data connection. */
@@ -111,7 +124,17 @@ command_pasv(struct session *session, const char *argument UNUSED)
 	if (dtp == NULL)
 		return;
 	memcpy(&shown, dtp_listen_address(dtp), sizeof(struct sockaddr_in6));
-	if (config->pasv_address != NULL) {
+	if (config->pasv_address == NULL && session->front.sin6_family != AF_UNSPEC) {
+		/* Behind a balancer: where the client connected, with the port listened on. */
+		unsigned port = data_address_port(dtp_listen_address(dtp));
+
+		memset(&shown, 0, sizeof(shown));
+		memcpy(&shown, &session->front, sizeof(session->front));
+		if (shown.ss_family == AF_INET)
+			((struct sockaddr_in *)&shown)->sin_port = htons((uint16_t)port);
+		else
+			((struct sockaddr_in6 *)&shown)->sin6_port = htons((uint16_t)port);
+	} else if (config->pasv_address != NULL) {
 		/* Behind NAT: announce the outside address, keep the port. */
 		struct sockaddr_in *outside = (struct sockaddr_in *)&shown;
 		unsigned port = data_address_port(dtp_listen_address(dtp));

@@ -265,6 +265,7 @@ static const struct {
 	{ "listen", "*:21", "listen = *:21" },
 	{ "listen", "[::]:21", "listen = [::]:21" },
 	{ "listen", "0.0.0.0:65535", "listen = 0.0.0.0:65535" },
+	{ "listen", "127.0.0.1:21   proxy", "listen = 127.0.0.1:21 proxy" },
 	{ "listen", "[fe80::1%1]:21", "listen = [fe80::1%1]:21" },
 	{ "listen", "none", "listen = none" },
 };
@@ -385,6 +386,11 @@ static const struct {
 	{ "listen", "[::1:21", "bad value for listen: '[::1:21'" },
 	{ "listen", "[]:21", "bad value for listen: '[]:21'" },
 	{ "listen", "[127.0.0.1]:21", "bad value for listen: '[127.0.0.1]:21'" },
+	{ "listen", "127.0.0.1:21 proxy tls", "bad value for listen: '127.0.0.1:21 proxy tls'" },
+	{ "listen", "127.0.0.1:21 proxi", "bad value for listen: '127.0.0.1:21 proxi'" },
+	{ "proxy_trusted", "10.0.0.1/8", "bad value for proxy_trusted" },
+	{ "proxy_trusted", "balancer.example", "bad value for proxy_trusted" },
+	{ "proxy_timeout", "0", "bad value for proxy_timeout" },
 	{ "listen", "[::1]:-21", "bad value for listen: '[::1]:-21'" },
 	{ "listen", "[1111:2222:3333:4444:5555:6666:7777:8888]:21%padding-that-is-too-long",
 	  "bad value for listen" },
@@ -922,10 +928,24 @@ START_TEST(test_validate)
 	set_or_fail(&config, "tls_key", file);
 	ck_assert_msg(config_validate(&config, error) == 0, "%s", error);
 
-	/* Keys reserved for later are refused rather than silently ignored. */
+	/* PROXY headers need balancers to believe them from; proxy_trusted is parsed. */
 	set_or_fail(&config, "proxy_protocol", "yes");
-	assert_validate_fails(&config, -ENOTSUP, "proxy_protocol");
+	assert_validate_fails(&config, -EINVAL, "proxy_protocol = yes needs proxy_trusted");
+	set_or_fail(&config, "proxy_trusted", "10.0.0.0/8 fd00::/8");
+	ck_assert_msg(config_validate(&config, error) == 0, "%s", error);
+	ck_assert_uint_eq(config.proxy_networks.count, 2);
+	ck_assert_int_eq(config_expects_proxy(&config), 1);
 	set_or_fail(&config, "proxy_protocol", "no");
+	ck_assert_int_eq(config_expects_proxy(&config), 0);
+	set_or_fail(&config, "listen", "none");
+	set_or_fail(&config, "listen", "127.0.0.1:2121 proxy");
+	ck_assert_int_eq(config_expects_proxy(&config), 1);
+	ck_assert_int_eq(config.listen[0].proxy, 1);
+	set_or_fail(&config, "proxy_trusted", "none");
+	assert_validate_fails(&config, -EINVAL, "listen ... proxy needs proxy_trusted");
+	set_or_fail(&config, "listen", "none");
+	set_or_fail(&config, "listen", "127.0.0.1:2121");
+	ck_assert_int_eq(config.listen[0].proxy, 0);
 	set_or_fail(&config, "workers", "4");
 	ck_assert_int_eq(config_validate(&config, error), 0);
 	set_or_fail(&config, "workers", "0");
@@ -1005,7 +1025,8 @@ START_TEST(test_print_round_trip)
 		{ "quota_bytes", "7M" }, { "quota_files", "12" },
 		{ "tls_cert", "/c.pem" }, { "tls_key", "/k.pem" }, { "tls", "implicit" },
 		{ "user", "ftp" }, { "chroot", "/var/empty" }, { "workers", "8" },
-		{ "proxy_protocol", "yes" }, { "log", "syslog:local3" },
+		{ "proxy_protocol", "yes" }, { "proxy_trusted", "10.0.0.0/8, 192.168.1.7" },
+		{ "proxy_timeout", "9" }, { "log", "syslog:local3" },
 		{ "xferlog", "/var/log/xferlog" }, { "banner", "\" \"hi\" # there \"" },
 	};
 	struct config config;

@@ -120,7 +120,7 @@ start_server(unsigned max_clients, unsigned max_clients_per_ip)
 	struct config config;
 	socklen_t length = sizeof(server_address);
 
-	struct worker_listener listener = { -1, 0, 0 };
+	struct worker_listener listener = { .fd = -1 };
 
 	make_config(&config, root);
 	config.max_clients = max_clients;
