@@ -304,3 +304,64 @@ def test_theft_and_bounce_checks_hold_behind_haproxy():
           "the theft logged")
     check("refused PORT/EPRT to another host" in logs, "the bounce logged")
     site.stop()
+
+
+def test_concurrent_uploads_of_one_name_on_two_instances():
+    """Two instances over one tree: uploads of one name at the same moment
+    leave one whole upload, never a mix, and a reader on either instance
+    sees a whole file (or none yet), never a partial one."""
+    site = Site("send-proxy-v2", users=1)
+    user = site.users[0]
+    target = os.path.join(site.home_root, user, "shared.bin")
+    contents = [bytes([i]) * (1024 * 1024 + i) for i in range(1, 3)]
+    digests = {hashlib.sha256(data).hexdigest() for data in contents}
+    problems = []
+
+    def upload(number, data, barrier):
+        try:
+            ftp = site.client(client_address(number))
+            ftp.login(user, PASSWORD)
+            barrier.wait(10)
+            ftp.storbinary("STOR shared.bin", io.BytesIO(data), blocksize=65536)
+            ftp.quit()
+        except Exception as error:  # noqa: BLE001 - reported below
+            problems.append("upload %d: %s: %s" % (number, type(error).__name__, error))
+
+    def read_while(stop):
+        ftp = site.client(client_address(40))
+        ftp.login(user, PASSWORD)
+        while not stop.is_set():
+            chunks = []
+            try:
+                ftp.retrbinary("RETR shared.bin", chunks.append)
+            except ftplib.error_perm:
+                continue  # not there yet
+            digest = hashlib.sha256(b"".join(chunks)).hexdigest()
+            if digest not in digests:
+                problems.append("a reader saw %d bytes that are no whole upload"
+                                % len(b"".join(chunks)))
+        ftp.quit()
+
+    stop = threading.Event()
+    reader = threading.Thread(target=read_while, args=(stop,))
+    reader.start()
+    for round_number in range(15):
+        barrier = threading.Barrier(2)
+        uploaders = [threading.Thread(target=upload, args=(round_number * 2 + i, contents[i],
+                                                           barrier)) for i in range(2)]
+        for thread in uploaders:
+            thread.start()
+        for thread in uploaders:
+            thread.join(60)
+        with open(target, "rb") as f:
+            final = hashlib.sha256(f.read()).hexdigest()
+        check(final in digests, "round %d: the file is one whole upload" % round_number)
+    stop.set()
+    reader.join(60)
+    check(not problems, "; ".join(problems[:5]))
+    logs = site.logs()
+    for name, text in logs.items():
+        check("STOR shared.bin" in text, "instance %s took uploads" % name)
+    leftovers = [name for name in os.listdir(os.path.dirname(target)) if name != "shared.bin"]
+    check_equal(leftovers, [], "no temporary files left beside the upload")
+    site.stop()
