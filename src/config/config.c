@@ -52,7 +52,7 @@ enum key_type {
 	KEY_STRING,		/* char *, any text without control characters */
 	KEY_PATH,		/* char *, a file name */
 	KEY_ENUM,		/* an enum (unsigned-compatible): its index in choices */
-	KEY_ADDRESS,		/* char *, a numeric IPv4 address */
+	KEY_ADDRESS,		/* char *, a numeric IPv4 address or a host name */
 	KEY_PORT_RANGE,		/* two unsigned: "MIN-MAX", each minimum..maximum */
 	KEY_SIZE,		/* uint64_t bytes, optional K, M or G suffix; none: CONFIG_SIZE_UNSET */
 	KEY_LISTEN,		/* the listen array: "ADDRESS:PORT", repeatable */
@@ -152,6 +152,43 @@ valid_proxy_trusted(const char *value)
 	    networks.count > 0;
 }
 
+/*
+ * A dotted quad, or a host name: labels of letters, digits and inner
+ * hyphens, with a letter somewhere (digits and dots alone are a mistyped
+ * address: "127.1", "256.1.1.1").
+ */
+static int
+valid_ipv4_or_host_name(const char *value)
+{
+	struct in_addr address;
+	size_t label = 0, length = strlen(value), i;
+	int letters = 0;
+
+	if (inet_pton(AF_INET, value, &address) == 1)
+		return 1;
+	if (length == 0 || length > 253)
+		return 0;
+	for (i = 0; i < length; i++) {
+		char c = value[i];
+
+		if (c == '.') {
+			if (label == 0 || value[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (c == '-' && label == 0)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-'))
+			return 0;
+		letters |= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (++label > 63)
+			return 0;
+	}
+	return letters && label > 0 && value[length - 1] != '-';
+}
+
 static const struct config_key config_keys[] = {
 	{ .name = "listen", .type = KEY_LISTEN, .optional = 1,
 	  .default_value = "127.0.0.1:2121",
@@ -200,7 +237,9 @@ static const struct config_key config_keys[] = {
 	  .description = "ports for passive data connections, MIN-MAX (none: kernel-chosen)" },
 	{ .name = "pasv_address", .type = KEY_ADDRESS, .offset = FIELD(pasv_address),
 	  .optional = 1, .default_value = "none",
-	  .description = "IPv4 address PASV announces (none: the control connection's)" },
+	  .description = "IPv4 address (or host name, resolved at start and on SIGHUP) PASV "
+	      "announces (none: the control connection's, or behind a balancer the one the "
+	      "client connected to)" },
 	{ .name = "max_clients", .type = KEY_UNSIGNED, .offset = FIELD(max_clients),
 	  .minimum = 0, .maximum = 100000, .default_value = "512",
 	  .description = "most simultaneous connections (0: unlimited)" },
@@ -626,7 +665,7 @@ describe_expectation(const struct config_key *key, char *out, size_t size)
 			    i == 0 ? "" : ",", key->choices[i]);
 		break;
 	case KEY_ADDRESS:
-		snprintf(out, size, "a numeric IPv4 address%s", none);
+		snprintf(out, size, "a numeric IPv4 address or a host name%s", none);
 		break;
 	case KEY_PORT_RANGE:
 		snprintf(out, size, "MIN-MAX with ports from %u to %u and MIN <= MAX%s",
@@ -840,12 +879,8 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 			value = NULL;
 		} else if (key->valid != NULL && !key->valid(value))
 			return bad_value(key, value, place, error);
-		else if (key->type == KEY_ADDRESS) {
-			struct in_addr address;
-
-			if (inet_pton(AF_INET, value, &address) != 1)
-				return bad_value(key, value, place, error);
-		}
+		else if (key->type == KEY_ADDRESS && !valid_ipv4_or_host_name(value))
+			return bad_value(key, value, place, error);
 		if (set_string((char **)field, value) < 0 ||
 		    record_place(config, key, place) < 0)
 			return report(error, place, -ENOMEM, "out of memory");
@@ -1133,6 +1168,29 @@ config_apply_override(struct config *config, const char *assignment,
 	return parse_line(config, line, OVERRIDE_SOURCE, &place, 0, error);
 }
 
+/* The address PASV announces, looked up now: a host name follows DNS from one SIGHUP to the next. */
+static int
+resolve_pasv_address(struct config *config, char *error)
+{
+	struct addrinfo hints, *result;
+	int status;
+
+	memset(&config->pasv_announced, 0, sizeof(config->pasv_announced));
+	if (config->pasv_address == NULL ||
+	    inet_pton(AF_INET, config->pasv_address, &config->pasv_announced) == 1)
+		return 0;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	status = getaddrinfo(config->pasv_address, NULL, &hints, &result);
+	if (status != 0)
+		return report(error, NULL, -EHOSTUNREACH, "pasv_address %s: cannot resolve it to "
+		    "an IPv4 address: %s", config->pasv_address, gai_strerror(status));
+	config->pasv_announced = ((struct sockaddr_in *)result->ai_addr)->sin_addr;
+	freeaddrinfo(result);
+	return 0;
+}
+
 /* 1 when some listener expects a PROXY header. */
 int
 config_expects_proxy(const struct config *config)
@@ -1191,6 +1249,8 @@ config_validate(struct config *config, char error[CONFIG_ERROR_SIZE])
 		close(fd);
 	}
 	if ((result = validate_proxy(config, error)) != 0)
+		return result;
+	if ((result = resolve_pasv_address(config, error)) != 0)
 		return result;
 	if (config->system_users && config->passwd_file != NULL)
 		return report(error, NULL, -EINVAL,

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "proxy/trusted.h"
 
@@ -69,6 +70,7 @@ struct config {
 	unsigned pasv_port_min;		/* 0: kernel-chosen */
 	unsigned pasv_port_max;
 	char *pasv_address;		/* NULL: the control connection's local address */
+	struct in_addr pasv_announced;	/* pasv_address, resolved by config_validate */
 
 	unsigned max_clients;		/* 0: unlimited */
 	unsigned max_clients_per_ip;	/* 0: unlimited */

@@ -300,3 +300,12 @@ data_address_port(const struct sockaddr *address)
 		return ntohs(((const struct sockaddr_in6 *)address)->sin6_port);
 	return 0;
 }
+
+int
+data_address_ipv4_is_private(struct in_addr address)
+{
+	uint32_t host = ntohl(address.s_addr);
+
+	return (host >> 24) == 10 || (host >> 24) == 127 || (host >> 20) == 0xac1 ||
+	    (host >> 16) == 0xc0a8 || (host >> 22) == (0x6440 >> 6) || (host >> 16) == 0xa9fe;
+}

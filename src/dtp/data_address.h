@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 /*
  * "h1,h2,h3,h4,p1,p2" -> IPv4 address and port. Every number 0-255 in
@@ -41,6 +42,12 @@ int data_address_parse_rest(const char *argument, uint64_t *offset);
 
 /* 1 when both name the same host (an IPv4-mapped IPv6 address equals its IPv4 one). */
 int data_address_same_host(const struct sockaddr *a, const struct sockaddr *b);
+
+/*
+ * 1 for an IPv4 address clients on the Internet cannot reach: private
+ * (RFC 1918), shared (100.64/10), loopback, link-local; 0 otherwise.
+ */
+int data_address_ipv4_is_private(struct in_addr address);
 
 /* The port of an AF_INET/AF_INET6 address (host order), 0 for others. */
 unsigned data_address_port(const struct sockaddr *address);

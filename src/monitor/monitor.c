@@ -5,6 +5,7 @@
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "config/settings.h"
+#include "dtp/data_address.h"
 #include "log/log.h"
 #include "log/xferlog.h"
 #include "monitor/monitor.h"
@@ -108,6 +110,42 @@ fail:
 	return -error;
 }
 
+/* 1 when clients beyond private networks may connect to address (a wildcard counts). */
+static int
+listens_publicly(const struct listen_address *address)
+{
+	const struct sockaddr_in *ipv4 = (const struct sockaddr_in *)&address->address;
+
+	if (address->address.ss_family != AF_INET)
+		return 1;
+	return ipv4->sin_addr.s_addr == htonl(INADDR_ANY) ||
+	    !data_address_ipv4_is_private(ipv4->sin_addr);
+}
+
+/*
+ * The classic NAT mistake: a private pasv_address announced to clients who
+ * reach the server from the Internet cannot be connected to.
+ */
+static void
+warn_about_private_pasv_address(const struct config *config)
+{
+	char text[INET_ADDRSTRLEN];
+	unsigned i;
+
+	if (config->pasv_address == NULL ||
+	    !data_address_ipv4_is_private(config->pasv_announced))
+		return;
+	for (i = 0; i < config->listen_count; i++)
+		if (listens_publicly(&config->listen[i]))
+			break;
+	if (i == config->listen_count)
+		return;
+	inet_ntop(AF_INET, &config->pasv_announced, text, sizeof(text));
+	log_warning("pasv_address %s is %s, a private address, but %s accepts clients from "
+	    "anywhere: clients outside that network cannot open passive data connections",
+	    config->pasv_address, text, config->listen[i].text);
+}
+
 /* The i-th listener of a slot (after the listen addresses: the implicit-TLS one). */
 static int
 row_expects_proxy(const struct config *config, unsigned i)
@@ -150,6 +188,7 @@ bind_listeners(struct monitor *monitor)
 				return error;
 		}
 	}
+	warn_about_private_pasv_address(config);
 	for (i = 0; i < per_slot; i++)
 		log_info("listening on %s%s%s", i < config->listen_count ? config->listen[i].text :
 		    implicit.text, i < config->listen_count ? "" : " (implicit TLS)",

@@ -279,3 +279,26 @@ def test_proxy_configuration_is_checked():
         else:
             check_equal(result.returncode, 1, "ftpd -t with %r" % text)
             check(message in result.stderr, "%r in %r" % (message, result.stderr))
+
+
+def test_pasv_address_host_name_and_private_warning():
+    """pasv_address may be a host name, resolved at start; a private one with
+    a listener open to anyone is warned about."""
+    root = temp_dir("ftpd-pasv-name-")
+    populate_tree(root)
+    with Server({"anonymous": "yes", "anonymous_root": root,
+                 "pasv_address": "localhost"}) as server:
+        with server.connect() as control:
+            control.login_anonymous()
+            host, _port = pasv(control)
+            check_equal(host, "127.0.0.1", "PASV announces what localhost resolves to")
+        check("a private address" not in server.stderr_text(),
+              "no warning while only loopback listens")
+    public = Server({"anonymous": "yes", "anonymous_root": root, "pasv_address": "10.1.2.3"},
+                    start=False)
+    public.options["listen"] = "0.0.0.0:%d" % public.port
+    public.start()
+    with public:
+        check("pasv_address 10.1.2.3 is 10.1.2.3, a private address, but 0.0.0.0:%d accepts "
+              "clients from anywhere" % public.port in public.stderr_text(),
+              "the warning: %s" % public.stderr_tail())

@@ -142,7 +142,7 @@ command_pasv(struct session *session, const char *argument UNUSED)
 		memset(&shown, 0, sizeof(shown));
 		outside->sin_family = AF_INET;
 		outside->sin_port = htons((uint16_t)port);
-		inet_pton(AF_INET, config->pasv_address, &outside->sin_addr);
+		outside->sin_addr = config->pasv_announced;
 	}
 	if (data_address_format_pasv((struct sockaddr *)&shown, text, sizeof(text)) != 0) {
 		dtp_free(dtp);

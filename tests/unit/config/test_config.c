@@ -242,6 +242,7 @@ static const struct {
 	{ "pasv_ports", "50000-50000", "pasv_ports = 50000-50000" },
 	{ "pasv_ports", "none", "pasv_ports = none" },
 	{ "pasv_address", "192.0.2.1", "pasv_address = 192.0.2.1" },
+	{ "pasv_address", "ftp-1.Example.org", "pasv_address = ftp-1.Example.org" },
 	{ "pasv_address", "none", "pasv_address = none" },
 	{ "tls_cert", "/etc/ssl/ftpd.pem", "tls_cert = /etc/ssl/ftpd.pem" },
 	{ "tls_key", "/etc/ssl/ftpd.key", "tls_key = /etc/ssl/ftpd.key" },
@@ -360,10 +361,16 @@ static const struct {
 	{ "pasv_ports", "a-b", "bad value for pasv_ports: 'a-b'" },
 	{ "pasv_ports", "2000 - 3000", "bad value for pasv_ports" },
 	{ "pasv_address", "::1",
-	  "bad value for pasv_address: '::1' (expected a numeric IPv4 address, or none)" },
+	  "bad value for pasv_address: '::1' (expected a numeric IPv4 address or a host name, "
+	  "or none)" },
+	{ "pasv_address", "-ftp.example.org", "bad value for pasv_address" },
+	{ "pasv_address", "ftp-.example.org", "bad value for pasv_address" },
+	{ "pasv_address", "ftp..example.org", "bad value for pasv_address" },
+	{ "pasv_address", "ftp.example.org.", "bad value for pasv_address" },
+	{ "pasv_address", "ftp_1.example.org", "bad value for pasv_address" },
 	{ "pasv_address", "256.1.1.1", "bad value for pasv_address" },
 	{ "pasv_address", "127.1", "bad value for pasv_address" },
-	{ "pasv_address", "ftp.example.org", "bad value for pasv_address" },
+	{ "pasv_address", "ftp example.org", "bad value for pasv_address" },
 	{ "tls", "on",
 	  "bad value for tls: 'on' (expected one of off, explicit, required, implicit)" },
 	{ "tls", "", "bad value for tls: ''" },
@@ -927,6 +934,18 @@ START_TEST(test_validate)
 	set_or_fail(&config, "tls_cert", file);
 	set_or_fail(&config, "tls_key", file);
 	ck_assert_msg(config_validate(&config, error) == 0, "%s", error);
+
+	/* A pasv_address host name is resolved, a numeric one taken as it is. */
+	set_or_fail(&config, "pasv_address", "localhost");
+	ck_assert_msg(config_validate(&config, error) == 0, "%s", error);
+	ck_assert_uint_eq(ntohl(config.pasv_announced.s_addr), 0x7f000001);
+	set_or_fail(&config, "pasv_address", "192.0.2.9");
+	ck_assert_msg(config_validate(&config, error) == 0, "%s", error);
+	ck_assert_uint_eq(ntohl(config.pasv_announced.s_addr), 0xc0000209);
+	set_or_fail(&config, "pasv_address", "no-such-host.invalid");
+	assert_validate_fails(&config, -EHOSTUNREACH, "pasv_address no-such-host.invalid: cannot "
+	    "resolve it");
+	set_or_fail(&config, "pasv_address", "none");
 
 	/* PROXY headers need balancers to believe them from; proxy_trusted is parsed. */
 	set_or_fail(&config, "proxy_protocol", "yes");
