@@ -16,6 +16,9 @@
 #                   pyftpdlib and Twisted through ftpload (as root; not part
 #                   of check; tests/bench/README); make bench
 #                   BENCH_ARGS=--quick for a short run
+#   make bench-haproxy  sessions/s and 100-client RETR with no balancer, then
+#                   HAProxy in front of one instance and of two
+#                   (tests/bench/haproxy.py; BENCH_ARGS=--quick)
 #   make fuzz       the libFuzzer targets of tests/fuzz/, built with clang,
 #                   ASan and UBSan into build/fuzz/, each run FUZZ_SECONDS
 #                   (default 30) on a scratch copy of its corpus; fails on
@@ -112,7 +115,7 @@ FTPD_HOOKS := $(BUILD)/ftpd-test-hooks
 LIBFTPD   := $(BUILD)/libftpd.a
 UNIT_RUNNER := $(BUILD)/unit-tests
 
-.PHONY: all run check unit integration bench fuzz fuzz-targets soak install uninstall dist \
+.PHONY: all run check unit integration bench bench-haproxy fuzz fuzz-targets soak install uninstall dist \
 	distcheck clean distclean deps test-deps fuzz-deps
 .DEFAULT_GOAL := all
 
@@ -205,6 +208,11 @@ integration: $(FTPD) $(FTPD_HOOKS) $(ASYNC_SHELL) $(CONTRACT_RUNNER) $(FTPLOAD) 
 bench: $(FTPD) $(FTPLOAD)
 	@build-aux/ensure-deps test
 	$(PYTHON) tests/bench/table.py --ftpd $(FTPD) --ftpload $(FTPLOAD) $(BENCH_ARGS)
+
+# Sessions/s and 100-client RETR: no balancer, HAProxy with one instance, with two.
+bench-haproxy: $(FTPD) $(FTPLOAD)
+	@build-aux/ensure-deps test
+	$(PYTHON) tests/bench/haproxy.py --ftpd $(FTPD) --ftpload $(FTPLOAD) $(BENCH_ARGS)
 
 # Both builds whatever VARIANT says: ASan finds what the plain build's RSS cannot show.
 soak: test-deps
