@@ -326,7 +326,9 @@ resume_accepting(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 static void
 accept_failed(struct evconnlistener *listener, void *arg)
 {
-	struct server *server = arg;
+	/* libevent hands the error callback the accept callback's argument. */
+	const struct listener_kind *kind = arg;
+	struct server *server = kind->server;
 	struct timeval backoff = { 0, ACCEPT_BACKOFF_MS * 1000 };
 	int error = EVUTIL_SOCKET_ERROR();
 	unsigned i;
