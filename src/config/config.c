@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "config/config.h"
 #include "log/log.h"
 
@@ -139,6 +141,27 @@ config_parse_listen_address(const char *value, struct listen_address *out)
 	return parse_listen_address(value, out) == 0 ? 0 : -EINVAL;
 }
 
+/*
+ * A postgresql:// or postgres:// URI that libpq can parse. Parsing connects
+ * to nothing, so ftpd -t accepts a database that is down.
+ */
+static int
+valid_passwd_db(const char *value)
+{
+	PQconninfoOption *options;
+	char *message = NULL;
+
+	if (strncmp(value, "postgresql://", strlen("postgresql://")) != 0 &&
+	    strncmp(value, "postgres://", strlen("postgres://")) != 0)
+		return 0;
+	options = PQconninfoParse(value, &message);
+	PQfreemem(message);
+	if (options == NULL)
+		return 0;
+	PQconninfoFree(options);
+	return 1;
+}
+
 #define SHELL_NAME_EXPECTATION "fs, anon, the NAME of a module in shell_dir (a file name " \
 	"not starting with '.') or a module's path (containing '/')"
 
@@ -203,15 +226,22 @@ static const struct config_key config_keys[] = {
 	{ .name = "passwd_file", .type = KEY_PATH, .offset = FIELD(passwd_file),
 	  .optional = 1, .default_value = "none",
 	  .description = "file of name:crypt-hash[:home] lines for password logins" },
+	{ .name = "passwd_db", .type = KEY_STRING, .offset = FIELD(passwd_db),
+	  .optional = 1, .valid = valid_passwd_db,
+	  .valid_expectation = "a postgresql:// or postgres:// URI that libpq accepts",
+	  .default_value = "none",
+	  .description = "PostgreSQL database of users (table ftp_users, see "
+	      "conf/sql/schema.sql) for password logins, as a postgresql:// URI" },
 	{ .name = "home_root", .type = KEY_PATH, .offset = FIELD(home_root),
 	  .default_value = "/home",
-	  .description = "parent of the homes of passwd_file users without their own" },
+	  .description = "parent of the homes of passwd_file and passwd_db users without "
+	      "their own" },
 	{ .name = "system_users", .type = KEY_BOOL, .offset = FIELD(system_users),
 	  .default_value = "no",
 	  .description = "let system accounts log in to their home directories" },
 	{ .name = "login", .type = KEY_ENUM, .offset = FIELD(login),
 	  .choices = login_source_names, .default_value = "ftpd",
-	  .description = "who checks passwords: ftpd (passwd_file or system_users) or "
+	  .description = "who checks passwords: ftpd (passwd_file, passwd_db or system_users) or "
 	      "shell (the shell module, as the SMB gateway asks its server)" },
 	{ .name = "shell", .type = KEY_STRING, .offset = FIELD(shell),
 	  .valid = valid_shell_name, .valid_expectation = SHELL_NAME_EXPECTATION,
@@ -1255,10 +1285,16 @@ config_validate(struct config *config, char error[CONFIG_ERROR_SIZE])
 	if (config->system_users && config->passwd_file != NULL)
 		return report(error, NULL, -EINVAL,
 		    "system_users and passwd_file exclude each other (choose one source of users)");
-	if (config->login == LOGIN_SHELL && (config->system_users || config->passwd_file != NULL))
+	if (config->passwd_db != NULL && (config->system_users || config->passwd_file != NULL))
+		return report(error, NULL, -EINVAL,
+		    "passwd_db and %s exclude each other (choose one source of users)",
+		    config->system_users ? "system_users" : "passwd_file");
+	if (config->login == LOGIN_SHELL && (config->system_users || config->passwd_file != NULL ||
+	    config->passwd_db != NULL))
 		return report(error, NULL, -EINVAL,
 		    "login = shell lets the shell module check passwords: it excludes %s",
-		    config->system_users ? "system_users" : "passwd_file");
+		    config->system_users ? "system_users" :
+		    config->passwd_file != NULL ? "passwd_file" : "passwd_db");
 	if (config->system_users && config->anonymous && config->user == NULL)
 		return report(error, NULL, -EINVAL,
 		    "system_users with anonymous = yes needs user (the account guest "

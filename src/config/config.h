@@ -28,7 +28,7 @@
 #define CONFIG_VALUE_MAX 4032
 
 enum tls_mode { TLS_OFF, TLS_EXPLICIT, TLS_REQUIRED, TLS_IMPLICIT };
-/* Who checks passwords: ftpd (passwd_file, system_users) or the shell module. */
+/* Who checks passwords: ftpd (passwd_file, passwd_db, system_users) or the shell module. */
 enum login_source { LOGIN_FTPD, LOGIN_SHELL };
 
 struct listen_address {
@@ -54,7 +54,9 @@ struct config {
 	int anonymous;			/* allow anonymous/ftp logins */
 	char *anonymous_root;
 	char *passwd_file;		/* NULL: no password logins */
-	char *home_root;		/* homes of passwd_file users without their own */
+	/* postgresql:// URI of the users' database (libpq's syntax); NULL: none */
+	char *passwd_db;
+	char *home_root;		/* homes of password users without their own */
 	int system_users;
 	enum login_source login;	/* shell: the module's authenticate checks passwords */
 	/* Shells: "fs", "anon", a NAME found as shell_dir/NAME.so, or a module's path. */

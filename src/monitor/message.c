@@ -148,7 +148,7 @@ message_validate(const struct message *message)
 		    sizeof(body->authenticated.name)) ||
 		    !string_is_terminated(body->authenticated.home,
 		    sizeof(body->authenticated.home)) ||
-		    body->authenticated.has_account > 1 ||
+		    body->authenticated.has_account > 1 || body->authenticated.read_only > 1 ||
 		    body->authenticated.group_count > CHECKER_GROUPS_MAX ||
 		    body->authenticated.error > 0)
 			return -EINVAL;

@@ -70,6 +70,7 @@ struct message_authenticated {
 	int32_t error;		/* 0, the checker's -errno, or MESSAGE_AUTHENTICATE_BANNED */
 	char name[CHECKER_USER_MAX + 1];
 	char home[MESSAGE_HOME_SIZE];	/* "" when the store names none */
+	uint32_t read_only;	/* the store allows the user to read only */
 	uint32_t has_account;	/* system_users: account below is whom to become */
 	uint32_t uid;
 	uint32_t gid;

@@ -79,8 +79,8 @@ try_as_worker(const struct config *config, const struct daemon_identity *identit
 	if (config->anonymous && access(config->anonymous_root, R_OK | X_OK) != 0)
 		return cannot_use(message, size, "anonymous_root", config->anonymous_root, who,
 		    errno);
-	if (config->passwd_file != NULL && config->home_root != NULL &&
-	    access(config->home_root, X_OK) != 0)
+	if ((config->passwd_file != NULL || config->passwd_db != NULL) &&
+	    config->home_root != NULL && access(config->home_root, X_OK) != 0)
 		return cannot_use(message, size, "home_root", config->home_root, who, errno);
 	return preflight_try_shells(config, message, size);
 }

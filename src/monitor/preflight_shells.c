@@ -93,7 +93,8 @@ preflight_try_shells(const struct config *config, char *message, size_t size)
 		.key = "shell", .name = config->shell, .place = config->shell_place,
 		.options = &config->shell_options,
 		/* Each home is below home_root: the nearest root -t can try. */
-		.root = config->passwd_file != NULL || config->login == LOGIN_SHELL ?
+		.root = config->passwd_file != NULL || config->passwd_db != NULL ||
+		    config->login == LOGIN_SHELL ?
 		    config->home_root : NULL,
 		.root_key = "home_root", .user = PREFLIGHT_USER, .read_only = 0,
 		.checks_passwords = config->login == LOGIN_SHELL,
@@ -107,7 +108,11 @@ preflight_try_shells(const struct config *config, char *message, size_t size)
 void
 preflight_describe_shells(const struct config *config, FILE *out)
 {
-	if (config->passwd_file != NULL)
+	/* A database that is down is no configuration error: -t only parses its URI. */
+	if (config->passwd_db != NULL)
+		fprintf(out, "# passwd_db: not connected to by ftpd -t; the monitor connects "
+		    "at the first login\n");
+	if (config->passwd_file != NULL || config->passwd_db != NULL)
 		return;
 	if (config->login == LOGIN_SHELL)
 		fprintf(out, "# shell %s: checks the passwords (login = shell)\n", config->shell);

@@ -81,6 +81,7 @@ answer_authentication(struct worker_record *worker, uint32_t id, int error,
 			strcpy(body.name, avatar_id->name);
 			if (avatar_id->home != NULL)
 				strcpy(body.home, avatar_id->home);
+			body.read_only = avatar_id->read_only != 0;
 		}
 		if (body.error == 0 && avatar_id->account != NULL) {
 			const struct system_account *account = avatar_id->account;

@@ -14,7 +14,7 @@
 struct portal {
 	const struct config *config;
 	struct checker *anonymous_checker;
-	/* passwd_file, system_users (PAM) or the monitor asked for either; NULL: none */
+	/* passwd_file, passwd_db, system_users (PAM) or the monitor asked for one; NULL: none */
 	struct checker *password_checker;
 	struct realm *realm;
 	/* Logins in flight, so portal_free can cancel what sessions left behind. */
@@ -46,6 +46,8 @@ portal_password_checker_new(const struct config *config, struct worker_pool *wor
 		return 0;	/* the workers' shell module checks, never the monitor */
 	if (config->system_users)
 		*checker = checker_system_new(workers);
+	else if (config->passwd_db != NULL)
+		*checker = checker_postgresql_new(config, workers);
 	else if (config->passwd_file != NULL)
 		*checker = checker_passwd_new(config, workers);
 	else
@@ -127,10 +129,12 @@ portal_checked(void *context, int error, struct avatar_id *id)
 	request_unlink(request);
 	free(request);
 
-	if (error == CHECKER_BANNED || error == CHECKER_STORE_GONE) {
+	if (error == CHECKER_BANNED || error == CHECKER_STORE_GONE ||
+	    error == CHECKER_USERS_UNREACHABLE) {
 		/*
 		 * The address may not log in at all for now, or the shell's store
-		 * cannot be reached: the session says so and closes.
+		 * or the user database cannot be reached: the session says so and
+		 * closes.
 		 */
 	} else if (error != 0) {
 		/* Wrong password, unknown user or an unreadable file look the same to a client. */

@@ -23,7 +23,7 @@ struct avatar {
 	struct ftpd_shell *shell;	/* NULL until portal_open_shell, with system_users */
 	char *name;		/* login name; "anonymous" for guests */
 	int anonymous;
-	int read_only;		/* its shell refuses every change (guests) */
+	int read_only;		/* its shell refuses every change (guests, read_only users) */
 	char *home;		/* the directory the shell serves */
 	struct system_account *account;	/* system_users logins: whom to become; else NULL */
 	/* login = shell: authenticate's login until create takes it over. */
@@ -44,8 +44,8 @@ typedef void (*portal_login_fn)(void *arg, int error, struct avatar *avatar);
 
 /*
  * The checker for config's password logins, run on workers' threads:
- * system accounts (PAM) with system_users, else passwd_file users; *checker
- * is NULL when config has neither. 0 or -ENOMEM (logged).
+ * system accounts (PAM) with system_users, else passwd_db or passwd_file
+ * users; *checker is NULL when config has none. 0 or -ENOMEM (logged).
  */
 int portal_password_checker_new(const struct config *config, struct worker_pool *workers,
     struct checker **checker);

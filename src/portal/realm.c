@@ -118,7 +118,8 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 		options = &realm->config->anonymous_shell_options;
 	} else {
 		module = realm->user_module;
-		shell_config.read_only = 0;
+		/* A user the store allows to read only (passwd_db's read_only column). */
+		shell_config.read_only = avatar->read_only;
 		options = &realm->config->shell_options;
 	}
 	if (module == NULL)
@@ -156,6 +157,7 @@ realm_request_avatar(struct realm *realm, struct avatar_id *id, struct avatar **
 	if (created == NULL)
 		return -ENOMEM;
 	created->anonymous = id->anonymous;
+	created->read_only = id->read_only;
 	created->name = strdup(id->name);
 	created->home = strdup(root);
 	if (created->name == NULL || created->home == NULL) {

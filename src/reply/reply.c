@@ -53,6 +53,7 @@ static const struct reply_text reply_texts[REPLY_COUNT] = {
 	[REPLY_TOO_MANY_FAILURES] = { 421, "Too many login failures, closing control connection." },
 	[REPLY_SHUTTING_DOWN] = { 421, "Server shutting down, closing control connection." },
 	[REPLY_STORE_UNAVAILABLE] = { 421, "Service not available: the file store for %s cannot be reached, closing control connection." },
+	[REPLY_USERS_UNREACHABLE] = { 421, "Service not available: the user database cannot be reached, closing control connection." },
 	[REPLY_SESSION_UNAVAILABLE] = { 421, "Cannot start a session process, closing control connection." },
 	[REPLY_LOCAL_ERROR] = { 451, "%s: Requested action aborted, local error in processing." },
 	[REPLY_INSUFFICIENT_STORAGE] = { 452, "%s: Requested action not taken, insufficient storage." },

@@ -301,6 +301,12 @@ fail_memory:
 	return NULL;
 }
 
+struct event_base *
+worker_pool_event_base(const struct worker_pool *pool)
+{
+	return pool->base;
+}
+
 /*
  * Takes the lock to queue work, unless the pool is stopping: a done()
  * running inside worker_pool_free, where nothing would ever run the work.

@@ -19,6 +19,12 @@ typedef void (*worker_done_fn)(void *arg, int cancelled);
 struct worker_pool *worker_pool_new(struct event_base *base, unsigned threads);
 
 /*
+ * The loop done() runs on. A caller that also waits on sockets (a checker
+ * talking to a database) takes its loop from here, so both are the same.
+ */
+struct event_base *worker_pool_event_base(const struct worker_pool *pool);
+
+/*
  * Queues work(arg); done(arg, cancelled) then runs on the loop exactly once,
  * and is where arg is freed. NULL (and nothing queued) on out of memory.
  */

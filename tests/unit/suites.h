@@ -8,6 +8,7 @@
 #include <check.h>
 
 Suite *ascii_suite(void);
+Suite *checker_postgresql_suite(void);
 Suite *checker_system_suite(void);
 Suite *command_table_suite(void);
 Suite *data_address_suite(void);

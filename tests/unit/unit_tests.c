@@ -21,6 +21,7 @@ main(void)
 		registry_suite,
 		portal_suite,
 		checker_system_suite,
+		checker_postgresql_suite,
 		session_suite,
 		session_limits_suite,
 		listing_suite,

@@ -1,6 +1,7 @@
 /*
  * portal/checkers: credentials in, avatar id out, completing asynchronously (Twisted's
- * ICredentialsChecker): guests, the passwd_file users and system accounts (PAM).
+ * ICredentialsChecker): guests, the passwd_file users, users in PostgreSQL
+ * (passwd_db) and system accounts (PAM).
  */
 #ifndef FTPD_CHECKERS_H
 #define FTPD_CHECKERS_H
@@ -24,6 +25,8 @@ struct checker_request;
 #define CHECKER_BANNED (-EKEYREJECTED)
 /* A check that could not be made: the store behind the shell is gone (421). */
 #define CHECKER_STORE_GONE (-EHOSTDOWN)
+/* A check that could not be made: the user database (passwd_db) does not answer (421). */
+#define CHECKER_USERS_UNREACHABLE (-ENOLINK)
 #define CHECKER_USER_MAX 64
 
 /* Most supplementary groups a system account brings along; more are refused. */
@@ -47,6 +50,7 @@ struct avatar_id {
 	char *name;		/* login name; "anonymous" for guests */
 	char *home;		/* home given by the password file or the account, or NULL */
 	int anonymous;
+	int read_only;		/* the store allows this user to read only (passwd_db) */
 	struct system_account *account;	/* system_users logins only, else NULL */
 	/* login = shell: what the module's authenticate gave, for its create. */
 	void *shell_login;
@@ -95,6 +99,16 @@ struct checker *checker_anonymous_new(const struct config *config);
  * login in a worker thread so that edits apply at once. NULL on failure.
  */
 struct checker *checker_passwd_new(const struct config *config, struct worker_pool *workers);
+
+/*
+ * Users of the PostgreSQL database config->passwd_db, looked up with
+ * libpq's asynchronous API on the loop of workers (a few connections, made
+ * when first needed and again after a break), hashes checked in a worker
+ * thread. While the database does not answer, checks complete with
+ * CHECKER_USERS_UNREACHABLE within a second. The query and the table are
+ * in conf/sql/schema.sql. NULL on failure (logged).
+ */
+struct checker *checker_postgresql_new(const struct config *config, struct worker_pool *workers);
 
 /*
  * System accounts through PAM (service "ftpd") in a worker thread: the id

@@ -33,8 +33,11 @@ id_from_answer(const struct message_authenticated *answer, struct avatar_id **id
 	if (answer->error != 0)
 		return answer->error;
 	error = avatar_id_new(answer->name, answer->home[0] != '\0' ? answer->home : NULL, 0, id);
-	if (error != 0 || !answer->has_account)
+	if (error != 0)
 		return error;
+	(*id)->read_only = answer->read_only != 0;
+	if (!answer->has_account)
+		return 0;
 	account = calloc(1, sizeof(*account));
 	if (account == NULL) {
 		avatar_id_free(*id);

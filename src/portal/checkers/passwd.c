@@ -11,6 +11,7 @@
 
 #include "log/log.h"
 #include "portal/checkers/checkers.h"
+#include "portal/checkers/crypt_check.h"
 #include "util/attributes.h"
 #include "portal/checkers/worker.h"
 
@@ -42,23 +43,6 @@ struct passwd_entry {
 
 enum line_kind { LINE_ENTRY, LINE_IGNORED, LINE_MALFORMED };
 
-static int
-hash_is_locked(const char *hash)
-{
-	return hash[0] == '!' || hash[0] == '*';
-}
-
-/* Compares every byte whatever the first difference, so timing reveals no prefix. */
-static int
-constant_time_equal(const char *a, const char *b, size_t length)
-{
-	volatile unsigned char difference = 0;
-	size_t i;
-
-	for (i = 0; i < length; i++)
-		difference |= (unsigned char)a[i] ^ (unsigned char)b[i];
-	return difference == 0;
-}
 
 /* Splits line in place. */
 static enum line_kind
@@ -180,10 +164,9 @@ passwd_check_work(struct checker_work *work, const void *checker_settings)
 {
 	const struct passwd_settings *settings = checker_settings;
 	char hash[CRYPT_OUTPUT_SIZE], dummy[CRYPT_OUTPUT_SIZE];
-	struct crypt_data *crypt_state;
-	const char *setting, *computed;
+	const char *setting;
 	char *home = NULL;
-	int found, match = 0;
+	int found, match;
 
 	hash[0] = dummy[0] = '\0';
 	found = find_user(settings->path, work->user, hash, &home, dummy);
@@ -198,20 +181,12 @@ passwd_check_work(struct checker_work *work, const void *checker_settings)
 	 * of the same cost, so an unknown or locked name takes as long as a
 	 * real one.
 	 */
-	setting = found && !hash_is_locked(hash) ? hash : dummy;
-
-	/* 32 KiB of state, some of it derived from the password: heap, zeroed before free. */
-	crypt_state = calloc(1, sizeof(*crypt_state));
-	if (crypt_state == NULL) {
-		work->error = -ENOMEM;
+	setting = found && !crypt_hash_is_locked(hash) ? hash : dummy;
+	match = crypt_check(work->password, setting, found && setting == hash ? hash : NULL);
+	if (match < 0) {
+		work->error = match;
 		goto out;
 	}
-	computed = crypt_rn(work->password, setting, crypt_state, sizeof(*crypt_state));
-	if (found && setting == hash && computed != NULL && strlen(computed) == strlen(hash))
-		match = constant_time_equal(computed, hash, strlen(hash));
-	explicit_bzero(crypt_state, sizeof(*crypt_state));
-	free(crypt_state);
-
 	if (match)
 		work->error = avatar_id_new(work->user, home, 0, &work->id);
 	else

@@ -133,6 +133,14 @@ login_finished(void *arg, int error, struct avatar *avatar)
 		session_close_after_flush(session);
 		return;
 	}
+	if (error == CHECKER_USERS_UNREACHABLE) {
+		/* Not the client's mistake: no failure counted, no delay; it may retry later. */
+		log_info("%s: login of %s: the user database cannot be reached", session->peer_text,
+		    session->user);
+		session_reply(session, REPLY_USERS_UNREACHABLE);
+		session_close_after_flush(session);
+		return;
+	}
 	if (error == CHECKER_BANNED) {
 		log_info("%s: login of %s refused: the address is banned", session->peer_text,
 		    session->user);

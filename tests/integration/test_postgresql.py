@@ -1,0 +1,384 @@
+"""test_postgresql: users in PostgreSQL (passwd_db) against a throwaway cluster
+made with initdb and pg_ctl: logins to their homes, a read-only user, the
+421 that says the database cannot be reached (within a second, measured), a
+logged-in session that does not need the database, logins again once it is
+back, and many logins at once over a bounded pool of connections."""
+
+import glob
+import os
+import pwd
+import socket
+import subprocess
+import threading
+import time
+
+from harness import (Server, at_finish, check, check_equal, download, free_port,
+                     listing_lines, password_hash, pwd_path, run_ftpd, shared_temp_dir, skip,
+                     temp_dir, upload, write_file)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCHEMA = os.path.join(HERE, "..", "..", "conf", "sql", "schema.sql")
+
+
+def postgresql_bin():
+    """Debian's directory of the server programs: 15's (Debian 12), else the newest."""
+    def major(directory):
+        name = os.path.basename(os.path.dirname(directory))
+        return int(name) if name.isdigit() else 0
+
+    installed = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=major, reverse=True)
+    for directory in ["/usr/lib/postgresql/15/bin"] + installed:
+        if os.path.exists(os.path.join(directory, "pg_ctl")):
+            return directory
+    return None
+
+
+POSTGRESQL_BIN = postgresql_bin()
+# The role ftpd connects as; its password travels in a passfile, as the schema advises.
+ROLE = "ftpd"
+ROLE_PASSWORD = "role-secret"
+# ftpd's connections are named so in pg_stat_activity (fallback_application_name).
+APPLICATION_NAME = "ftpd"
+# The pool's bound (POSTGRESQL_CONNECTIONS_MAX in src/portal/checkers/postgresql.h).
+CONNECTIONS_MAX = 4
+
+
+def sql_text(value):
+    """A SQL string literal (or NULL)."""
+    if value is None:
+        return "NULL"
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+class Cluster:
+    """A PostgreSQL cluster of its own on a free loopback port, run as the
+    postgres system user when the test runs as root (initdb refuses root);
+    stopped at the end of the test."""
+
+    def __init__(self):
+        if POSTGRESQL_BIN is None:
+            skip("the PostgreSQL server is not installed (no /usr/lib/postgresql/*/bin/pg_ctl; "
+                 "apt-get install postgresql)")
+        self.as_postgres = os.geteuid() == 0
+        if self.as_postgres:
+            try:
+                self.owner = pwd.getpwnam("postgres")
+            except KeyError:
+                skip("PostgreSQL is installed but there is no postgres user")
+        self.base = shared_temp_dir("ftpd-postgresql-")
+        self.data = os.path.join(self.base, "data")
+        self.sockets = os.path.join(self.base, "run")
+        self.log = os.path.join(self.base, "postgresql.log")
+        os.mkdir(self.sockets)
+        if self.as_postgres:
+            os.chown(self.base, self.owner.pw_uid, self.owner.pw_gid)
+            os.chown(self.sockets, self.owner.pw_uid, self.owner.pw_gid)
+        self.port = free_port()
+        self.running = False
+        at_finish(self.discard)
+        self.run("initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync",
+                 "--no-instructions")
+        # The admin (psql here) over the socket; ftpd's role over TCP with a password.
+        write_file(os.path.join(self.data, "pg_hba.conf"),
+                   "local all postgres trust\n"
+                   "host ftp %s 127.0.0.1/32 scram-sha-256\n" % ROLE)
+        self.start()
+        self.psql("postgres", "CREATE ROLE %s LOGIN PASSWORD %s;\nCREATE DATABASE ftp;\n"
+                  % (ROLE, sql_text(ROLE_PASSWORD)))
+        with open(SCHEMA) as f:
+            self.psql("ftp", f.read())
+        self.psql("ftp", "GRANT SELECT ON ftp_users TO %s;\n" % ROLE)
+
+    def command(self, program, *arguments):
+        argv = [os.path.join(POSTGRESQL_BIN, program)] + list(arguments)
+        if self.as_postgres:
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        return argv
+
+    def run(self, program, *arguments, input_text=None, timeout=60):
+        result = subprocess.run(self.command(program, *arguments), input=input_text,
+                                capture_output=True, text=True, cwd=self.base, timeout=timeout)
+        if result.returncode != 0:
+            raise AssertionError("%s failed (%d): %s%s" % (program, result.returncode,
+                                                           result.stdout, result.stderr))
+        return result.stdout
+
+    def psql(self, database, sql):
+        return self.run("psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+                        "-h", self.sockets, "-p", str(self.port), "-U", "postgres",
+                        "-d", database, input_text=sql)
+
+    def start(self):
+        self.run("pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "30", "-o",
+                 "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (
+                     self.port, self.sockets), "start")
+        self.running = True
+
+    def stop(self, mode="fast"):
+        self.run("pg_ctl", "-D", self.data, "-m", mode, "-w", "stop")
+        self.running = False
+
+    def discard(self):
+        if self.running:
+            subprocess.run(self.command("pg_ctl", "-D", self.data, "-m", "immediate", "-w",
+                                        "stop"), capture_output=True, cwd=self.base,
+                           timeout=60)
+            self.running = False
+
+    def add_user(self, name, password, home=None, read_only=False, locked=False):
+        hashed = password_hash(password)
+        if locked:
+            hashed = "!" + hashed
+        self.psql("ftp", "INSERT INTO ftp_users (name, password_hash, home, read_only) "
+                  "VALUES (%s, %s, %s, %s);\n" % (sql_text(name), sql_text(hashed),
+                                                 sql_text(home), "true" if read_only else
+                                                 "false"))
+
+    def ftpd_connections(self):
+        """How many connections ftpd holds to the cluster now."""
+        return int(self.psql("postgres", "SELECT count(*) FROM pg_stat_activity WHERE "
+                             "application_name = %s;\n" % sql_text(APPLICATION_NAME)))
+
+    def uri(self):
+        """passwd_db for ftpd, the role's password in a passfile only root can read."""
+        passfile = os.path.join(temp_dir("ftpd-pgpass-"), "pgpass")
+        write_file(passfile, "127.0.0.1:%d:ftp:%s:%s\n" % (self.port, ROLE, ROLE_PASSWORD))
+        os.chmod(passfile, 0o600)
+        return "postgresql://%s@127.0.0.1:%d/ftp?passfile=%s" % (ROLE, self.port, passfile)
+
+
+def database_server(cluster, options=None):
+    """ftpd with passwd_db = the cluster and anonymous off; returns (server, home_root)."""
+    home_root = os.path.join(temp_dir("ftpd-pg-homes-"), "homes")
+    os.makedirs(home_root)
+    opts = {"anonymous": "no", "passwd_db": cluster.uri(), "home_root": home_root}
+    opts.update(options or {})
+    return Server(opts), home_root
+
+
+def timed_pass(server, user, password):
+    """(reply to PASS, seconds it took) on a new connection."""
+    with server.connect() as control:
+        control.expect("USER " + user, 331)
+        started = time.monotonic()
+        reply = control.command("PASS " + password)
+        seconds = time.monotonic() - started
+        if reply.code == 421:
+            check(control.is_closed(), "the connection stays open after 421")
+        return reply, seconds
+
+
+def test_users_log_in_to_their_homes():
+    cluster = Cluster()
+    server, home_root = database_server(cluster)
+    bob_home = temp_dir("ftpd-pg-bob-")
+    reports = temp_dir("ftpd-pg-reports-")
+    write_file(os.path.join(bob_home, "plan.txt"), b"bob's plan\n")
+    write_file(os.path.join(reports, "q1.csv"), b"1,2,3\n")
+    os.makedirs(os.path.join(home_root, "alice"))
+    cluster.add_user("alice", "alice-secret")
+    cluster.add_user("bob", "bob-secret", home=bob_home)
+    cluster.add_user("reader", "reader-secret", home=reports, read_only=True)
+    cluster.add_user("locked", "locked-secret", locked=True)
+    with server:
+        with server.connect() as control:
+            control.login("alice", "alice-secret")
+            check_equal(pwd_path(control.expect("PWD", 257)), "/", "alice's PWD")
+            upload(control, "STOR notes.txt", b"alice was here\n")
+            check_equal(download(control, "RETR notes.txt"), b"alice was here\n",
+                        "alice's file read back")
+        with open(os.path.join(home_root, "alice", "notes.txt"), "rb") as f:
+            check_equal(f.read(), b"alice was here\n", "alice's upload in home_root/alice")
+
+        with server.connect() as control:
+            control.login("bob", "bob-secret")
+            check_equal(download(control, "RETR plan.txt"), b"bob's plan\n",
+                        "bob's file from the home of his row")
+            upload(control, "STOR reply.txt", b"ok\n")
+        check(os.path.exists(os.path.join(bob_home, "reply.txt")),
+              "bob's upload is not in his home")
+
+        with server.connect() as control:
+            control.login("reader", "reader-secret")
+            check_equal(download(control, "RETR q1.csv"), b"1,2,3\n", "a read-only download")
+            control.expect("STOR new.csv", 550)
+            control.expect("MKD more", 550)
+            control.expect("DELE q1.csv", 550)
+        check_equal(sorted(os.listdir(reports)), ["q1.csv"], "the read-only home")
+
+        for user, password in (("alice", "wrong"), ("mallory", "alice-secret"),
+                               ("locked", "locked-secret"), ("ALICE", "alice-secret")):
+            with server.connect() as control:
+                control.expect("USER " + user, 331)
+                control.expect("PASS " + password, 530)
+                control.expect("PWD", 530)
+                # The same connection may try again, and get in.
+                control.login("alice", "alice-secret")
+
+        # A name the database cannot even hold (not UTF-8) is unknown, not a fault.
+        with server.connect() as control:
+            control.send(b"USER caf\xe9\r\n")
+            check_equal(control.read_reply().code, 331, "USER with a Latin-1 name")
+            control.expect("PASS alice-secret", 530)
+
+
+def test_stopped_database_answers_421_and_sessions_go_on():
+    cluster = Cluster()
+    cluster.add_user("alice", "alice-secret")
+    cluster.add_user("bob", "bob-secret")
+    server, home_root = database_server(cluster)
+    os.makedirs(os.path.join(home_root, "alice"))
+    os.makedirs(os.path.join(home_root, "bob"))
+    write_file(os.path.join(home_root, "alice", "kept.txt"), b"still here\n")
+    with server, server.connect() as session:
+        session.login("alice", "alice-secret")
+        cluster.stop("fast")
+
+        reply, seconds = timed_pass(server, "bob", "bob-secret")
+        check_equal(reply.code, 421, "login while the database is down (%r)" % reply)
+        check("user database cannot be reached" in reply.text, "421 text: %r" % reply)
+        check(seconds < 1.0, "the 421 took %.3f s" % seconds)
+        # The next one too, also while no connection is tried (the retry delay).
+        reply, seconds = timed_pass(server, "alice", "alice-secret")
+        check_equal(reply.code, 421, "a second login while the database is down")
+        check(seconds < 1.0, "the second 421 took %.3f s" % seconds)
+
+        # The session logged in before needs no database.
+        check("kept.txt" in "\n".join(listing_lines(session, "LIST")),
+              "LIST of the session logged in before the database stopped")
+        check_equal(download(session, "RETR kept.txt"), b"still here\n",
+                    "RETR of the session logged in before")
+
+        cluster.start()
+        started = time.monotonic()
+        while True:
+            reply, _seconds = timed_pass(server, "bob", "bob-secret")
+            if reply.code == 230:
+                break
+            check_equal(reply.code, 421, "login while the database comes back")
+            check(time.monotonic() - started < 5.0,
+                  "logins still refused 5 s after the database started again")
+            time.sleep(0.1)
+        back_after = time.monotonic() - started
+        check(back_after < 5.0, "logins came back after %.1f s" % back_after)
+        session.expect("NOOP", 200)
+    text = server.stderr_text()
+    check("passwd_db: the database cannot be reached" in text,
+          "no warning that the database cannot be reached:\n" + server.stderr_tail())
+    check("passwd_db: the database can be reached again" in text,
+          "no word that the database is back:\n" + server.stderr_tail())
+
+
+def test_refused_and_silent_databases_answer_421_within_a_second():
+    """Without PostgreSQL at all: a port that refuses, and one that accepts
+    the connection but never says a word."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        refused_port = closed.getsockname()[1]
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)      # the kernel completes the handshakes; nobody reads
+    silent_port = silent.getsockname()[1]
+    try:
+        for port, bound in ((refused_port, 0.5), (silent_port, 1.5)):
+            uri = "postgresql://%s@127.0.0.1:%d/ftp?sslmode=disable" % (ROLE, port)
+            home_root = temp_dir("ftpd-pg-homes-")
+            with Server({"anonymous": "no", "passwd_db": uri, "home_root": home_root}) as server:
+                reply, seconds = timed_pass(server, "alice", "whatever")
+                check_equal(reply.code, 421, "login with the database on port %d" % port)
+                check("user database cannot be reached" in reply.text, "421 text: %r" % reply)
+                check(seconds < bound, "the 421 took %.3f s (port %d)" % (seconds, port))
+    finally:
+        silent.close()
+
+
+def test_many_logins_at_once_over_a_bounded_pool():
+    cluster = Cluster()
+    users = [("user%d" % number, "secret-%d" % number) for number in range(8)]
+    for name, password in users:
+        cluster.add_user(name, password)
+    server, home_root = database_server(cluster, {"max_prelogin_per_ip": "0",
+                                                  "max_clients": "0"})
+    for name, _password in users:
+        os.makedirs(os.path.join(home_root, name))
+    threads_count = 40
+    results = []
+    most_connections = [0]
+    lock = threading.Lock()
+    start = threading.Barrier(threads_count, timeout=30)
+    finished = threading.Event()
+
+    def log_in(number):
+        name, password = users[number % len(users)]
+        try:
+            with server.connect() as control:
+                start.wait()
+                control.expect("USER " + name, 331)
+                reply = control.command("PASS " + password)
+                if reply.code == 230:
+                    control.expect("PWD", 257)
+                outcome = reply.code
+        except Exception as error:  # the count below reports it
+            outcome = repr(error)
+        with lock:
+            results.append(outcome)
+
+    def watch_pool():
+        while not finished.is_set():
+            count = cluster.ftpd_connections()
+            with lock:
+                most_connections[0] = max(most_connections[0], count)
+            time.sleep(0.02)
+
+    with server:
+        watcher = threading.Thread(target=watch_pool)
+        watcher.start()
+        threads = [threading.Thread(target=log_in, args=(number,))
+                   for number in range(threads_count)]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+        finally:
+            finished.set()
+            watcher.join(30)
+        check_equal(results, [230] * threads_count, "the 40 logins")
+        after = cluster.ftpd_connections()
+    check(1 <= most_connections[0] <= CONNECTIONS_MAX,
+          "ftpd held %d connections at most (bound %d)" % (most_connections[0],
+                                                           CONNECTIONS_MAX))
+    check(after <= CONNECTIONS_MAX, "ftpd holds %d connections after the logins" % after)
+
+
+def test_check_mode_accepts_a_database_it_cannot_reach():
+    """ftpd -t parses passwd_db and connects to nothing; wrong values and
+    sources of users that exclude each other are clear errors."""
+    home_root = temp_dir("ftpd-pg-homes-")
+    passwd = write_file(os.path.join(temp_dir("ftpd-pg-passwd-"), "passwd"), "")
+    config = write_file(os.path.join(temp_dir("ftpd-pg-conf-"), "ftpd.conf"), "")
+    common = ["-t", "-c", config, "-o", "anonymous=no", "-o", "home_root=" + home_root]
+    for uri in ("postgresql://ftpd@127.0.0.1:1/ftp", "postgres://db.invalid/ftp",
+                "postgresql:///ftp?host=/var/run/postgresql",
+                "postgresql://ftpd@[::1]:5432,127.0.0.1:5433/ftp?connect_timeout=2"):
+        started = time.monotonic()
+        result = run_ftpd(common + ["-o", "passwd_db=" + uri])
+        check_equal(result.returncode, 0, "ftpd -t with passwd_db=%s (stderr %r)"
+                    % (uri, result.stderr))
+        check(time.monotonic() - started < 5.0, "ftpd -t took long: did it connect?")
+        check("passwd_db = " in result.stdout, "ftpd -t does not print passwd_db")
+        check("passwd_db: not connected to" in result.stdout,
+              "ftpd -t does not say it did not connect: %r" % result.stdout)
+    for value, words in (("mysql://db/ftp", "bad value for passwd_db"),
+                         ("host=db dbname=ftp", "bad value for passwd_db"),
+                         ("postgresql://db/ftp?no_such_option=1", "bad value for passwd_db")):
+        result = run_ftpd(common + ["-o", "passwd_db=" + value])
+        check_equal(result.returncode, 1, "ftpd -t with passwd_db=%s" % value)
+        check(words in result.stderr, "passwd_db=%s: stderr %r" % (value, result.stderr))
+    for other, words in ((["-o", "passwd_file=" + passwd], "passwd_db and passwd_file"),
+                         (["-o", "system_users=yes"], "passwd_db and system_users"),
+                         (["-o", "login=shell"], "it excludes passwd_db")):
+        result = run_ftpd(common + ["-o", "passwd_db=postgresql://db/ftp"] + other)
+        check_equal(result.returncode, 1, "ftpd -t with passwd_db and %s" % other)
+        check(words in result.stderr, "passwd_db with %s: stderr %r" % (other, result.stderr))
+
