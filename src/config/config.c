@@ -75,6 +75,7 @@ struct config_key {
 	const char *description;
 	/* Nonzero: where the value was last set is kept in this char * (listen is at 0). */
 	size_t place_offset;
+	int holds_password;		/* a URI: ftpd -t prints its password masked */
 };
 
 /* Keys ftpd no longer reads, and what to write instead. */
@@ -227,7 +228,7 @@ static const struct config_key config_keys[] = {
 	  .optional = 1, .default_value = "none",
 	  .description = "file of name:crypt-hash[:home] lines for password logins" },
 	{ .name = "passwd_db", .type = KEY_STRING, .offset = FIELD(passwd_db),
-	  .optional = 1, .valid = valid_passwd_db,
+	  .optional = 1, .valid = valid_passwd_db, .holds_password = 1,
 	  .valid_expectation = "a postgresql:// or postgres:// URI that libpq accepts",
 	  .default_value = "none",
 	  .description = "PostgreSQL database of users (table ftp_users, see "
@@ -315,6 +316,16 @@ static const struct config_key config_keys[] = {
 	{ .name = "ban_time", .type = KEY_UNSIGNED, .offset = FIELD(ban_time),
 	  .minimum = 1, .maximum = 604800, .default_value = "600",
 	  .description = "seconds a ban lasts, and failures are remembered" },
+	{ .name = "shared_state", .type = KEY_STRING, .offset = FIELD(shared_state),
+	  .optional = 1, .default_value = "none", .valid = shared_state_uri_valid,
+	  .holds_password = 1,
+	  .valid_expectation = "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]",
+	  .description = "Redis that instances behind one balancer share per-address "
+	      "session counts, login failures and bans through (none: this instance only)" },
+	{ .name = "shared_state_ttl", .type = KEY_UNSIGNED, .offset = FIELD(shared_state_ttl),
+	  .minimum = 3, .maximum = 3600, .default_value = "30",
+	  .description = "seconds the session counts of an instance that stopped refreshing "
+	      "them (it crashed) still count in Redis" },
 	{ .name = "max_rate_down", .type = KEY_SIZE, .offset = FIELD(max_rate_down),
 	  .default_value = "0",
 	  .description = "bytes per second a session may download, K/M/G = 1024/1024^2/1024^3 "
@@ -1001,6 +1012,8 @@ config_free(struct config *config)
 {
 	size_t i;
 
+	explicit_bzero(&config->shared_state_uri, sizeof(config->shared_state_uri));
+
 	for (i = 0; i < CONFIG_KEY_COUNT; i++) {
 		switch (config_keys[i].type) {
 		case KEY_STRING:
@@ -1221,6 +1234,23 @@ resolve_pasv_address(struct config *config, char *error)
 	return 0;
 }
 
+/* The Redis of shared_state, looked up now like pasv_address. */
+static int
+resolve_shared_state(struct config *config, char *error)
+{
+	char message[CONFIG_ERROR_SIZE];
+
+	explicit_bzero(&config->shared_state_uri, sizeof(config->shared_state_uri));
+	if (config->shared_state == NULL)
+		return 0;
+	if (shared_state_uri_parse(config->shared_state, &config->shared_state_uri, message,
+	    sizeof(message)) != 0)
+		return report(error, NULL, -EINVAL, "shared_state: %s", message);
+	if (shared_state_uri_resolve(&config->shared_state_uri, message, sizeof(message)) != 0)
+		return report(error, NULL, -EHOSTUNREACH, "%s", message);
+	return 0;
+}
+
 /* 1 when some listener expects a PROXY header. */
 int
 config_expects_proxy(const struct config *config)
@@ -1281,6 +1311,8 @@ config_validate(struct config *config, char error[CONFIG_ERROR_SIZE])
 	if ((result = validate_proxy(config, error)) != 0)
 		return result;
 	if ((result = resolve_pasv_address(config, error)) != 0)
+		return result;
+	if ((result = resolve_shared_state(config, error)) != 0)
 		return result;
 	if (config->system_users && config->passwd_file != NULL)
 		return report(error, NULL, -EINVAL,
@@ -1353,6 +1385,48 @@ print_text(FILE *out, const char *name, const char *value)
 		fprintf(out, "%s = %s\n", name, value);
 }
 
+/*
+ * A URI with its passwords masked: the one of scheme://user:PASSWORD@host and
+ * any password=VALUE parameter. The printed file then logs in no one, but
+ * it reads back, and the configuration can be shown without giving them away.
+ */
+static void
+print_masked_uri(FILE *out, const char *name, const char *value)
+{
+	char masked[CONFIG_VALUE_MAX + 16];
+	const char *authority, *end, *at = NULL, *colon, *p;
+	size_t length = 0;
+
+	authority = strstr(value, "://");
+	authority = authority != NULL ? authority + 3 : value;
+	end = authority + strcspn(authority, "/?");
+	for (p = authority; p < end; p++)
+		if (*p == '@')
+			at = p;
+	colon = at != NULL ? memchr(authority, ':', (size_t)(at - authority)) : NULL;
+	if (colon != NULL && colon + 1 == at)
+		colon = NULL;	/* an empty password: nothing to hide */
+	for (p = value; *p != '\0' && length + 9 < sizeof(masked); p++) {
+		if (colon != NULL && p == colon + 1) {
+			memcpy(masked + length, "********", 8);
+			length += 8;
+			p = at - 1;
+			continue;
+		}
+		if ((p == value || p[-1] == '?' || p[-1] == '&') &&
+		    strncmp(p, "password=", 9) == 0) {
+			memcpy(masked + length, "password=********", 17);
+			length += 17;
+			p += 8 + strcspn(p + 9, "&");
+			continue;
+		}
+		masked[length++] = *p;
+	}
+	masked[length] = '\0';
+	print_text(out, name, masked);
+	explicit_bzero(masked, sizeof(masked));
+}
+
 /* The largest suffix that says the size exactly: 1048576 prints as 1M. */
 static void
 print_size(FILE *out, const char *name, uint64_t size)
@@ -1410,7 +1484,10 @@ config_print(const struct config *config, FILE *out)
 		case KEY_STRING:
 		case KEY_PATH:
 		case KEY_ADDRESS:
-			print_text(out, key->name, *(const char *const *)field);
+			if (key->holds_password && *(const char *const *)field != NULL)
+				print_masked_uri(out, key->name, *(const char *const *)field);
+			else
+				print_text(out, key->name, *(const char *const *)field);
 			break;
 		case KEY_ENUM:
 			mode = *(const unsigned *)field;

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 
 #include "proxy/trusted.h"
+#include "shared_state/uri.h"
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_WORKERS 64
@@ -86,6 +87,9 @@ struct config {
 	unsigned login_failure_delay_ms;
 	unsigned ban_after_failures;	/* failures from one address that ban it; 0: never */
 	unsigned ban_time;		/* seconds */
+	char *shared_state;		/* redis:// URI; NULL: every limit is this instance's */
+	struct shared_state_uri shared_state_uri;	/* shared_state, resolved by config_validate */
+	unsigned shared_state_ttl;	/* seconds a vanished instance's counts outlive it */
 
 	/* Sizes in bytes; the config's K, M and G are 1024, 1024^2 and 1024^3. */
 	uint64_t max_rate_down;		/* bytes per second a session downloads; 0: unlimited */

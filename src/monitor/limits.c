@@ -278,3 +278,17 @@ limits_subtract(struct limits *limits, const struct limits *part)
 				uncount_user(limits, user->name);
 	}
 }
+
+void
+limits_for_each_address(const struct limits *limits,
+    void (*each)(void *arg, const struct message_address *address, unsigned sessions),
+    void *arg)
+{
+	const struct address_count *entry;
+	unsigned i;
+
+	for (i = 0; i < LIMITS_BUCKETS; i++)
+		for (entry = limits->addresses[i]; entry != NULL; entry = entry->next)
+			if (entry->sessions > 0)
+				each(arg, &entry->address, entry->sessions);
+}

@@ -73,6 +73,11 @@ void limits_add(struct limits *limits, const struct message_address *address, in
 int limits_remove(struct limits *limits, const struct message_address *address, int logged_in,
     const char *user);
 
+/* Calls each(arg, address, sessions) for every address that has sessions. */
+void limits_for_each_address(const struct limits *limits,
+    void (*each)(void *arg, const struct message_address *address, unsigned sessions),
+    void *arg);
+
 /* Takes away from limits everything part counts (a worker's sessions, at its end). */
 void limits_subtract(struct limits *limits, const struct limits *part);
 

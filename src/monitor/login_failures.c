@@ -159,16 +159,13 @@ growing_delay(unsigned base_delay_ms, unsigned failures)
 	return delay > LOGIN_FAILURES_MAX_DELAY_MS ? LOGIN_FAILURES_MAX_DELAY_MS : (unsigned)delay;
 }
 
-unsigned
-login_failures_record(struct login_failures *failures, const struct message_address *address,
-    time_t now, const struct login_failure_policy *policy, unsigned *banned_for)
+/* The entry of key, made if need be; NULL when out of memory. */
+static struct failure_entry *
+entry_of(struct login_failures *failures, const struct message_address *key, time_t now)
 {
-	struct message_address key = key_of(address);
-	struct failure_entry **slot = slot_of(failures, &key);
+	struct failure_entry **slot = slot_of(failures, key);
 	struct failure_entry *entry = *slot;
-	unsigned delay;
 
-	*banned_for = 0;
 	if (entry != NULL && entry->forget_at <= now) {
 		entry->failures = 0;
 		entry->banned_until = 0;
@@ -178,12 +175,41 @@ login_failures_record(struct login_failures *failures, const struct message_addr
 			make_room(failures, now);
 		entry = calloc(1, sizeof(*entry));
 		if (entry == NULL)
-			return growing_delay(policy->base_delay_ms, 1);
-		entry->key = key;
-		entry->next = failures->buckets[bucket_of(&key)];
-		failures->buckets[bucket_of(&key)] = entry;
+			return NULL;
+		entry->key = *key;
+		entry->next = failures->buckets[bucket_of(key)];
+		failures->buckets[bucket_of(key)] = entry;
 		failures->count++;
 	}
+	return entry;
+}
+
+void
+login_failures_ban(struct login_failures *failures, const struct message_address *address,
+    time_t now, unsigned seconds)
+{
+	struct message_address key = key_of(address);
+	struct failure_entry *entry = entry_of(failures, &key, now);
+
+	if (entry == NULL || entry->banned_until >= now + (time_t)seconds)
+		return;
+	entry->banned_until = now + (time_t)seconds;
+	if (entry->forget_at < entry->banned_until)
+		entry->forget_at = entry->banned_until;
+	entry->failures = 0;
+}
+
+unsigned
+login_failures_record(struct login_failures *failures, const struct message_address *address,
+    time_t now, const struct login_failure_policy *policy, unsigned *banned_for)
+{
+	struct message_address key = key_of(address);
+	struct failure_entry *entry = entry_of(failures, &key, now);
+	unsigned delay;
+
+	*banned_for = 0;
+	if (entry == NULL)
+		return growing_delay(policy->base_delay_ms, 1);
 	entry->failures++;
 	entry->forget_at = now + policy->ban_time;
 	delay = growing_delay(policy->base_delay_ms, entry->failures);

@@ -46,6 +46,13 @@ unsigned login_failures_record(struct login_failures *failures,
     const struct message_address *address, time_t now,
     const struct login_failure_policy *policy, unsigned *banned_for);
 
+/*
+ * Bans address (its /64 for IPv6) for seconds from now, unless a ban ending
+ * later holds already: another instance's failures banned it (shared_state).
+ */
+void login_failures_ban(struct login_failures *failures, const struct message_address *address,
+    time_t now, unsigned seconds);
+
 /* Addresses (or /64 networks) remembered now. */
 unsigned login_failures_count(const struct login_failures *failures);
 

@@ -25,6 +25,7 @@
 #include "portal/portal.h"
 #include "server/daemon.h"
 #include "server/systemd.h"
+#include "shared_state/shared_state.h"
 #include "util/attributes.h"
 #include "util/process_title.h"
 #include "util/worker_pool.h"
@@ -286,6 +287,22 @@ start_generation(struct monitor *monitor)
 	return 0;
 }
 
+/* A reload that names another Redis (or none, or a new one) moves the connection. */
+static void
+reconnect_shared_state(struct monitor *monitor)
+{
+	const struct config *config = &monitor->settings->config;
+	int failed;
+
+	if (monitor->shared != NULL && shared_state_is_for(monitor->shared, config))
+		return;
+	shared_state_free(monitor->shared);
+	monitor->shared = shared_state_new(monitor->base, config, &monitor->limits,
+	    requests_shared_ban, monitor, &failed);
+	if (failed)
+		log_error("reload: shared_state: out of memory; limits are this instance's own");
+}
+
 static void
 reload(struct monitor *monitor)
 {
@@ -337,6 +354,7 @@ reload(struct monitor *monitor)
 	monitor->settings = settings;
 	checker_free(monitor->password_checker);
 	monitor->password_checker = password_checker;
+	reconnect_shared_state(monitor);
 	monitor->identity = identity;
 	monitor->drop_privileges = drop;
 	monitor->generation++;
@@ -454,6 +472,7 @@ monitor_free(struct monitor *monitor)
 	close_listeners(monitor);
 	free(monitor->listeners);
 	limits_clear(&monitor->limits);
+	shared_state_free(monitor->shared);
 	login_failures_free(monitor->login_failures);
 	xferlog_close(monitor->xferlog);
 	settings_release(monitor->settings);
@@ -466,6 +485,7 @@ static int
 set_up(struct monitor *monitor, struct config *config)
 {
 	char error[CONFIG_ERROR_SIZE];
+	int failed;
 
 	monitor->base = event_base_new();
 	if (monitor->base == NULL) {
@@ -500,8 +520,10 @@ set_up(struct monitor *monitor, struct config *config)
 	monitor->threads = worker_pool_new(monitor->base, MONITOR_CHECK_THREADS);
 	monitor->restart_timer = supervisor_restart_timer_new(monitor);
 	monitor->login_failures = login_failures_new(LOGIN_FAILURES_CAPACITY);
+	monitor->shared = shared_state_new(monitor->base, config, &monitor->limits,
+	    requests_shared_ban, monitor, &failed);
 	if (monitor->threads == NULL || monitor->restart_timer == NULL ||
-	    monitor->login_failures == NULL ||
+	    monitor->login_failures == NULL || failed ||
 	    portal_password_checker_new(config, monitor->threads,
 	    &monitor->password_checker) != 0 || watch_signals(monitor) != 0) {
 		log_error("cannot set up the monitor: out of memory");

@@ -15,6 +15,7 @@
 #include "monitor/message.h"
 #include "monitor/state.h"
 #include "portal/checkers/checkers.h"
+#include "shared_state/shared_state.h"
 #include "util/attributes.h"
 
 /* A worker's own table counts what it was given, whatever the limits. */
@@ -30,6 +31,16 @@ struct authentication {
 	struct checker_request *check;	/* NULL until check() returned, and once it answered */
 	struct message_address address;	/* the client's, for its failures */
 	struct event *delay;		/* a failure's answer held back (growing delay) */
+};
+
+/* A session this instance's limits admitted, waiting for Redis (shared_state). */
+struct pending_admission {
+	struct pending_admission *previous;
+	struct pending_admission *next;
+	struct worker_record *worker;
+	uint32_t id;
+	struct message_address address;
+	struct shared_admission *shared;
 };
 
 static time_t
@@ -144,6 +155,9 @@ failure_delayed(struct authentication *check)
 		    address, check->address.length == 16 ? "/64" : "", banned_for,
 		    config->ban_after_failures);
 	}
+	/* Counted with every instance's failures too; a ban there comes back through requests_shared_ban. */
+	shared_state_login_failed(monitor->shared, &check->address, config->ban_after_failures,
+	    config->ban_time);
 	if (delay_ms == 0)
 		return 0;
 	check->delay = evtimer_new(monitor->base, answer_failure_now, check);
@@ -216,9 +230,43 @@ authenticate(struct worker_record *worker, const struct message *message)
 		check->check = started;
 }
 
+static void
+unlink_admission(struct pending_admission *pending)
+{
+	if (pending->previous != NULL)
+		pending->previous->next = pending->next;
+	else
+		pending->worker->admissions = pending->next;
+	if (pending->next != NULL)
+		pending->next->previous = pending->previous;
+}
+
+void
+requests_shared_ban(void *owner, const struct message_address *address, unsigned seconds)
+{
+	struct monitor *monitor = owner;
+	time_t now = monotonic_seconds();
+	char text[64];
+
+	if (login_failures_banned(monitor->login_failures, address, now) >= seconds)
+		return;
+	login_failures_ban(monitor->login_failures, address, now, seconds);
+	message_address_text(address, text, sizeof(text));
+	log_warning("%s%s banned for %u s: failed logins on every instance together reached "
+	    "ban_after_failures (shared_state)", text, address->length == 16 ? "/64" : "",
+	    seconds);
+}
+
 void
 requests_cancel_all(struct worker_record *worker)
 {
+	while (worker->admissions != NULL) {
+		struct pending_admission *pending = worker->admissions;
+
+		unlink_admission(pending);
+		shared_state_admission_cancel(pending->shared);
+		free(pending);
+	}
 	while (worker->checks != NULL) {
 		struct authentication *check = worker->checks;
 
@@ -227,6 +275,57 @@ requests_cancel_all(struct worker_record *worker)
 			check->checker->ops->cancel(check->check);
 		free_check(check);
 	}
+}
+
+/* Redis's word on a session this instance admitted: it may still be refused. */
+static void
+shared_state_answered(void *arg, enum shared_admit_verdict verdict, unsigned retry_after)
+{
+	struct pending_admission *pending = arg;
+	struct worker_record *worker = pending->worker;
+	struct monitor *monitor = worker->monitor;
+	struct message_admitted body;
+
+	memset(&body, 0, sizeof(body));
+	unlink_admission(pending);
+	if (verdict == SHARED_ADMIT_TOO_MANY_FROM_ADDRESS || verdict == SHARED_ADMIT_BANNED) {
+		limits_remove(&monitor->limits, &pending->address, 0, NULL);
+		limits_remove(&worker->counted, &pending->address, 0, NULL);
+		body.verdict = MESSAGE_ADMIT_TOO_MANY_FROM_ADDRESS;
+		if (verdict == SHARED_ADMIT_BANNED) {
+			body.verdict = MESSAGE_ADMIT_BANNED;
+			body.retry_after = retry_after;
+			requests_shared_ban(monitor, &pending->address, retry_after);
+		}
+	}
+	answer(worker, MESSAGE_ADMITTED, pending->id, &body);
+	free(pending);
+}
+
+/* Asks Redis about a session the local limits admitted. 1 when the answer waits for it. */
+static int
+ask_shared_state(struct worker_record *worker, uint32_t id,
+    const struct message_address *address)
+{
+	struct monitor *monitor = worker->monitor;
+	struct pending_admission *pending;
+
+	if (monitor->shared == NULL || (pending = calloc(1, sizeof(*pending))) == NULL)
+		return 0;
+	pending->worker = worker;
+	pending->id = id;
+	pending->address = *address;
+	pending->shared = shared_state_admit(monitor->shared, address,
+	    monitor->settings->config.max_clients_per_ip, shared_state_answered, pending);
+	if (pending->shared == NULL) {
+		free(pending);	/* Redis unreachable: the local verdict stands */
+		return 0;
+	}
+	pending->next = worker->admissions;
+	if (pending->next != NULL)
+		pending->next->previous = pending;
+	worker->admissions = pending;
+	return 1;
 }
 
 static void
@@ -244,8 +343,11 @@ admit(struct worker_record *worker, const struct message *message)
 		body.verdict = MESSAGE_ADMIT_BANNED;
 	else
 		body.verdict = limits_admit(&monitor->limits, address, config);
-	if (body.verdict == MESSAGE_ADMIT_OK)
+	if (body.verdict == MESSAGE_ADMIT_OK) {
 		limits_add(&worker->counted, address, 0, NULL);
+		if (ask_shared_state(worker, message->header.id, address))
+			return;
+	}
 	answer(worker, MESSAGE_ADMITTED, message->header.id, &body);
 }
 
@@ -285,6 +387,7 @@ session_ended(struct worker_record *worker, const struct message *message)
 		return;
 	}
 	limits_remove(&worker->monitor->limits, &body->address, (int)body->logged_in, user);
+	shared_state_session_ended(worker->monitor->shared, &body->address);
 }
 
 static void

@@ -30,6 +30,8 @@ struct authentication;
 struct hand_off_ticket;
 struct user_process;
 struct pending_spawn;
+struct pending_admission;
+struct shared_state;
 
 /* Password checks one worker may have running at once; more are refused. */
 #define MONITOR_CHECKS_PER_WORKER 1024
@@ -47,6 +49,7 @@ struct worker_record {
 	struct limits counted;		/* the sessions it was admitted */
 	struct authentication *checks;	/* its password checks running */
 	unsigned check_count;
+	struct pending_admission *admissions;	/* sessions waiting for Redis's word */
 	/* system_users: logins it may hand off, and the socket it hands them off on. */
 	struct hand_off_ticket *tickets;
 	unsigned ticket_count;
@@ -70,6 +73,7 @@ struct monitor {
 	struct xferlog *xferlog;
 	struct limits limits;		/* every worker's sessions */
 	struct login_failures *login_failures;	/* per address, for bans */
+	struct shared_state *shared;	/* shared_state: the instances' Redis; NULL: none */
 
 	unsigned slot_count;
 	struct worker_listener *listeners;	/* slot_count rows of listeners_per_slot */
@@ -109,8 +113,10 @@ void supervisor_free_all(struct monitor *monitor);
 
 /* requests.c: the worker's channel has bytes to read. */
 void requests_readable(struct bufferevent *channel, void *arg);
-/* Cancels a worker's running password checks (it died or misbehaved). */
+/* Cancels a worker's running password checks and admissions (it died or misbehaved). */
 void requests_cancel_all(struct worker_record *worker);
+/* Redis says address is banned for seconds: this instance bans it too (owner: the monitor). */
+void requests_shared_ban(void *owner, const struct message_address *address, unsigned seconds);
 
 /* user_sessions.c: a system account logged in; *ticket lets the worker hand it off. 0 or -ENOMEM. */
 int user_sessions_grant(struct worker_record *worker, const struct avatar_id *id,

@@ -24,6 +24,7 @@
 #include "log/log.h"
 #include "monitor/state.h"
 #include "server/user_process.h"
+#include "shared_state/shared_state.h"
 #include "util/worker_pool.h"
 
 /* How long a ticket stays good: the worker hands off right after the login. */
@@ -369,6 +370,7 @@ user_sessions_reap(struct monitor *monitor, pid_t pid, int status)
 		log_warning("session process %ld of %s exited with status %d", (long)pid,
 		    process->name, WEXITSTATUS(status));
 	limits_remove(&monitor->limits, &process->address, 1, process->name);
+	shared_state_session_ended(monitor->shared, &process->address);
 	LIST_REMOVE(process, link);
 	free(process);
 	return 1;

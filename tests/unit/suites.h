@@ -28,6 +28,7 @@ Suite *message_suite(void);
 Suite *path_suite(void);
 Suite *proxy_header_suite(void);
 Suite *proxy_trusted_suite(void);
+Suite *shared_state_uri_suite(void);
 Suite *portal_suite(void);
 Suite *quota_usage_suite(void);
 Suite *quota_walk_suite(void);

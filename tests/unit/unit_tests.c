@@ -47,6 +47,7 @@ main(void)
 		ftpload_reply_parser_suite,
 		proxy_header_suite,
 		proxy_trusted_suite,
+		shared_state_uri_suite,
 	};
 	SRunner *runner = srunner_create(NULL);
 	size_t i;

@@ -206,6 +206,13 @@ static const struct {
 	{ "login_failure_delay", "60000", "login_failure_delay = 60000" },
 	{ "login_failure_delay", "250ms", "login_failure_delay = 250" },
 	{ "workers", "64", "workers = 64" },
+	/* passwords in URIs are masked: ftpd -t may be shown to anyone */
+	{ "shared_state", "redis://:hunter2@127.0.0.1:6380/2",
+	  "shared_state = redis://:********@127.0.0.1:6380/2" },
+	{ "shared_state", "redis://[::1]", "shared_state = redis://[::1]" },
+	{ "shared_state_ttl", "3", "shared_state_ttl = 3" },
+	{ "passwd_db", "postgresql://ftpd:pw@db/ftp?sslmode=require&password=x",
+	  "passwd_db = postgresql://ftpd:********@db/ftp?sslmode=require&password=********" },
 	/* sizes: K, M and G are powers of 1024; printed with the largest exact one */
 	{ "max_rate_down", "0", "max_rate_down = 0" },
 	{ "max_rate_down", "1M", "max_rate_down = 1M" },
@@ -398,6 +405,9 @@ static const struct {
 	{ "proxy_trusted", "10.0.0.1/8", "bad value for proxy_trusted" },
 	{ "proxy_trusted", "balancer.example", "bad value for proxy_trusted" },
 	{ "proxy_timeout", "0", "bad value for proxy_timeout" },
+	{ "shared_state", "redis://cache:0", "bad value for shared_state" },
+	{ "shared_state", "rediss://cache", "bad value for shared_state" },
+	{ "shared_state_ttl", "2", "bad value for shared_state_ttl" },
 	{ "listen", "[::1]:-21", "bad value for listen: '[::1]:-21'" },
 	{ "listen", "[1111:2222:3333:4444:5555:6666:7777:8888]:21%padding-that-is-too-long",
 	  "bad value for listen" },
