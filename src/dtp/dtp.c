@@ -48,6 +48,7 @@ struct dtp {
 	struct proxy_reader *vetting;
 	evutil_socket_t vetting_fd;
 	int listener_rests;		/* unwatched while vetting; watch it again after */
+	int must_resume_tls;		/* a balancer's, without a header: TLS must prove it */
 };
 
 static void timer_fired(evutil_socket_t fd, short what, void *arg);
@@ -178,6 +179,15 @@ vetted(void *arg, int result, const struct proxy_header *header, const char *why
 
 	dtp->vetting = NULL;
 	dtp->vetting_fd = -1;
+	if (result == PROXY_READ_TLS) {
+		/*
+		 * Forwarded without a header: only the client holds the control
+		 * connection's TLS session, so resuming it proves who this is.
+		 */
+		dtp->must_resume_tls = 1;
+		accept_connection(dtp, fd);
+		return;
+	}
 	if (result == 0 && header->address_length != 0 &&
 	    data_address_same_host((const struct sockaddr *)&header->source,
 	    (const struct sockaddr *)&dtp->remote)) {
@@ -205,12 +215,14 @@ vetted(void *arg, int result, const struct proxy_header *header, const char *why
 /*
  * A connection from a proxy_trusted balancer carries a PROXY header that
  * names the client it forwards (HAProxy's send-proxy-v2 on the passive
- * ports); it is accepted when that is the control connection's client.
+ * ports); it is accepted when that is the control connection's client. One
+ * that starts with a TLS handshake instead is accepted on condition that it
+ * resumes the control connection's session (dtp_must_resume_tls).
  */
 static void
 start_vetting(struct dtp *dtp, evutil_socket_t fd)
 {
-	dtp->vetting = proxy_reader_start(dtp->base, fd, dtp->proxy_timeout, vetted, dtp);
+	dtp->vetting = proxy_reader_start(dtp->base, fd, dtp->proxy_timeout, 1, vetted, dtp);
 	if (dtp->vetting == NULL) {
 		close(fd);
 		return;
@@ -556,4 +568,10 @@ dtp_free(struct dtp *dtp)
 		close(dtp->connection);
 	event_free(dtp->timer);
 	free(dtp);
+}
+
+int
+dtp_must_resume_tls(const struct dtp *dtp)
+{
+	return dtp->must_resume_tls;
 }

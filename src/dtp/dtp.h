@@ -40,6 +40,13 @@ const struct sockaddr *dtp_listen_address(const struct dtp *dtp);
  */
 void dtp_connect(struct dtp *dtp, unsigned timeout_seconds, dtp_connected_fn done, void *arg);
 
+/*
+ * 1 when the connection came from a proxy_trusted balancer without a PROXY
+ * header, starting with TLS: it is the client's only if its TLS handshake
+ * resumes the control connection's session, which the transfer must check.
+ */
+int dtp_must_resume_tls(const struct dtp *dtp);
+
 /* Closes whatever is open; a pending done() is not called. */
 void dtp_free(struct dtp *dtp);
 

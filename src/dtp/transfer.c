@@ -49,6 +49,7 @@ struct transfer {
 	enum transfer_kind kind;
 	struct transfer_options options;
 	struct dtp *dtp;		/* until connected */
+	int must_resume_tls;		/* dtp_must_resume_tls: a balancer's, no header */
 	struct bufferevent *data;
 
 	struct ftpd_read_file *read_file;
@@ -1005,7 +1006,7 @@ tls_data_ready(struct transfer *transfer)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(transfer->data);
 
-	if (tls_data_check(transfer->options.tls, ssl) != 0) {
+	if (tls_data_check(transfer->options.tls, ssl, transfer->must_resume_tls) != 0) {
 		finish(transfer, TRANSFER_NO_CONNECTION, -EPERM);
 		return;
 	}
@@ -1131,11 +1132,19 @@ connected(void *arg, int error, evutil_socket_t fd)
 	struct transfer *transfer = arg;
 	struct timeval stall = { (time_t)transfer->options.stall_timeout, 0 };
 
+	transfer->must_resume_tls = error == 0 && dtp_must_resume_tls(transfer->dtp);
 	dtp_free(transfer->dtp);
 	transfer->dtp = NULL;
 	if (error != 0) {
 		log_info("no data connection: %s", strerror(-error));
 		finish(transfer, TRANSFER_NO_CONNECTION, error);
+		return;
+	}
+	if (transfer->must_resume_tls && transfer->options.tls == NULL) {
+		log_warning("refused a passive data connection through a balancer: no PROXY "
+		    "header, and without PROT P no TLS session can show it is the client's");
+		close(fd);
+		finish(transfer, TRANSFER_NO_CONNECTION, -EPERM);
 		return;
 	}
 	if (transfer->options.tls != NULL) {

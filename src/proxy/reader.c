@@ -21,6 +21,7 @@ struct proxy_reader {
 	proxy_read_fn done;
 	void *arg;
 	size_t have;				/* bytes of the header taken so far */
+	int allow_tls;
 	unsigned char buffer[PROXY_HEADER_MAX];
 };
 
@@ -82,6 +83,11 @@ readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	total = reader->have + (size_t)got;
+	/* 22: a TLS handshake record; neither PROXY form starts so (v1 'P', v2 '\r'). */
+	if (reader->allow_tls && reader->have == 0 && reader->buffer[0] == 0x16) {
+		finish(reader, PROXY_READ_TLS, NULL, NULL);
+		return;
+	}
 	memset(&header, 0, sizeof(header));
 	result = proxy_header_parse(reader->buffer, total, &header, &why);
 	if (result == PROXY_NEED_MORE) {
@@ -108,7 +114,7 @@ readable(evutil_socket_t fd, short what, void *arg)
 }
 
 struct proxy_reader *
-proxy_reader_start(struct event_base *base, int fd, unsigned timeout_seconds,
+proxy_reader_start(struct event_base *base, int fd, unsigned timeout_seconds, int allow_tls,
     proxy_read_fn done, void *arg)
 {
 	struct timeval timeout = { .tv_sec = timeout_seconds, .tv_usec = 0 };
@@ -120,6 +126,7 @@ proxy_reader_start(struct event_base *base, int fd, unsigned timeout_seconds,
 	reader->done = done;
 	reader->arg = arg;
 	reader->have = 0;
+	reader->allow_tls = allow_tls;
 	reader->event = event_new(base, fd, EV_READ | EV_PERSIST, readable, reader);
 	reader->deadline = evtimer_new(base, too_late, reader);
 	if (reader->event == NULL || reader->deadline == NULL ||

@@ -134,7 +134,7 @@ proxied_connection_start(struct server *server, int fd, const struct sockaddr *p
 		peer_length = sizeof(connection->balancer);
 	memcpy(&connection->balancer, peer, peer_length);
 	memcpy(connection->via, via, sizeof(via));
-	connection->reader = proxy_reader_start(server->base, fd, config->proxy_timeout,
+	connection->reader = proxy_reader_start(server->base, fd, config->proxy_timeout, 0,
 	    header_read, connection);
 	if (connection->reader == NULL) {
 		free(connection);

@@ -266,9 +266,9 @@ tls_data_new(struct tls_context *context, SSL *control)
 }
 
 int
-tls_data_check(struct tls_context *context, SSL *data)
+tls_data_check(struct tls_context *context, SSL *data, int must_resume)
 {
-	if (!context->require_reuse)
+	if (!context->require_reuse && !must_resume)
 		return 0;
 	if (!SSL_session_reused(data)) {
 		log_info("refused a TLS data connection: it did not resume the control "

@@ -34,9 +34,10 @@ SSL *tls_data_new(struct tls_context *context, SSL *control);
 
 /*
  * After the data handshake: 0 when the connection may be used, -EPERM when
- * reuse is required and data did not resume control's session (logged).
+ * reuse is required (tls_require_reuse, or must_resume: nothing else shows
+ * whose it is) and data did not resume control's session (logged).
  */
-int tls_data_check(struct tls_context *context, SSL *data);
+int tls_data_check(struct tls_context *context, SSL *data, int must_resume);
 
 /* Size of the token that binds data connections to their control connection. */
 #define TLS_TOKEN_SIZE 32

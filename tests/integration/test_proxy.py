@@ -13,8 +13,9 @@ import struct
 import subprocess
 import time
 
-from harness import (Control, Server, check, check_equal, ftpd_command, populate_tree, read_all,
-                     temp_dir, wait_until)
+from harness import (Control, Server, auth_tls, check, check_equal, ftpd_command, populate_tree,
+                     protect_data, read_all, read_all_tls, temp_dir, tls_options, wait_until,
+                     wrap_data)
 
 LISTEN_HOST = "127.0.0.2"
 BALANCER = "127.0.0.3"
@@ -229,6 +230,49 @@ def test_passive_theft_through_the_balancer_is_refused():
         check("refused a passive data connection from 198.51.100.66 (through a balancer)" in log,
               "the theft through the balancer logged: %s" % log[-2000:])
         check("refused a passive data connection from 127.0.0.1" in log, "the stranger logged")
+
+
+def test_tls_data_through_a_balancer_without_header_must_resume():
+    """A balancer that forwards the passive ports as plain TCP, without a
+    header: the data connection comes from the balancer, not the client.
+    Under PROT P its TLS handshake must then resume the control connection's
+    session, which only the client holds, even with tls_require_reuse = no;
+    a fresh session, or plaintext, is refused."""
+    import ssl
+
+    server, _root = proxy_server(tls_options(options={"tls_require_reuse": "no"}))
+    with server:
+        control = ProxiedControl(server, v2_header(source=CLIENT))
+        auth_tls(control)
+        control.login_anonymous()
+        protect_data(control)
+        _host, port = pasv(control)
+        control.send("RETR pub/data.bin\r\n")
+        plain = balancer_data_connection(port, b"NOOP\r\n")
+        check(closed_without_data(plain), "plaintext without a header was not closed")
+        stranger = balancer_data_connection(port, b"")
+        check_equal(control.read_reply().code, 150, "RETR accepted a TLS connection")
+        try:
+            fresh = wrap_data(control, stranger, reuse=False)
+            check(not fresh.session_reused, "a fresh client resumed a session")
+            check_equal(fresh.recv(1), b"", "a fresh session got data")
+        except (ssl.SSLError, OSError):
+            pass
+        refused = control.read_reply()
+        check(refused.code in (425, 426), "a fresh TLS session through the balancer got %r"
+              % (refused,))
+        _host, port = pasv(control)
+        control.send("RETR pub/data.bin\r\n")
+        sock = balancer_data_connection(port, b"")
+        check_equal(control.read_reply().code, 150, "RETR on the client's own connection")
+        tls = wrap_data(control, sock)
+        check(tls.session_reused, "the client's data connection did not resume")
+        check_equal(len(read_all_tls(tls)), 256 * 40, "the client's own transfer")
+        check_equal(control.read_reply().code, 226, "RETR end")
+        control.close()
+        log = server.stderr_text()
+        check("did not resume the control connection's session" in log,
+              "the fresh session's refusal is not logged: %s" % log[-2000:])
 
 
 def test_port_must_name_the_real_client():

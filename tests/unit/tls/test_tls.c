@@ -429,11 +429,18 @@ open_control(struct link *control, int max_version)
 
 /* What commands/data.c and the transfer do before and after a data connection. */
 static int
-open_data(struct link *data, struct link *control, SSL_SESSION *resume)
+open_data_checked(struct link *data, struct link *control, SSL_SESSION *resume,
+    int must_resume)
 {
 	link_open(data, tls_data_new(context, control->server), resume);
 	ck_assert_int_eq(handshake(data), 0);
-	return tls_data_check(context, data->server);
+	return tls_data_check(context, data->server, must_resume);
+}
+
+static int
+open_data(struct link *data, struct link *control, SSL_SESSION *resume)
+{
+	return open_data_checked(data, control, resume, 0);
 }
 
 static SSL_SESSION *
@@ -663,6 +670,29 @@ START_TEST(test_reuse_not_required_accepts_fresh_session)
 }
 END_TEST
 
+/* A balancer's data connection without a PROXY header: only resumption shows whose it is. */
+START_TEST(test_must_resume_refuses_fresh_session_whatever_the_setting)
+{
+	struct link control, data;
+	SSL_SESSION *ticket;
+
+	config.tls_require_reuse = 0;
+	make_context();
+	make_client_ctx(TLS1_3_VERSION, 1);
+	open_control(&control, TLS1_3_VERSION);
+	tls_prepare_data_connection(control.server);
+	server_says(&control, "227 Entering Passive Mode\r\n");
+	ticket = take_latest_session();
+	ck_assert_int_eq(open_data_checked(&data, &control, NULL, 1), -EPERM);
+	link_close(&data);
+	ck_assert_int_eq(open_data_checked(&data, &control, ticket, 1), 0);
+	ck_assert(SSL_session_reused(data.server));
+	link_close(&data);
+	SSL_SESSION_free(ticket);
+	link_close(&control);
+}
+END_TEST
+
 Suite *
 tls_suite(void)
 {
@@ -694,6 +724,7 @@ tls_suite(void)
 	tcase_add_test(handshakes, test_tls12_session_id_resumption_is_accepted);
 	tcase_add_test(handshakes, test_tls12_session_id_of_another_control_is_refused);
 	tcase_add_test(handshakes, test_reuse_not_required_accepts_fresh_session);
+	tcase_add_test(handshakes, test_must_resume_refuses_fresh_session_whatever_the_setting);
 	suite_add_tcase(suite, handshakes);
 	return suite;
 }
