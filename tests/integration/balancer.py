@@ -89,6 +89,8 @@ class Site:
                               "max_prelogin_per_ip": "0",
                               "pasv_ports": "%d-%d" % (first, first + pasv_ports - 1)}
             server_options.update(options or {})
+            if "passwd_db" in server_options:   # the same users, from PostgreSQL
+                del server_options["passwd_file"]
             server = Server(server_options, start=False)
             server.options["listen"] = "%s:%d proxy" % (host, server.port)
             server.start()

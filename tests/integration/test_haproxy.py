@@ -13,6 +13,7 @@ import threading
 
 from balancer import BALANCER_SOURCE, FRONT, PASSWORD, Site
 from harness import check, check_equal, read_all, wait_until
+from postgresql_cluster import Cluster
 
 
 def client_address(number):
@@ -81,9 +82,14 @@ def check_logs_name_clients(site, count):
 
 def test_fifty_clients_through_haproxy_v2():
     """50 clients, each from its own address, through HAProxy with send-proxy-v2
-    to two instances: login, LIST, STOR, RETR; every log names the real client."""
-    site = Site("send-proxy-v2")
+    to two instances whose users are in one PostgreSQL database: login, LIST,
+    STOR, RETR; every log names the real client."""
+    cluster = Cluster()
+    for number in range(8):
+        cluster.add_user("user%d" % number, PASSWORD)
+    site = Site("send-proxy-v2", users=8, options={"passwd_db": cluster.uri()})
     run_clients(site, 50)
+    check(cluster.ftpd_connections() >= 2, "the instances did not look users up in PostgreSQL")
     check_logs_name_clients(site, 50)
     site.stop()
 
