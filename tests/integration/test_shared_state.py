@@ -287,6 +287,6 @@ def test_silent_redis_never_holds_a_session_back():
             sock.close()
             check(line.startswith("220"), "a session was refused: %r" % line)
             time.sleep(0.1)
-        check(slowest < 0.3, "a greeting took %.2f s with redis silent" % slowest)
+        check(slowest < 0.45, "a greeting took %.2f s with redis silent" % slowest)
         check(server.stderr_text().count("unreachable") == 1,
               "the outage was logged more than once")
