@@ -533,8 +533,8 @@ size_unit(char suffix)
 }
 
 /* Digits and an optional K, M or G (powers of 1024), at most SIZE_MAXIMUM: 0 or -EINVAL. */
-static int
-parse_size(const char *text, uint64_t *out)
+int
+config_parse_size(const char *text, uint64_t *out)
 {
 	size_t length = strlen(text);
 	uint64_t value = 0, unit = 1;
@@ -955,7 +955,7 @@ set_key(struct config *config, const struct config_key *key, const char *value,
 			*(uint64_t *)field = CONFIG_SIZE_UNSET;
 			return 0;
 		}
-		if (parse_size(value, &size) < 0)
+		if (config_parse_size(value, &size) < 0)
 			return bad_value(key, value, place, error);
 		*(uint64_t *)field = size;
 		return 0;

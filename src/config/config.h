@@ -152,6 +152,9 @@ int config_validate(struct config *config, char error[CONFIG_ERROR_SIZE]);
 /* 1 when some listener expects a PROXY header (proxy_protocol, or listen ... proxy). */
 int config_expects_proxy(const struct config *config);
 
+/* A size as the config writes it: digits and an optional K, M or G (1024s). 0 or -EINVAL. */
+int config_parse_size(const char *text, uint64_t *out);
+
 /* Parses "ADDRESS:PORT" as the listen key does. 0 or -EINVAL. */
 int config_parse_listen_address(const char *value, struct listen_address *out);
 

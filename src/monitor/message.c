@@ -148,6 +148,10 @@ message_validate(const struct message *message)
 		    sizeof(body->authenticated.name)) ||
 		    !string_is_terminated(body->authenticated.home,
 		    sizeof(body->authenticated.home)) ||
+		    !string_is_terminated(body->authenticated.shell,
+		    sizeof(body->authenticated.shell)) ||
+		    (body->authenticated.shell[0] != '\0' &&
+		    !user_shell_name_is_valid(body->authenticated.shell)) ||
 		    body->authenticated.has_account > 1 || body->authenticated.read_only > 1 ||
 		    body->authenticated.group_count > CHECKER_GROUPS_MAX ||
 		    body->authenticated.error > 0)

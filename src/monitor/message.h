@@ -71,6 +71,12 @@ struct message_authenticated {
 	char name[CHECKER_USER_MAX + 1];
 	char home[MESSAGE_HOME_SIZE];	/* "" when the store names none */
 	uint32_t read_only;	/* the store allows the user to read only */
+	/* The store's shell and limits for the user (struct user_settings). */
+	char shell[CHECKER_SHELL_NAME_MAX + 1];	/* "": the config's shell */
+	uint64_t quota_bytes;	/* USER_LIMIT_UNSET: the config's, as below */
+	uint64_t quota_files;
+	uint64_t max_rate_down;
+	uint64_t max_rate_up;
 	uint32_t has_account;	/* system_users: account below is whom to become */
 	uint32_t uid;
 	uint32_t gid;

@@ -93,6 +93,11 @@ answer_authentication(struct worker_record *worker, uint32_t id, int error,
 			if (avatar_id->home != NULL)
 				strcpy(body.home, avatar_id->home);
 			body.read_only = avatar_id->read_only != 0;
+			strcpy(body.shell, avatar_id->settings.shell);
+			body.quota_bytes = avatar_id->settings.quota_bytes;
+			body.quota_files = avatar_id->settings.quota_files;
+			body.max_rate_down = avatar_id->settings.max_rate_down;
+			body.max_rate_up = avatar_id->settings.max_rate_up;
 		}
 		if (body.error == 0 && avatar_id->account != NULL) {
 			const struct system_account *account = avatar_id->account;

@@ -9,6 +9,7 @@
 
 #include "config/config.h"
 #include "ftpd/shell.h"
+#include "portal/checkers/checkers.h"
 
 struct portal;
 struct portal_request;
@@ -24,6 +25,7 @@ struct avatar {
 	char *name;		/* login name; "anonymous" for guests */
 	int anonymous;
 	int read_only;		/* its shell refuses every change (guests, read_only users) */
+	struct user_settings settings;	/* the user store's shell and limits (passwd_db) */
 	char *home;		/* the directory the shell serves */
 	struct system_account *account;	/* system_users logins: whom to become; else NULL */
 	/* login = shell: authenticate's login until create takes it over. */

@@ -96,12 +96,46 @@ realm_home_directory(const struct realm *realm, const struct avatar_id *id,
 	return 0;
 }
 
+/*
+ * The shell a user store names for one user: one this server already runs,
+ * never a module loaded on the store's word. The shell module and the
+ * anonymous_shell module come with their option lines, the built-in fs and
+ * anon with none. NULL (logged) for any other name.
+ */
+static const struct ftpd_shell_module *
+user_shell_module(const struct realm *realm, const char *name,
+    const struct config_lines **options)
+{
+	static const struct config_lines no_options;
+	const struct ftpd_shell_module *module;
+	char error[256];
+
+	if (strcmp(name, realm->user_module->name) == 0) {
+		*options = &realm->config->shell_options;
+		return realm->user_module;
+	}
+	if (realm->anonymous_module != NULL && strcmp(name, realm->anonymous_module->name) == 0) {
+		*options = &realm->config->anonymous_shell_options;
+		return realm->anonymous_module;
+	}
+	if (strcmp(name, "fs") == 0 || strcmp(name, "anon") == 0) {
+		/* Built in: found without a file, whatever shell_dir holds. */
+		module = shell_registry_find(name, NULL, error, sizeof(error));
+		*options = &no_options;
+		return module;
+	}
+	log_error("the user store gives shell \"%s\", which this server does not run: it "
+	    "may name \"fs\", \"anon\", or the module of shell (%s) or of anonymous_shell",
+	    name, realm->user_module->name);
+	return NULL;
+}
+
 int
 realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_host *host)
 {
 	const struct ftpd_shell_module *module;
 	struct ftpd_shell_config shell_config;
-	const struct config_lines *options;
+	const struct config_lines *options = NULL;
 	struct ftpd_shell *shell = NULL;
 	int error;
 
@@ -116,6 +150,12 @@ realm_open_shell(const struct realm *realm, struct avatar *avatar, struct ftpd_h
 		module = realm->anonymous_module;
 		shell_config.read_only = 1;
 		options = &realm->config->anonymous_shell_options;
+	} else if (avatar->settings.shell[0] != '\0') {
+		/* A shell of the user's own (passwd_db's shell column). */
+		module = user_shell_module(realm, avatar->settings.shell, &options);
+		/* anon refuses every change: the session says so before asking it. */
+		shell_config.read_only = avatar->read_only ||
+		    strcmp(avatar->settings.shell, "anon") == 0;
 	} else {
 		module = realm->user_module;
 		/* A user the store allows to read only (passwd_db's read_only column). */
@@ -158,6 +198,7 @@ realm_request_avatar(struct realm *realm, struct avatar_id *id, struct avatar **
 		return -ENOMEM;
 	created->anonymous = id->anonymous;
 	created->read_only = id->read_only;
+	created->settings = id->settings;
 	created->name = strdup(id->name);
 	created->home = strdup(root);
 	if (created->name == NULL || created->home == NULL) {

@@ -419,7 +419,8 @@ enter_logged_in(struct session *session, struct avatar *avatar)
 	log_info("%s: login ok: %s%s", session->peer_text, avatar->name,
 	    avatar->anonymous ? " (anonymous)" : "");
 	session->avatar = avatar;
-	session_limits_from_config(&session->limits, session->config, avatar->anonymous);
+	session_limits_from_config(&session->limits, session->config, avatar->anonymous,
+	    &avatar->settings);
 	memset(&session->home_usage, 0, sizeof(session->home_usage));
 	session->state = SESSION_AUTHED;
 	session->login_failures = 0;

@@ -119,14 +119,19 @@ class Cluster:
                            timeout=60)
             self.running = False
 
-    def add_user(self, name, password, home=None, read_only=False, locked=False):
+    def add_user(self, name, password, home=None, read_only=False, locked=False, table="ftp_users",
+                 **settings):
+        """A row of table; settings fill optional columns (shell, quota_bytes...)."""
         hashed = password_hash(password)
         if locked:
             hashed = "!" + hashed
-        self.psql("ftp", "INSERT INTO ftp_users (name, password_hash, home, read_only) "
-                  "VALUES (%s, %s, %s, %s);\n" % (sql_text(name), sql_text(hashed),
-                                                 sql_text(home), "true" if read_only else
-                                                 "false"))
+        columns = ["name", "password_hash", "home", "read_only"] + sorted(settings)
+        values = [sql_text(name), sql_text(hashed), sql_text(home),
+                  "true" if read_only else "false"]
+        values += [str(settings[key]) if isinstance(settings[key], int)
+                   else sql_text(settings[key]) for key in sorted(settings)]
+        self.psql("ftp", "INSERT INTO %s (%s) VALUES (%s);\n"
+                  % (table, ", ".join(columns), ", ".join(values)))
 
     def ftpd_connections(self):
         """How many connections ftpd holds to the cluster now."""

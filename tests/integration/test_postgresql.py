@@ -2,15 +2,18 @@
 made with initdb and pg_ctl: logins to their homes, a read-only user, the
 421 that says the database cannot be reached (within a second, measured), a
 logged-in session that does not need the database, logins again once it is
-back, and many logins at once over a bounded pool of connections."""
+back, many logins at once over a bounded pool of connections, and the
+optional per-user columns (shell, quotas, rates) over the server's keys,
+also from a view that lacks them or holds a value ftpd cannot read."""
 
 import os
 import socket
 import threading
 import time
 
-from harness import (Server, check, check_equal, download, free_port, listing_lines, pwd_path,
-                     run_ftpd, temp_dir, upload, write_file)
+from harness import (Server, check, check_equal, download, expect_preliminary, free_port,
+                     listing_lines, open_passive, pwd_path, run_ftpd, temp_dir, upload,
+                     write_file)
 from postgresql_cluster import CONNECTIONS_MAX, ROLE, Cluster
 
 def database_server(cluster, options=None):
@@ -20,6 +23,28 @@ def database_server(cluster, options=None):
     opts = {"anonymous": "no", "passwd_db": cluster.uri(), "home_root": home_root}
     opts.update(options or {})
     return Server(opts), home_root
+
+
+KIBIBYTE = 1 << 10
+
+
+def refused_upload(control, line, data):
+    """An upload the server must stop (552): 150, then the data until the
+    server closes the data connection. Returns the final reply."""
+    sock = open_passive(control)
+    expect_preliminary(control, line)
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass
+    sock.close()
+    return control.read_reply()
+
+
+def timed_download(control, line):
+    started = time.monotonic()
+    data = download(control, line)
+    return data, time.monotonic() - started
 
 
 def timed_pass(server, user, password):
@@ -86,6 +111,115 @@ def test_users_log_in_to_their_homes():
             control.send(b"USER caf\xe9\r\n")
             check_equal(control.read_reply().code, 331, "USER with a Latin-1 name")
             control.expect("PASS alice-secret", 530)
+
+
+def test_per_user_settings_replace_the_servers_keys():
+    """The optional columns: quotas and rates of a user's own over the
+    server's, 0 lifting a limit, a read-only shell by name, and a shell the
+    server does not run refusing the login."""
+    cluster = Cluster()
+    server, home_root = database_server(cluster, {"max_rate_down": "64K",
+                                                  "quota_files": "1000"})
+    cluster.add_user("small", "small-secret", quota_bytes=16 * KIBIBYTE)
+    cluster.add_user("counted", "counted-secret", quota_files=1)
+    cluster.add_user("fast", "fast-secret", max_rate_down=0)
+    cluster.add_user("paced", "paced-secret", max_rate_down=256 * KIBIBYTE)
+    cluster.add_user("viewer", "viewer-secret", shell="anon")
+    cluster.add_user("local", "local-secret", shell="fs")
+    cluster.add_user("stray", "stray-secret", shell="smb")
+    payload = os.urandom(512 * KIBIBYTE)
+    for name in ("small", "counted", "fast", "paced", "viewer", "local", "stray"):
+        os.makedirs(os.path.join(home_root, name))
+    for name in ("fast", "paced"):
+        write_file(os.path.join(home_root, name, "half.bin"), payload)
+    write_file(os.path.join(home_root, "viewer", "note.txt"), b"read me\n")
+    with server:
+        with server.connect() as control:
+            control.login("small", "small-secret")
+            upload(control, "STOR first.bin", os.urandom(10 * KIBIBYTE))
+            reply = refused_upload(control, "STOR second.bin", os.urandom(10 * KIBIBYTE))
+            check_equal(reply.code, 552, "a STOR past small's own quota_bytes: %r" % reply)
+        check_equal(sorted(os.listdir(os.path.join(home_root, "small"))), ["first.bin"],
+                    "small's home after the refused upload")
+
+        with server.connect() as control:
+            control.login("counted", "counted-secret")
+            upload(control, "STOR only.txt", b"one\n")
+            # Refused before any data: the count is known at once.
+            open_passive(control).close()
+            control.expect("STOR two.txt", 552)
+            control.expect("MKD more", 552)
+        check_equal(os.listdir(os.path.join(home_root, "counted")), ["only.txt"],
+                    "counted's home")
+
+        # The server paces downloads at 64K (8 s for 512 KiB); fast's 0 lifts
+        # it, paced's 256K replaces it.
+        for name, low, high in (("fast", 0.0, 2.0), ("paced", 1.5, 4.0)):
+            with server.connect() as control:
+                control.login(name, name + "-secret")
+                control.expect("TYPE I", 200)
+                data, seconds = timed_download(control, "RETR half.bin")
+                check(data == payload, "%s's download differs from the file" % name)
+                check(low <= seconds <= high, "%s's 512 KiB took %.2f s, expected %.1f to "
+                      "%.1f s" % (name, seconds, low, high))
+
+        with server.connect() as control:
+            control.login("viewer", "viewer-secret")
+            check_equal(download(control, "RETR note.txt"), b"read me\n", "viewer's download")
+            control.expect("STOR new.bin", 550)
+            control.expect("MKD more", 550)
+        check_equal(os.listdir(os.path.join(home_root, "viewer")), ["note.txt"],
+                    "the home of a user whose shell is anon")
+
+        with server.connect() as control:
+            control.login("local", "local-secret")
+            upload(control, "STOR mine.txt", b"mine\n")
+
+        with server.connect() as control:
+            control.expect("USER stray", 331)
+            control.expect("PASS stray-secret", 530)
+    text = server.stderr_text()
+    check('shell "smb", which this server does not run' in text,
+          "no error naming the shell the server does not run:\n" + server.stderr_tail())
+
+
+def test_a_view_without_the_optional_columns_and_a_value_ftpd_cannot_read():
+    """ftp_users as a view over an application's table: without the optional
+    columns the server's keys apply; a limit in a text column is read as the
+    config writes sizes, and one that is no size refuses the user rather
+    than lifting the limit."""
+    cluster = Cluster()
+    cluster.psql("ftp", "DROP TABLE ftp_users;\n"
+                 "CREATE TABLE accounts (name text PRIMARY KEY, password_hash text NOT NULL, "
+                 "home text, read_only boolean NOT NULL DEFAULT false, quota text);\n"
+                 "CREATE VIEW ftp_users AS SELECT name, password_hash, home, read_only "
+                 "FROM accounts;\n"
+                 "GRANT SELECT ON ftp_users TO %s;\n" % ROLE)
+    cluster.add_user("alice", "alice-secret", table="accounts", quota="lots")
+    server, home_root = database_server(cluster, {"quota_bytes": "1M"})
+    os.makedirs(os.path.join(home_root, "alice"))
+    with server:
+        with server.connect() as control:
+            control.login("alice", "alice-secret")
+            upload(control, "STOR a.bin", os.urandom(20 * KIBIBYTE))
+            check_equal(refused_upload(control, "STOR big.bin",
+                                       os.urandom(1100 * KIBIBYTE)).code, 552,
+                        "the server's quota_bytes for a view without the column")
+
+        cluster.psql("ftp", "CREATE OR REPLACE VIEW ftp_users AS SELECT name, password_hash, "
+                     "home, read_only, quota AS quota_bytes FROM accounts;\n")
+        with server.connect() as control:
+            control.expect("USER alice", 331)
+            control.expect("PASS alice-secret", 530)
+        check('quota_bytes "lots" is not a size' in server.stderr_text(),
+              "no warning naming the unreadable value:\n" + server.stderr_tail())
+
+        cluster.psql("ftp", "UPDATE accounts SET quota = '32K' WHERE name = 'alice';\n")
+        with server.connect() as control:
+            control.login("alice", "alice-secret")
+            check_equal(refused_upload(control, "STOR b.bin", os.urandom(20 * KIBIBYTE)).code,
+                        552, "a STOR past a quota of '32K' with 20 KiB used")
+    check_equal(os.listdir(os.path.join(home_root, "alice")), ["a.bin"], "alice's home")
 
 
 def test_stopped_database_answers_421_and_sessions_go_on():

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,12 +46,59 @@ struct system_account {
 	unsigned char hand_off_ticket[16];
 };
 
+/* Longest shell name a user store may give a user ("fs", "anon", a module's name). */
+#define CHECKER_SHELL_NAME_MAX 63
+
+/* A per-user limit the user store leaves to the config. */
+#define USER_LIMIT_UNSET UINT64_MAX
+
+/*
+ * What a user store sets for one user (passwd_db's optional columns); what
+ * it leaves unset follows the config. Limits are bytes and bytes per second;
+ * 0 lifts the config's limit for that user.
+ */
+struct user_settings {
+	char shell[CHECKER_SHELL_NAME_MAX + 1];	/* a shell the server runs; "": shell */
+	uint64_t quota_bytes;			/* USER_LIMIT_UNSET: quota_bytes */
+	uint64_t quota_files;			/* USER_LIMIT_UNSET: quota_files */
+	uint64_t max_rate_down;			/* USER_LIMIT_UNSET: max_rate_down */
+	uint64_t max_rate_up;			/* USER_LIMIT_UNSET: max_rate_up */
+};
+
+/* Nothing set: the config decides everything. */
+static inline void
+user_settings_init(struct user_settings *settings)
+{
+	settings->shell[0] = '\0';
+	settings->quota_bytes = USER_LIMIT_UNSET;
+	settings->quota_files = USER_LIMIT_UNSET;
+	settings->max_rate_down = USER_LIMIT_UNSET;
+	settings->max_rate_up = USER_LIMIT_UNSET;
+}
+
+/* A shell name a store may give: letters, digits, '.', '_', '-', not starting with '.'. */
+static inline int
+user_shell_name_is_valid(const char *name)
+{
+	const char *cursor;
+
+	if (name[0] == '\0' || name[0] == '.' || strlen(name) > CHECKER_SHELL_NAME_MAX)
+		return 0;
+	for (cursor = name; *cursor != '\0'; cursor++)
+		if (!((*cursor >= 'a' && *cursor <= 'z') || (*cursor >= 'A' && *cursor <= 'Z') ||
+		    (*cursor >= '0' && *cursor <= '9') || *cursor == '.' || *cursor == '_' ||
+		    *cursor == '-'))
+			return 0;
+	return 1;
+}
+
 /* Who the credentials proved the user to be: what the realm builds a shell for. */
 struct avatar_id {
 	char *name;		/* login name; "anonymous" for guests */
 	char *home;		/* home given by the password file or the account, or NULL */
 	int anonymous;
 	int read_only;		/* the store allows this user to read only (passwd_db) */
+	struct user_settings settings;	/* the store's shell and limits for this user */
 	struct system_account *account;	/* system_users logins only, else NULL */
 	/* login = shell: what the module's authenticate gave, for its create. */
 	void *shell_login;
@@ -161,6 +209,7 @@ avatar_id_new(const char *name, const char *home, int anonymous, struct avatar_i
 	if (created == NULL)
 		return -ENOMEM;
 	created->anonymous = anonymous;
+	user_settings_init(&created->settings);
 	created->name = strdup(name);
 	created->home = home != NULL ? strdup(home) : NULL;
 	if (created->name == NULL || (home != NULL && created->home == NULL)) {

@@ -36,6 +36,11 @@ id_from_answer(const struct message_authenticated *answer, struct avatar_id **id
 	if (error != 0)
 		return error;
 	(*id)->read_only = answer->read_only != 0;
+	strcpy((*id)->settings.shell, answer->shell);
+	(*id)->settings.quota_bytes = answer->quota_bytes;
+	(*id)->settings.quota_files = answer->quota_files;
+	(*id)->settings.max_rate_down = answer->max_rate_down;
+	(*id)->settings.max_rate_up = answer->max_rate_up;
 	if (!answer->has_account)
 		return 0;
 	account = calloc(1, sizeof(*account));

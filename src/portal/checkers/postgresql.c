@@ -57,6 +57,7 @@ struct checker_request {
 	char stand_in[CRYPT_OUTPUT_SIZE];	/* the setting hashed instead, at the same cost */
 	char *home;
 	int read_only;
+	struct user_settings settings;
 	int match;
 	int error;
 };
@@ -217,8 +218,10 @@ verify_done(void *arg, int cancelled)
 		error = request->error;
 	else if (!request->match)
 		error = -EACCES;
-	else if ((error = avatar_id_new(request->user, request->home, 0, &id)) == 0)
+	else if ((error = avatar_id_new(request->user, request->home, 0, &id)) == 0) {
 		id->read_only = request->read_only;
+		id->settings = request->settings;
+	}
 	complete(request, error, id);
 }
 
@@ -241,6 +244,7 @@ verify(struct checker_request *request, const struct postgresql_user *user)
 		if (!crypt_hash_is_locked(user->hash))
 			strcpy(request->hash, user->hash);
 		request->read_only = user->read_only;
+		request->settings = user->settings;
 		if (user->home != NULL && (request->home = strdup(user->home)) == NULL) {
 			complete(request, -ENOMEM, NULL);
 			return;

@@ -9,6 +9,8 @@
 
 #include <event2/event.h>
 
+#include "portal/checkers/checkers.h"
+
 struct worker_pool;
 
 /* Connections to the database at most; checks beyond them wait in a queue. */
@@ -109,6 +111,7 @@ struct postgresql_user {
 	char hash[CRYPT_OUTPUT_SIZE];	/* "" when NULL: no password opens it */
 	char *home;			/* NULL: home_root/name; owned by the connection */
 	int read_only;
+	struct user_settings settings;	/* the optional columns; unset where NULL or absent */
 };
 
 /*

@@ -4,22 +4,49 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
 
+#include "config/config.h"
 #include "log/log.h"
+#include "portal/checkers/checkers.h"
 #include "portal/checkers/postgresql.h"
 #include "util/attributes.h"
 
 /*
  * The one query ftpd sends, the name its parameter (never spliced into the
  * text). conf/sql/schema.sql documents the table, which may as well be a
- * view over an application's own tables.
+ * view over an application's own tables. The per-user settings are read
+ * through the row as JSON, so a table or view without those columns still
+ * works: a column that is not there reads as NULL, the config's value.
  */
 static const char user_query[] =
-    "SELECT password_hash, home, read_only FROM ftp_users WHERE name = $1";
+    "SELECT password_hash, home, read_only, settings->>'shell', "
+    "settings->>'quota_bytes', settings->>'quota_files', "
+    "settings->>'max_rate_down', settings->>'max_rate_up' "
+    "FROM ftp_users AS u, to_jsonb(u) AS settings WHERE name = $1";
+
+/* The columns of user_query's answer, in order. */
+enum user_column {
+	COLUMN_HASH, COLUMN_HOME, COLUMN_READ_ONLY, COLUMN_SHELL,
+	COLUMN_QUOTA_BYTES, COLUMN_QUOTA_FILES, COLUMN_MAX_RATE_DOWN, COLUMN_MAX_RATE_UP,
+	COLUMN_COUNT
+};
+
+/* The optional limit columns, where their values go in struct user_settings. */
+static const struct {
+	enum user_column column;
+	const char *name;
+	size_t offset;
+} limit_columns[] = {
+	{ COLUMN_QUOTA_BYTES, "quota_bytes", offsetof(struct user_settings, quota_bytes) },
+	{ COLUMN_QUOTA_FILES, "quota_files", offsetof(struct user_settings, quota_files) },
+	{ COLUMN_MAX_RATE_DOWN, "max_rate_down", offsetof(struct user_settings, max_rate_down) },
+	{ COLUMN_MAX_RATE_UP, "max_rate_up", offsetof(struct user_settings, max_rate_up) },
+};
 
 /* SQLSTATE class 22, data exception: a parameter the database refused (bad encoding). */
 #define SQLSTATE_DATA_EXCEPTION "22"
@@ -223,6 +250,43 @@ postgresql_connection_connect(struct postgresql_connection *connection,
 	return 0;
 }
 
+/*
+ * The optional columns of the row into settings: a shell name, limits as
+ * the config writes sizes (a bigint, or text such as "10G"). 0, or -EINVAL
+ * with the column and its value logged (they hold no secret).
+ */
+static int
+read_settings(const PGresult *result, struct user_settings *settings)
+{
+	const char *value;
+	uint64_t *field;
+	size_t i;
+
+	user_settings_init(settings);
+	if (!PQgetisnull(result, 0, COLUMN_SHELL)) {
+		value = PQgetvalue(result, 0, COLUMN_SHELL);
+		if (!user_shell_name_is_valid(value)) {
+			log_warning("passwd_db: shell \"%.*s\" is not a shell name (letters, digits, "
+			    "'.', '_' and '-', at most %d); refused", CHECKER_SHELL_NAME_MAX + 1,
+			    value, CHECKER_SHELL_NAME_MAX);
+			return -EINVAL;
+		}
+		strcpy(settings->shell, value);
+	}
+	for (i = 0; i < sizeof(limit_columns) / sizeof(limit_columns[0]); i++) {
+		if (PQgetisnull(result, 0, limit_columns[i].column))
+			continue;
+		value = PQgetvalue(result, 0, limit_columns[i].column);
+		field = (uint64_t *)((char *)settings + limit_columns[i].offset);
+		if (config_parse_size(value, field) != 0) {
+			log_warning("passwd_db: %s \"%.32s\" is not a size (digits, with K, M or G "
+			    "after them or not); refused", limit_columns[i].name, value);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* Reads the row of a successful query into connection->answer. */
 static void
 read_row(struct postgresql_connection *connection, const PGresult *result)
@@ -234,21 +298,27 @@ read_row(struct postgresql_connection *connection, const PGresult *result)
 		answer->verdict = POSTGRESQL_USER_UNKNOWN;
 		return;
 	}
-	if (PQntuples(result) > 1 || PQnfields(result) != 3) {
+	if (PQntuples(result) > 1 || PQnfields(result) != COLUMN_COUNT) {
 		/* A view that yields a name twice: which row is meant cannot be known. */
 		log_warning("passwd_db: %d rows of %d columns for one name; refused",
 		    PQntuples(result), PQnfields(result));
 		answer->verdict = POSTGRESQL_USER_UNUSABLE;
 		return;
 	}
-	hash = PQgetisnull(result, 0, 0) ? "" : PQgetvalue(result, 0, 0);
-	home = PQgetisnull(result, 0, 1) ? "" : PQgetvalue(result, 0, 1);
-	read_only = PQgetisnull(result, 0, 2) ? "f" : PQgetvalue(result, 0, 2);
+	hash = PQgetisnull(result, 0, COLUMN_HASH) ? "" : PQgetvalue(result, 0, COLUMN_HASH);
+	home = PQgetisnull(result, 0, COLUMN_HOME) ? "" : PQgetvalue(result, 0, COLUMN_HOME);
+	read_only = PQgetisnull(result, 0, COLUMN_READ_ONLY) ? "f" :
+	    PQgetvalue(result, 0, COLUMN_READ_ONLY);
 	if (strlen(hash) >= sizeof(answer->hash) || strlen(home) >= PATH_MAX ||
 	    (home[0] != '\0' && home[0] != '/')) {
 		/* Nothing of the row is logged: it may hold a hash. */
 		log_warning("passwd_db: a row with a password_hash too long for crypt(3) or a "
 		    "home that is not an absolute path; refused");
+		answer->verdict = POSTGRESQL_USER_UNUSABLE;
+		return;
+	}
+	/* A limit that cannot be read would otherwise be no limit at all. */
+	if (read_settings(result, &answer->settings) != 0) {
 		answer->verdict = POSTGRESQL_USER_UNUSABLE;
 		return;
 	}

@@ -74,12 +74,18 @@ START_TEST(test_authenticated_round_trip)
 	body.group_count = 2;
 	body.groups[0] = 1002;
 	body.groups[1] = 27;
+	strcpy(body.shell, "anon");
+	body.quota_bytes = (uint64_t)5 << 40;
+	body.max_rate_up = USER_LIMIT_UNSET;
 	ck_assert_int_eq(message_put(buffer, MESSAGE_AUTHENTICATED, 5, &body), 0);
 	ck_assert_int_eq(message_take(buffer, &message), 1);
 	ck_assert_int_eq(message.body.authenticated.error, 0);
 	ck_assert_str_eq(message.body.authenticated.home, "/home/bob");
 	ck_assert_uint_eq(message.body.authenticated.uid, 1001);
 	ck_assert_uint_eq(message.body.authenticated.groups[1], 27);
+	ck_assert_str_eq(message.body.authenticated.shell, "anon");
+	ck_assert_uint_eq(message.body.authenticated.quota_bytes, (uint64_t)5 << 40);
+	ck_assert_uint_eq(message.body.authenticated.max_rate_up, USER_LIMIT_UNSET);
 }
 END_TEST
 
@@ -193,6 +199,17 @@ START_TEST(test_fields_out_of_range_refused)
 	ck_assert_int_eq(message_put(buffer, MESSAGE_AUTHENTICATED, 1, &authenticated), 0);
 	ck_assert_int_eq(message_take(buffer, &message), -EINVAL);
 	evbuffer_drain(buffer, evbuffer_get_length(buffer));
+	/* A shell that would be a path: the realm never loads modules on a store's word. */
+	authenticated.error = 0;
+	strcpy(authenticated.shell, "../evil");
+	ck_assert_int_eq(message_put(buffer, MESSAGE_AUTHENTICATED, 1, &authenticated), 0);
+	ck_assert_int_eq(message_take(buffer, &message), -EINVAL);
+	evbuffer_drain(buffer, evbuffer_get_length(buffer));
+	memset(authenticated.shell, 'x', sizeof(authenticated.shell));
+	ck_assert_int_eq(message_put(buffer, MESSAGE_AUTHENTICATED, 1, &authenticated), 0);
+	ck_assert_int_eq(message_take(buffer, &message), -EINVAL);
+	evbuffer_drain(buffer, evbuffer_get_length(buffer));
+	memset(authenticated.shell, 0, sizeof(authenticated.shell));
 	memset(&admit, 0, sizeof(admit));
 	admit.address.length = 5;
 	ck_assert_int_eq(message_put(buffer, MESSAGE_ADMIT, 1, &admit), 0);
