@@ -126,6 +126,8 @@ hand_off_is_valid(const struct message_hand_off *hand_off)
 	return socket_address_is_valid(&hand_off->peer, hand_off->peer_length) &&
 	    (hand_off->local_length == 0 ||
 	    socket_address_is_valid(&hand_off->local, hand_off->local_length)) &&
+	    (hand_off->front_length == 0 ||
+	    socket_address_is_valid(&hand_off->front, hand_off->front_length)) &&
 	    (hand_off->flags & ~(uint32_t)MESSAGE_SESSION_FLAGS_ALL) == 0 &&
 	    hand_off->input_length <= sizeof(hand_off->input);
 }

@@ -168,6 +168,9 @@ struct message_hand_off {
 	uint32_t peer_length;
 	struct sockaddr_storage local;		/* the server's address the client reached */
 	uint32_t local_length;
+	/* Behind a balancer: the address the client reached on it (PASV shows it). */
+	struct sockaddr_storage front;
+	uint32_t front_length;			/* 0: no balancer */
 	uint32_t flags;				/* enum message_session_flags */
 	uint32_t mlst_facts;
 	unsigned char tls_token[MESSAGE_TLS_TOKEN_SIZE];

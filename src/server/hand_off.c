@@ -139,6 +139,7 @@ describe(struct session *session, const struct avatar *avatar, struct message_ha
 	body->peer_length = session->peer_length;
 	memcpy(&body->local, &session->local, session->local_length);
 	body->local_length = session->local_length;
+	body->front_length = session_front(session, &body->front);
 	body->flags = session_flags(session);
 	body->mlst_facts = session->mlst_facts;
 	if (session->tls != NULL) {

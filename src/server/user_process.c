@@ -49,6 +49,8 @@ describe(const struct user_start *start, struct session_handover *handover)
 	handover->peer_length = hand_off->peer_length;
 	handover->local = (const struct sockaddr *)&hand_off->local;
 	handover->local_length = hand_off->local_length;
+	handover->front = hand_off->front_length > 0 ? (const struct sockaddr *)&hand_off->front :
+	    NULL;
 	handover->user = start->id->name;
 	handover->tls_relayed = (hand_off->flags & MESSAGE_SESSION_TLS) != 0;
 	handover->tls_token = hand_off->tls_token;

@@ -308,6 +308,17 @@ session_set_front(struct session *session, const struct sockaddr *front)
 	memcpy(&session->front, front, length);
 }
 
+socklen_t
+session_front(const struct session *session, struct sockaddr_storage *out)
+{
+	socklen_t length = session->front.sin6_family == AF_INET ? sizeof(struct sockaddr_in) :
+	    session->front.sin6_family == AF_INET6 ? sizeof(struct sockaddr_in6) : 0;
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out, &session->front, length);
+	return length;
+}
+
 void
 session_free(struct session *session)
 {
@@ -388,6 +399,9 @@ session_new_handed_over(const struct session_services *services, struct settings
 	} else if (getsockname(fd, (struct sockaddr *)&session->local,
 	    &session->local_length) != 0)
 		session->local_length = 0;
+	/* Behind a balancer PASV still announces the balancer, not this host. */
+	if (handover->front != NULL)
+		session_set_front(session, handover->front);
 	format_peer(session);
 	services->session_started(services->owner, session);
 	evutil_make_socket_nonblocking(fd);

@@ -121,6 +121,9 @@ struct session *session_new(const struct session_services *services, struct sett
  */
 void session_set_front(struct session *session, const struct sockaddr *front);
 
+/* The front session_set_front gave, copied to out: its length, or 0 when there is none. */
+socklen_t session_front(const struct session *session, struct sockaddr_storage *out);
+
 /* Frees at once whatever state it is in (server shutdown). */
 void session_free(struct session *session);
 
@@ -170,6 +173,7 @@ struct session_handover {
 	socklen_t peer_length;
 	const struct sockaddr *local;	/* the server address the client reached */
 	socklen_t local_length;		/* 0: ask the socket */
+	const struct sockaddr *front;	/* behind a balancer: session_set_front's; else NULL */
 	const char *user;
 	/* The control connection is TLS, kept by the worker, which relays it: fd is plain. */
 	int tls_relayed;

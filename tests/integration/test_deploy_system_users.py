@@ -459,3 +459,35 @@ def test_max_sessions_per_user_counts_user_processes():
                     break
             time.sleep(0.1)
         check_equal(reply.code, 230, "%s once the first session process exited" % name)
+
+
+def test_behind_a_balancer_the_session_process_announces_the_front():
+    """A PROXY listener: the session process a login moves to keeps the
+    client's address and the balancer's front, so PASV still announces the
+    balancer, and a passive connection forwarded with a header reaches it."""
+    from test_proxy import (BALANCER, CLIENT, FRONT, LISTEN_HOST, ProxiedControl,
+                            balancer_data_connection, pasv, v2_header)
+    name, account, home = create_account()
+    write_file(os.path.join(home, "notes.txt"), "mine\n")
+    os.chown(os.path.join(home, "notes.txt"), account.pw_uid, account.pw_gid)
+    server = Server({"system_users": "yes", "anonymous": "no", "proxy_trusted": BALANCER},
+                    start=False)
+    server.options["listen"] = "%s:%d proxy" % (LISTEN_HOST, server.port)
+    server.start()
+    with server:
+        with ProxiedControl(server, v2_header(source=CLIENT)) as control:
+            check_equal(control.greeting.code, 220, "greeting through the balancer")
+            control.login(name, PASSWORD)
+            check(serving_pid(control.sock) != server.process.pid,
+                  "the listening process serves the logged-in user")
+            control.expect("TYPE I", 200)
+            host, port = pasv(control)
+            check_equal(host, FRONT, "PASV of the session process announces the front")
+            data = balancer_data_connection(port, v2_header(source=CLIENT))
+            control.expect("RETR notes.txt", 150)
+            check_equal(data.recv(100), b"mine\n", "RETR through the balancer")
+            data.close()
+            check_equal(control.read_reply().code, 226, "end of the RETR")
+            control.expect("QUIT", 221)
+    check("%s: login ok: %s" % (CLIENT, name) in server.stderr_text(),
+          "the login is not logged for the client:\n" + server.stderr_tail())

@@ -89,6 +89,35 @@ START_TEST(test_authenticated_round_trip)
 }
 END_TEST
 
+START_TEST(test_hand_off_carries_the_balancer_front)
+{
+	static struct message_hand_off body;	/* too big for the stack of a test */
+	struct sockaddr_in *peer = (struct sockaddr_in *)&body.peer;
+	struct sockaddr_in *front = (struct sockaddr_in *)&body.front;
+	struct message message;
+
+	memset(&body, 0, sizeof(body));
+	peer->sin_family = AF_INET;
+	body.peer_length = sizeof(*peer);
+	ck_assert_int_eq(message_put(buffer, MESSAGE_HAND_OFF, 3, &body), 0);
+	ck_assert_int_eq(message_take(buffer, &message), 1);
+	ck_assert_uint_eq(message.body.hand_off.front_length, 0);
+
+	front->sin_family = AF_INET;
+	front->sin_addr.s_addr = htonl(0x7f000009);
+	body.front_length = sizeof(*front);
+	ck_assert_int_eq(message_put(buffer, MESSAGE_HAND_OFF, 4, &body), 0);
+	ck_assert_int_eq(message_take(buffer, &message), 1);
+	ck_assert_uint_eq(((struct sockaddr_in *)&message.body.hand_off.front)->sin_addr.s_addr,
+	    htonl(0x7f000009));
+
+	/* A length that is not its family's. */
+	body.front_length = sizeof(struct sockaddr_in6);
+	ck_assert_int_eq(message_put(buffer, MESSAGE_HAND_OFF, 5, &body), 0);
+	ck_assert_int_eq(message_take(buffer, &message), -EINVAL);
+}
+END_TEST
+
 START_TEST(test_messages_come_one_at_a_time)
 {
 	struct message_admit admit;
@@ -257,6 +286,7 @@ message_suite(void)
 	tcase_add_checked_fixture(tcase, setup, teardown);
 	tcase_add_test(tcase, test_authenticate_round_trip);
 	tcase_add_test(tcase, test_authenticated_round_trip);
+	tcase_add_test(tcase, test_hand_off_carries_the_balancer_front);
 	tcase_add_test(tcase, test_messages_come_one_at_a_time);
 	tcase_add_test(tcase, test_partial_message_waits);
 	tcase_add_test(tcase, test_unknown_type_refused);
