@@ -1234,7 +1234,11 @@ resolve_pasv_address(struct config *config, char *error)
 	return 0;
 }
 
-/* The Redis of shared_state, looked up now like pasv_address. */
+/*
+ * The Redis of shared_state, looked up now like pasv_address; but a name
+ * that does not resolve (DNS down during a restart) is no error: the
+ * instance starts with its own limits and the monitor tries again.
+ */
 static int
 resolve_shared_state(struct config *config, char *error)
 {
@@ -1247,7 +1251,7 @@ resolve_shared_state(struct config *config, char *error)
 	    sizeof(message)) != 0)
 		return report(error, NULL, -EINVAL, "shared_state: %s", message);
 	if (shared_state_uri_resolve(&config->shared_state_uri, message, sizeof(message)) != 0)
-		return report(error, NULL, -EHOSTUNREACH, "%s", message);
+		config->shared_state_uri.address[0] = '\0';
 	return 0;
 }
 

@@ -297,8 +297,8 @@ reconnect_shared_state(struct monitor *monitor)
 	if (monitor->shared != NULL && shared_state_is_for(monitor->shared, config))
 		return;
 	shared_state_free(monitor->shared);
-	monitor->shared = shared_state_new(monitor->base, config, &monitor->limits,
-	    requests_shared_ban, monitor, &failed);
+	monitor->shared = shared_state_new(monitor->base, monitor->threads, config,
+	    &monitor->limits, requests_shared_ban, monitor, &failed);
 	if (failed)
 		log_error("reload: shared_state: out of memory; limits are this instance's own");
 }
@@ -467,12 +467,13 @@ monitor_free(struct monitor *monitor)
 	if (monitor->restart_timer != NULL)
 		event_free(monitor->restart_timer);
 	checker_free(monitor->password_checker);
+	/* Before the threads: a lookup of its Redis host may still be on one. */
+	shared_state_free(monitor->shared);
 	if (monitor->threads != NULL)
 		worker_pool_free(monitor->threads);
 	close_listeners(monitor);
 	free(monitor->listeners);
 	limits_clear(&monitor->limits);
-	shared_state_free(monitor->shared);
 	login_failures_free(monitor->login_failures);
 	xferlog_close(monitor->xferlog);
 	settings_release(monitor->settings);
@@ -520,8 +521,8 @@ set_up(struct monitor *monitor, struct config *config)
 	monitor->threads = worker_pool_new(monitor->base, MONITOR_CHECK_THREADS);
 	monitor->restart_timer = supervisor_restart_timer_new(monitor);
 	monitor->login_failures = login_failures_new(LOGIN_FAILURES_CAPACITY);
-	monitor->shared = shared_state_new(monitor->base, config, &monitor->limits,
-	    requests_shared_ban, monitor, &failed);
+	monitor->shared = shared_state_new(monitor->base, monitor->threads, config,
+	    &monitor->limits, requests_shared_ban, monitor, &failed);
 	if (monitor->threads == NULL || monitor->restart_timer == NULL ||
 	    monitor->login_failures == NULL || failed ||
 	    portal_password_checker_new(config, monitor->threads,

@@ -112,6 +112,10 @@ preflight_describe_shells(const struct config *config, FILE *out)
 	if (config->passwd_db != NULL)
 		fprintf(out, "# passwd_db: not connected to by ftpd -t; the monitor connects "
 		    "at the first login\n");
+	if (config->shared_state != NULL && config->shared_state_uri.address[0] == '\0')
+		fprintf(out, "# shared_state: host %s does not resolve now; the monitor looks "
+		    "it up again before each attempt, counting on its own until then\n",
+		    config->shared_state_uri.host);
 	if (config->passwd_file != NULL || config->passwd_db != NULL)
 		return;
 	if (config->login == LOGIN_SHELL)

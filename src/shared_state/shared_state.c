@@ -11,6 +11,10 @@
  *
  * Only hiredis's callbacks and this file touch the connection; it is freed
  * here outside of them (on the tick, or by shared_state_free), never inside.
+ *
+ * A host name the configuration check could not resolve (DNS down during a
+ * restart) does not keep the instance down: it is looked up again before
+ * each connection attempt, in one of the monitor's threads, until it resolves.
  */
 #include <sys/random.h>
 
@@ -32,6 +36,7 @@
 #include "log/log.h"
 #include "shared_state/shared_state.h"
 #include "util/attributes.h"
+#include "util/worker_pool.h"
 
 #define TICK_MS 250
 #define KEY_TEXT_SIZE (INET6_ADDRSTRLEN + 4)
@@ -92,7 +97,7 @@ static const char *const script_texts[SCRIPT_COUNT] = {
 	admit_script, ended_script, failed_script, refresh_script,
 };
 
-enum link { LINK_DOWN, LINK_CONNECTING, LINK_UP };
+enum link { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_UP };
 enum reported { REPORTED_NOTHING, REPORTED_UP, REPORTED_DOWN };
 
 struct shared_state {
@@ -103,6 +108,8 @@ struct shared_state {
 	const struct limits *sessions;
 	shared_banned_fn banned;
 	void *owner;
+	struct worker_pool *threads;	/* where an unresolved host is looked up */
+	struct host_lookup *lookup;	/* LINK_RESOLVING: the lookup under way */
 
 	redisAsyncContext *context;	/* NULL while down */
 	enum link link;
@@ -114,6 +121,16 @@ struct shared_state {
 	long long connect_started, waiting_since, next_attempt, next_refresh;	/* ms */
 	struct event *tick;
 	char sha[SCRIPT_COUNT][41];
+};
+
+/* A lookup of uri.host in a thread; it outlives the state if that goes first. */
+struct host_lookup {
+	struct shared_state *state;	/* NULL once the state went away */
+	struct worker_job *job;
+	char host[SHARED_STATE_HOST_MAX + 1];
+	char address[INET6_ADDRSTRLEN];
+	char error[SHARED_STATE_HOST_MAX + 64];
+	int status;			/* 0: address holds the host's address */
 };
 
 struct shared_admission {
@@ -184,8 +201,8 @@ report_up(struct shared_state *state)
 	if (state->reported == REPORTED_UP)
 		return;
 	if (state->reported == REPORTED_DOWN)
-		log_warning("shared_state: redis %s:%u answers again; limits are shared",
-		    state->uri.host, state->uri.port);
+		log_warning("shared_state: redis %s:%u answers again; limits are shared, as "
+		    "instance %s", state->uri.host, state->uri.port, state->instance);
 	else
 		log_info("shared_state: connected to redis %s:%u as instance %s",
 		    state->uri.host, state->uri.port, state->instance);
@@ -430,11 +447,73 @@ disconnected(const redisAsyncContext *context, int status UNUSED)
 		lost(state, context->errstr[0] != '\0' ? context->errstr : "connection closed");
 }
 
+static void connect_now(struct shared_state *state);
+
+/* In a thread: getaddrinfo may wait for DNS as long as it likes. */
+static void
+look_up(void *arg)
+{
+	struct host_lookup *lookup = arg;
+
+	lookup->status = shared_state_host_resolve(lookup->host, lookup->address,
+	    sizeof(lookup->address), lookup->error, sizeof(lookup->error));
+}
+
+static void
+looked_up(void *arg, int cancelled)
+{
+	struct host_lookup *lookup = arg;
+	struct shared_state *state = lookup->state;
+
+	if (cancelled || state == NULL) {
+		free(lookup);
+		return;
+	}
+	state->lookup = NULL;
+	state->link = LINK_DOWN;
+	if (lookup->status != 0) {
+		state->next_attempt = now_ms() + SHARED_STATE_RETRY_MS;
+		report_down(state, lookup->error);
+	} else {
+		/* Kept, as a lookup at start would be, until a reload names a Redis again. */
+		memcpy(state->uri.address, lookup->address, sizeof(state->uri.address));
+		connect_now(state);
+	}
+	free(lookup);
+}
+
+/* The host did not resolve when the configuration was checked: look it up now. */
+static void
+start_lookup(struct shared_state *state)
+{
+	struct host_lookup *lookup = calloc(1, sizeof(*lookup));
+
+	state->next_attempt = now_ms() + SHARED_STATE_RETRY_MS;
+	if (lookup == NULL) {
+		report_down(state, "out of memory");
+		return;
+	}
+	lookup->state = state;
+	memcpy(lookup->host, state->uri.host, sizeof(lookup->host));
+	lookup->job = worker_pool_submit(state->threads, look_up, looked_up, lookup);
+	if (lookup->job == NULL) {
+		free(lookup);
+		report_down(state, "out of memory");
+		return;
+	}
+	state->lookup = lookup;
+	state->link = LINK_RESOLVING;
+}
+
 static void
 connect_now(struct shared_state *state)
 {
 	redisAsyncContext *context;
 
+	if (state->uri.address[0] == '\0') {
+		start_lookup(state);
+		return;
+	}
 	state->next_attempt = now_ms() + SHARED_STATE_RETRY_MS;
 	context = redisAsyncConnect(state->uri.address, (int)state->uri.port);
 	if (context == NULL) {
@@ -473,6 +552,8 @@ tick(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 		if (now >= state->next_attempt)
 			connect_now(state);
 		break;
+	case LINK_RESOLVING:
+		break;		/* getaddrinfo's own timeouts end it */
 	case LINK_CONNECTING:
 		if (now - state->connect_started > SHARED_STATE_CONNECT_MS)
 			drop(state, "no connection within 1 s");
@@ -505,8 +586,9 @@ instance_name(char *out, size_t size)
 }
 
 struct shared_state *
-shared_state_new(struct event_base *base, const struct config *config,
-    const struct limits *sessions, shared_banned_fn banned, void *owner, int *failed)
+shared_state_new(struct event_base *base, struct worker_pool *threads,
+    const struct config *config, const struct limits *sessions, shared_banned_fn banned,
+    void *owner, int *failed)
 {
 	static const struct timeval every = { 0, TICK_MS * 1000 };
 	struct shared_state *state;
@@ -515,12 +597,17 @@ shared_state_new(struct event_base *base, const struct config *config,
 	*failed = 0;
 	if (config->shared_state == NULL)
 		return NULL;
+	if (threads == NULL) {
+		*failed = 1;
+		return NULL;
+	}
 	state = calloc(1, sizeof(*state));
 	if (state == NULL) {
 		*failed = 1;
 		return NULL;
 	}
 	state->base = base;
+	state->threads = threads;
 	state->uri = config->shared_state_uri;
 	state->ttl = config->shared_state_ttl;
 	state->sessions = sessions;
@@ -548,6 +635,11 @@ shared_state_free(struct shared_state *state)
 		return;
 	if (state->tick != NULL)
 		event_free(state->tick);
+	if (state->lookup != NULL) {
+		/* Its done() still runs, and frees it. */
+		state->lookup->state = NULL;
+		worker_job_cancel(state->lookup->job);
+	}
 	context = state->context;
 	state->context = NULL;
 	state->link = LINK_DOWN;
@@ -563,7 +655,9 @@ shared_state_is_for(const struct shared_state *state, const struct config *confi
 {
 	const struct shared_state_uri *uri = &config->shared_state_uri;
 
+	/* A host that did not resolve at all is looked up anew, whatever the state found. */
 	return config->shared_state != NULL && state->ttl == config->shared_state_ttl &&
+	    uri->address[0] != '\0' &&
 	    strcmp(state->uri.address, uri->address) == 0 && state->uri.port == uri->port &&
 	    strcmp(state->uri.user, uri->user) == 0 &&
 	    strcmp(state->uri.password, uri->password) == 0 &&

@@ -27,6 +27,7 @@
 
 struct shared_state;
 struct shared_admission;
+struct worker_pool;
 
 enum shared_admit_verdict {
 	SHARED_ADMIT_OK,			/* counted in Redis too */
@@ -46,10 +47,13 @@ typedef void (*shared_banned_fn)(void *owner, const struct message_address *addr
  * For config->shared_state (NULL when it is none, or out of memory: then
  * *failed is set). sessions is the instance's session table, read at each
  * refresh; it must outlive the shared state. Connecting starts at once, off
- * to the side: nothing waits for it.
+ * to the side: nothing waits for it. A host the configuration check could
+ * not resolve is looked up in one of threads (which must outlive the state)
+ * before each attempt.
  */
-struct shared_state *shared_state_new(struct event_base *base, const struct config *config,
-    const struct limits *sessions, shared_banned_fn banned, void *owner, int *failed);
+struct shared_state *shared_state_new(struct event_base *base, struct worker_pool *threads,
+    const struct config *config, const struct limits *sessions, shared_banned_fn banned,
+    void *owner, int *failed);
 
 /* Drops the connection; answers still awaited come back as SHARED_ADMIT_UNANSWERED. */
 void shared_state_free(struct shared_state *state);

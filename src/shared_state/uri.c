@@ -158,25 +158,33 @@ shared_state_uri_valid(const char *text)
 }
 
 int
-shared_state_uri_resolve(struct shared_state_uri *uri, char *error, size_t size)
+shared_state_host_resolve(const char *host, char *address, size_t address_size, char *error,
+    size_t size)
 {
 	struct addrinfo hints, *result;
 	int status;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
-	status = getaddrinfo(uri->host, NULL, &hints, &result);
+	status = getaddrinfo(host, NULL, &hints, &result);
 	if (status != 0) {
-		snprintf(error, size, "shared_state host %s: cannot resolve it: %s", uri->host,
+		snprintf(error, size, "shared_state host %s: cannot resolve it: %s", host,
 		    gai_strerror(status));
 		return -EHOSTUNREACH;
 	}
 	if (result->ai_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)result->ai_addr)->sin6_addr,
-		    uri->address, sizeof(uri->address));
+		    address, (socklen_t)address_size);
 	else
 		inet_ntop(AF_INET, &((struct sockaddr_in *)result->ai_addr)->sin_addr,
-		    uri->address, sizeof(uri->address));
+		    address, (socklen_t)address_size);
 	freeaddrinfo(result);
 	return 0;
+}
+
+int
+shared_state_uri_resolve(struct shared_state_uri *uri, char *error, size_t size)
+{
+	return shared_state_host_resolve(uri->host, uri->address, sizeof(uri->address), error,
+	    size);
 }

@@ -1,7 +1,9 @@
 /*
  * shared_state/uri: where the Redis of shared_state is, from its URI
  * redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]. The host is looked up when the
- * configuration is checked (start and SIGHUP), never on the monitor's loop.
+ * configuration is checked (start and SIGHUP), never on the monitor's loop;
+ * one that does not resolve then is looked up again in a thread before each
+ * connection attempt (shared_state.c).
  */
 #ifndef FTPD_SHARED_STATE_URI_H
 #define FTPD_SHARED_STATE_URI_H
@@ -33,5 +35,9 @@ int shared_state_uri_valid(const char *text);
 
 /* Looks the host up (numeric hosts need nothing). 0, or -EHOSTUNREACH with error set. */
 int shared_state_uri_resolve(struct shared_state_uri *uri, char *error, size_t size);
+
+/* host's first address, numeric, into address. 0, or -EHOSTUNREACH with error set. */
+int shared_state_host_resolve(const char *host, char *address, size_t address_size, char *error,
+    size_t size);
 
 #endif

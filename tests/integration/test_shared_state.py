@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 
-from harness import (Server, at_finish, check, free_port, skip, temp_dir, wait_until,
+from harness import (Server, at_finish, check, free_port, run_ftpd, skip, temp_dir, wait_until,
                      worker_pids, write_file, write_passwd_file)
 
 
@@ -290,3 +290,50 @@ def test_silent_redis_never_holds_a_session_back():
         check(slowest < 0.45, "a greeting took %.2f s with redis silent" % slowest)
         check(server.stderr_text().count("unreachable") == 1,
               "the outage was logged more than once")
+
+
+HOSTS = "/etc/hosts"
+
+
+def test_a_redis_name_that_does_not_resolve_yet_keeps_no_instance_down():
+    """DNS down while an instance restarts: it starts on its own limits, says
+    so, and connects once the name resolves (here: a line added to
+    /etc/hosts, which getaddrinfo reads at each lookup)."""
+    redis = Redis()
+    name = "ftpd-redis-%d.invalid" % os.getpid()
+    uri = "redis://%s:%d" % (name, redis.port)
+    result = run_ftpd(["-t", "-o", "shared_state=" + uri, "-o", "anonymous_root=" +
+                       anonymous_root()])
+    check(result.returncode == 0, "ftpd -t with a name that does not resolve: %r"
+          % result.stderr)
+    check("host %s does not resolve now" % name in result.stdout,
+          "ftpd -t does not say the name does not resolve: %r" % result.stdout)
+    server = Server({"shared_state": uri, "anonymous": "yes", "anonymous_root": anonymous_root(),
+                     "max_clients_per_ip": "1"})
+    with server:
+        wait_until(lambda: "cannot resolve it" in server.stderr_text(), 5,
+                   "the log saying the name does not resolve")
+        held = admitted(server)
+        check(held is not None, "no session while the name does not resolve")
+        sock, line = greeting(server)
+        sock.close()
+        check(line.startswith("421"), "the local limit did not hold: %r" % line)
+        try:
+            with open(HOSTS) as f:
+                original = f.read()
+            with open(HOSTS, "a") as f:
+                f.write("\n127.0.0.1 %s\n" % name)
+        except OSError as error:
+            held.close()
+            skip("cannot add a name to %s: %s" % (HOSTS, error))
+        at_finish(lambda: write_file(HOSTS, original))
+        wait_until(lambda: "answers again" in server.stderr_text(), 6,
+                   "the instance connecting once the name resolves")
+        wait_until(lambda: redis.command("HGET", "ftpd:sessions:" + _instance_of(server),
+                                         "127.0.0.1") == "1", 5,
+                   "the held session counted in redis")
+        held.close()
+    write_file(HOSTS, original)
+    check(server.stderr_text().count("cannot resolve it") == 1,
+          "the failed lookups were logged more than once:\n" + server.stderr_tail())
+
