@@ -91,7 +91,9 @@ load_from_directory(const char *name, const char *shell_dir, char *error, size_t
 		    name);
 		return NULL;
 	}
-	length = snprintf(file, sizeof(file), "%s/%s.so", shell_dir, name);
+	/* "smb.so" means the file smb.so, not smb.so.so: the suffix is written out of habit. */
+	length = snprintf(file, sizeof(file), "%s/%s%s", shell_dir, name,
+	    strlen(name) > 3 && strcmp(name + strlen(name) - 3, ".so") == 0 ? "" : ".so");
 	if (length < 0 || (size_t)length >= sizeof(file)) {
 		snprintf(error, error_size, "shell \"%s\": the path in shell_dir is too long",
 		    name);

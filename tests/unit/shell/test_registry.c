@@ -129,6 +129,11 @@ START_TEST(test_name_found_in_shell_dir)
 	ck_assert_msg(strstr(error, expected) != NULL, "%s", error);
 	ck_assert_msg(strstr(error, "does not export the symbol " FTPD_SHELL_MODULE_SYMBOL)
 	    != NULL, "%s", error);
+	/* NAME.so names the same file, never NAME.so.so. */
+	ck_assert_ptr_null(shell_registry_find("nosymbol.so", scratch, error, sizeof(error)));
+	ck_assert_msg(strstr(error, expected) != NULL && strstr(error, ".so.so") == NULL,
+	    "%s", error);
+	ck_assert_msg(strstr(error, "does not export the symbol") != NULL, "%s", error);
 }
 END_TEST
 
