@@ -3,6 +3,7 @@ connections, TYPE A conversion, failed uploads, and odd file names."""
 
 import glob
 import os
+import re
 import socket
 import struct
 
@@ -306,6 +307,15 @@ def test_stou_names_a_new_file():
                         "content of the STOU file %s" % path)
         check(names[0] != names[1], "two STOU uploads got the same name %r" % names)
         check_equal(read(os.path.join(home, "sub", "existing")), b"keep", "existing file")
+    # Nobody can guess the next name: a server started afresh draws other ones.
+    again, home = alice_server()
+    with again, again.connect() as control:
+        control.login("alice", "secret")
+        text = upload(control, "STOU", b"again").lines[-1]
+        check(os.path.basename(text) not in [os.path.basename(name) for name in names],
+              "a new server chose a name the first one did: %r in %r" % (text, names))
+        check(re.fullmatch(r"150 FILE: /ftpd\.[0-9a-f]{16}", text) is not None,
+              "STOU name with 64 random bits: %r" % text)
 
 
 def test_anonymous_cannot_write():

@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "config/settings.h"
@@ -257,8 +259,15 @@ static int
 choose_unique_name(struct transfer_operation *operation)
 {
 	char name[FTPD_NAME_MAX + 1];
+	uint64_t draw;
 
-	snprintf(name, sizeof(name), "ftpd.%08x", (unsigned)random());
+	/*
+	 * 64 bits from the kernel: names nobody can foresee and create first
+	 * in a shared directory (random() starts alike in every process).
+	 */
+	if (getrandom(&draw, sizeof(draw), GRND_NONBLOCK) != (ssize_t)sizeof(draw))
+		draw = ((uint64_t)random() << 32) ^ (uint64_t)random() ^ (uint64_t)getpid();
+	snprintf(name, sizeof(name), "ftpd.%016llx", (unsigned long long)draw);
 	return operation_resolve(&operation->base, name);
 }
 
