@@ -10,6 +10,7 @@
 
 #include "monitor/limits.h"
 #include "portal/checkers/checkers.h"
+#include "util/keyed_hash.h"
 
 struct address_count {
 	struct address_count *next;
@@ -52,17 +53,6 @@ limits_clear(struct limits *limits)
 	limits->total = 0;
 }
 
-static uint32_t
-hash_bytes(const unsigned char *bytes, size_t length)
-{
-	uint32_t hash = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < length; i++)
-		hash = (hash ^ bytes[i]) * 16777619u;
-	return hash;
-}
-
 static int
 same_address(const struct message_address *a, const struct message_address *b)
 {
@@ -73,7 +63,7 @@ static struct address_count **
 address_slot(const struct limits *limits, const struct message_address *address)
 {
 	struct address_count *const *slot =
-	    &limits->addresses[hash_bytes(address->bytes, address->length) % LIMITS_BUCKETS];
+	    &limits->addresses[keyed_hash(address->bytes, address->length) % LIMITS_BUCKETS];
 
 	while (*slot != NULL && !same_address(&(*slot)->address, address))
 		slot = &(*slot)->next;
@@ -84,7 +74,7 @@ static struct user_count **
 user_slot(const struct limits *limits, const char *user)
 {
 	struct user_count *const *slot =
-	    &limits->users[hash_bytes((const unsigned char *)user, strlen(user)) % LIMITS_BUCKETS];
+	    &limits->users[keyed_hash(user, strlen(user)) % LIMITS_BUCKETS];
 
 	while (*slot != NULL && strcmp((*slot)->name, user) != 0)
 		slot = &(*slot)->next;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "monitor/login_failures.h"
+#include "util/keyed_hash.h"
 
 #define BUCKETS 1024
 
@@ -72,12 +73,7 @@ key_of(const struct message_address *address)
 static unsigned
 bucket_of(const struct message_address *key)
 {
-	uint32_t hash = 2166136261u;
-	uint32_t i;
-
-	for (i = 0; i < key->length; i++)
-		hash = (hash ^ key->bytes[i]) * 16777619u;
-	return hash % BUCKETS;
+	return (unsigned)(keyed_hash(key->bytes, key->length) % BUCKETS);
 }
 
 static struct failure_entry **

@@ -16,6 +16,7 @@ Suite *config_suite(void);
 Suite *config_shells_suite(void);
 Suite *daemon_suite(void);
 Suite *ftpload_reply_parser_suite(void);
+Suite *keyed_hash_suite(void);
 Suite *limits_suite(void);
 Suite *login_failures_suite(void);
 Suite *line_reader_suite(void);

@@ -32,6 +32,7 @@ main(void)
 		rate_suite,
 		splice_suite,
 		worker_pool_suite,
+		keyed_hash_suite,
 		log_suite,
 		listing_stream_suite,
 		tls_suite,
