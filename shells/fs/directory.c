@@ -7,7 +7,8 @@
  * them, names go in batches to the host's threads, two batches at a time:
  * a big listing stats on every core while the loop formats and sends what
  * is ready. Entries keep readdir's order; a batch is memory for a few
- * hundred entries, reused, never an allocation per entry.
+ * hundred entries, reused, never an allocation per entry. The threads also
+ * read symlinks' targets, as far as a batch has room for them.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,9 +30,16 @@
 #define BATCH_NAME_BYTES (16 * 1024)
 /* One batch being listed, two being statted. */
 #define BATCHES_AHEAD 3
+/* Room for symlink targets per batch; the ones past it are read on the loop. */
+#define BATCH_TARGET_BYTES (16 * 1024)
+
+/* batch_entry.target when it is no offset in targets: */
+#define TARGET_NONE UINT32_MAX		/* not a symlink, or unreadable */
+#define TARGET_UNREAD (UINT32_MAX - 1)	/* a symlink the batch had no room for */
 
 struct batch_entry {
 	uint32_t name;		/* offset of the name in names */
+	uint32_t target;	/* offset of a symlink's target in targets, or TARGET_* */
 	int error;		/* the fstatat's errno; 0: status holds */
 	struct stat status;
 };
@@ -45,6 +53,7 @@ struct batch {
 	size_t names_used;
 	struct batch_entry entries[BATCH_ENTRIES];
 	char names[BATCH_NAME_BYTES + NAME_MAX + 1];
+	char targets[BATCH_TARGET_BYTES];
 };
 
 struct fs_directory {
@@ -91,10 +100,16 @@ next_name(struct fs_directory *directory)
 	}
 }
 
-/* Fills entry for name; error (an errno) says its stat failed: it vanished. */
+/*
+ * Fills entry for name; error (an errno) says its stat failed: it vanished.
+ * A symlink's target is target, or read now when target is TARGET_UNREAD_HERE.
+ */
+static const char read_here_marker[] = "";
+#define TARGET_UNREAD_HERE read_here_marker
+
 static void
 fill_entry(struct fs_directory *directory, struct ftpd_directory_entry *entry,
-    const char *name, int error, const struct stat *status)
+    const char *name, int error, const struct stat *status, const char *target)
 {
 	memset(entry, 0, sizeof(*entry));
 	entry->struct_size = sizeof(*entry);
@@ -106,7 +121,9 @@ fill_entry(struct fs_directory *directory, struct ftpd_directory_entry *entry,
 		entry->stat.struct_size = sizeof(entry->stat);
 	entry->link_target = NULL;
 	/* Never follows: a symlink is listed as itself, wherever it points. */
-	if (error == 0 && S_ISLNK(status->st_mode)) {
+	if (error == 0 && S_ISLNK(status->st_mode) && target != TARGET_UNREAD_HERE)
+		entry->link_target = target;
+	else if (error == 0 && S_ISLNK(status->st_mode)) {
 		ssize_t length = readlinkat(directory->fd, name, directory->link_target,
 		    sizeof(directory->link_target) - 1);
 
@@ -127,8 +144,34 @@ read_inline(struct fs_directory *directory, struct ftpd_directory_entry *entry)
 	if (name == NULL)
 		return directory->read_error;
 	error = fstatat(directory->fd, name, &status, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
-	fill_entry(directory, entry, name, error, &status);
+	fill_entry(directory, entry, name, error, &status, TARGET_UNREAD_HERE);
 	return 1;
+}
+
+/* On a thread: entry's symlink target into the batch's targets, if it fits. */
+static void
+read_target(struct batch *batch, struct batch_entry *entry, int fd, size_t *used)
+{
+	size_t room = sizeof(batch->targets) - *used;
+	ssize_t length;
+
+	if (room < 2) {
+		entry->target = TARGET_UNREAD;
+		return;
+	}
+	length = readlinkat(fd, batch->names + entry->name, batch->targets + *used, room - 1);
+	if (length < 0) {
+		entry->target = TARGET_NONE;
+		return;
+	}
+	if ((size_t)length >= room - 1) {
+		/* It may have been cut: the loop reads it whole. */
+		entry->target = TARGET_UNREAD;
+		return;
+	}
+	batch->targets[*used + (size_t)length] = '\0';
+	entry->target = (uint32_t)*used;
+	*used += (size_t)length + 1;
 }
 
 /* On a thread: the stats of a batch's names. Touches nothing but the batch. */
@@ -137,6 +180,7 @@ stat_batch(void *arg)
 {
 	struct batch *batch = arg;
 	int fd = batch->directory->fd;
+	size_t targets_used = 0;
 	unsigned i;
 
 	for (i = 0; i < batch->count; i++) {
@@ -144,6 +188,9 @@ stat_batch(void *arg)
 
 		entry->error = fstatat(fd, batch->names + entry->name, &entry->status,
 		    AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+		entry->target = TARGET_NONE;
+		if (entry->error == 0 && S_ISLNK(entry->status.st_mode))
+			read_target(batch, entry, fd, &targets_used);
 	}
 }
 
@@ -170,9 +217,11 @@ list_next(struct fs_directory *directory, struct ftpd_directory_entry *entry)
 {
 	struct batch *batch = directory->first;
 	struct batch_entry *listed = &batch->entries[batch->listed++];
+	const char *target = listed->target == TARGET_UNREAD ? TARGET_UNREAD_HERE :
+	    listed->target == TARGET_NONE ? NULL : batch->targets + listed->target;
 
 	fill_entry(directory, entry, batch->names + listed->name, listed->error,
-	    &listed->status);
+	    &listed->status, target);
 	return 1;
 }
 

@@ -346,6 +346,36 @@ def test_large_directory_listings_are_complete():
             check_equal(int(mlsd[name]["size"]), number % 97, "MLSD size of %s" % name)
 
 
+def test_many_symlinks_keep_their_own_targets():
+    """Symlinks' targets are read with the stats, on the threads, as far as a
+    batch has room (16 KiB): 1500 links, some with targets of 3000 bytes so
+    that batches run out of room and the rest are read on the loop; every
+    link shows its own target, and a dangling one is listed too."""
+    server, root = anonymous_server()
+    links = os.path.join(root, "links")
+    os.makedirs(links)
+    expected = {}
+    for number in range(1500):
+        if number % 50 == 7:
+            target = "long-" + "%04d/" % number * 600
+        else:
+            target = "target-%05d" % number
+        name = "link-%05d" % number
+        os.symlink(target, os.path.join(links, name))
+        expected[name] = target
+    with server, server.connect() as control:
+        control.login_anonymous()
+        entries = parse_list(listing_lines(control, "LIST links"))
+        shown = {}
+        for key in entries:
+            name, _, target = key.partition(" -> ")
+            check_equal(entries[key]["mode"][0], "l", "LIST type of %s" % name)
+            shown[name] = target
+        check_equal(len(shown), len(expected), "links in the listing")
+        for name, target in expected.items():
+            check_equal(shown.get(name), target, "target of %s" % name)
+
+
 def test_big_listing_left_halfway():
     """A client that stops reading a big listing and closes the data connection,
     or sends ABOR, while batches are being statted: the session goes on, and
