@@ -13,6 +13,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "monitor/login_failures.h"
 #include "monitor/message.h"
 
 size_t
@@ -42,6 +43,10 @@ message_body_size(uint32_t type)
 		return sizeof(struct message_login);
 	case MESSAGE_LOGGED_IN:
 		return sizeof(struct message_logged_in);
+	case MESSAGE_LOGIN_FAILED:
+		return sizeof(struct message_login_failed);
+	case MESSAGE_FAILURE_COUNTED:
+		return sizeof(struct message_failure_counted);
 	default:
 		return 0;
 	}
@@ -174,6 +179,11 @@ message_validate(const struct message *message)
 		    string_is_terminated(body->login.user, sizeof(body->login.user)) ? 0 : -EINVAL;
 	case MESSAGE_LOGGED_IN:
 		return body->logged_in.verdict < MESSAGE_LOGIN_VERDICT_END ? 0 : -EINVAL;
+	case MESSAGE_LOGIN_FAILED:
+		return address_is_valid(&body->login_failed.address) ? 0 : -EINVAL;
+	case MESSAGE_FAILURE_COUNTED:
+		return body->failure_counted.delay_ms <= LOGIN_FAILURES_MAX_DELAY_MS &&
+		    body->failure_counted.banned_for <= MESSAGE_BAN_SECONDS_MAX ? 0 : -EINVAL;
 	case MESSAGE_READY:
 		return 0;
 	case MESSAGE_DRAIN:

@@ -35,12 +35,14 @@ enum message_type {
 	MESSAGE_HAND_OFF,		/* a system user's session, with its socket; HANDED_OFF */
 	MESSAGE_LOGIN,			/* a session's login was accepted; answered by LOGGED_IN */
 	MESSAGE_LOGOUT,			/* a logged-in session logs in anew (USER); no answer */
+	MESSAGE_LOGIN_FAILED,		/* login = shell refused a password; FAILURE_COUNTED */
 	/* monitor -> worker */
 	MESSAGE_AUTHENTICATED,
 	MESSAGE_ADMITTED,
 	MESSAGE_DRAIN,			/* stop accepting; end with the last session */
 	MESSAGE_HANDED_OFF,
 	MESSAGE_LOGGED_IN,
+	MESSAGE_FAILURE_COUNTED,
 	MESSAGE_TYPE_END
 };
 
@@ -123,6 +125,22 @@ struct message_logged_in {
 };
 
 /*
+ * A password the worker checked itself (login = shell) was wrong: it counts
+ * for ban_after_failures as one the monitor checked would.
+ */
+struct message_login_failed {
+	struct message_address address;
+};
+
+/* ban_time's largest value. */
+#define MESSAGE_BAN_SECONDS_MAX 604800
+
+struct message_failure_counted {
+	uint32_t delay_ms;	/* how long to hold the 530 back (it grows with failures) */
+	uint32_t banned_for;	/* seconds: the address is banned now; 0: it is not */
+};
+
+/*
  * As the session was counted: logged in (by MESSAGE_LOGIN) or not. Also the
  * body of MESSAGE_LOGOUT (logged_in is 1 there).
  */
@@ -196,6 +214,8 @@ union message_body {
 	struct message_handed_off handed_off;
 	struct message_login login;
 	struct message_logged_in logged_in;
+	struct message_login_failed login_failed;
+	struct message_failure_counted failure_counted;
 };
 
 struct message {

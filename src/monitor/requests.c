@@ -135,34 +135,46 @@ answer_failure_now(evutil_socket_t fd UNUSED, short what UNUSED, void *arg)
 }
 
 /*
- * A wrong password or user from address: it counts across every connection,
- * holds the answer back longer each time, and may ban the address. Returns
- * 1 when the answer waits on a timer.
+ * A wrong password or user from address: it counts across every connection
+ * (and every instance), and may ban the address. Returns the extra delay
+ * before the failure is answered; *banned_for is the ban this failure
+ * started, 0 for none.
  */
-static int
-failure_delayed(struct authentication *check)
+static unsigned
+record_failure(struct monitor *monitor, const struct message_address *address,
+    unsigned *banned_for)
 {
-	struct monitor *monitor = check->worker->monitor;
 	const struct config *config = &monitor->settings->config;
 	struct login_failure_policy policy;
-	struct timeval delay;
-	unsigned delay_ms, banned_for;
-	char address[64];
+	unsigned delay_ms;
+	char text[64];
 
 	policy.ban_after_failures = config->ban_after_failures;
 	policy.ban_time = config->ban_time;
 	policy.base_delay_ms = config->login_failure_delay_ms;
-	delay_ms = login_failures_record(monitor->login_failures, &check->address,
-	    monotonic_seconds(), &policy, &banned_for);
-	if (banned_for != 0) {
-		message_address_text(&check->address, address, sizeof(address));
+	delay_ms = login_failures_record(monitor->login_failures, address, monotonic_seconds(),
+	    &policy, banned_for);
+	if (*banned_for != 0) {
+		message_address_text(address, text, sizeof(text));
 		log_warning("%s%s banned for %u s after %u failed logins (ban_after_failures)",
-		    address, check->address.length == 16 ? "/64" : "", banned_for,
+		    text, address->length == 16 ? "/64" : "", *banned_for,
 		    config->ban_after_failures);
 	}
 	/* Counted with every instance's failures too; a ban there comes back through requests_shared_ban. */
-	shared_state_login_failed(monitor->shared, &check->address, config->ban_after_failures,
+	shared_state_login_failed(monitor->shared, address, config->ban_after_failures,
 	    config->ban_time);
+	return delay_ms;
+}
+
+/* A failure the monitor checked: 1 when its answer waits on the growing delay. */
+static int
+failure_delayed(struct authentication *check)
+{
+	struct monitor *monitor = check->worker->monitor;
+	struct timeval delay;
+	unsigned delay_ms, banned_for;
+
+	delay_ms = record_failure(monitor, &check->address, &banned_for);
 	if (delay_ms == 0)
 		return 0;
 	check->delay = evtimer_new(monitor->base, answer_failure_now, check);
@@ -380,6 +392,34 @@ login(struct worker_record *worker, const struct message *message)
 	answer(worker, MESSAGE_LOGGED_IN, message->header.id, &answer_body);
 }
 
+/*
+ * login = shell: the worker's module refused a password. It counts as a
+ * failure the monitor checked would; the worker holds the 530 back itself.
+ */
+static void
+login_failed(struct worker_record *worker, const struct message *message)
+{
+	struct monitor *monitor = worker->monitor;
+	const struct message_address *address = &message->body.login_failed.address;
+	struct message_failure_counted counted;
+	unsigned banned_for, already;
+
+	/* Only for a session of its own: a worker cannot get another address banned. */
+	if (limits_sessions_from(&worker->counted, address) == 0) {
+		monitor_cut_off(worker, "it reported a failed login of a session it never had");
+		return;
+	}
+	memset(&counted, 0, sizeof(counted));
+	counted.delay_ms = record_failure(monitor, address, &banned_for);
+	if (counted.delay_ms > LOGIN_FAILURES_MAX_DELAY_MS)
+		counted.delay_ms = LOGIN_FAILURES_MAX_DELAY_MS;
+	already = login_failures_banned(monitor->login_failures, address, monotonic_seconds());
+	counted.banned_for = banned_for > already ? banned_for : already;
+	if (counted.banned_for > MESSAGE_BAN_SECONDS_MAX)
+		counted.banned_for = MESSAGE_BAN_SECONDS_MAX;
+	answer(worker, MESSAGE_FAILURE_COUNTED, message->header.id, &counted);
+}
+
 static void
 session_ended(struct worker_record *worker, const struct message *message)
 {
@@ -428,6 +468,9 @@ handle(struct worker_record *worker, struct message *message)
 		break;
 	case MESSAGE_LOGOUT:
 		logout(worker, message);
+		break;
+	case MESSAGE_LOGIN_FAILED:
+		login_failed(worker, message);
 		break;
 	case MESSAGE_READY:
 		if (!worker->ready) {

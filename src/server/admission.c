@@ -27,6 +27,14 @@ struct pending_login {
 	LIST_ENTRY(pending_login) link;
 };
 
+/* login = shell: a failed login waiting to be counted by the monitor. */
+struct pending_failure {
+	struct session *session;	/* NULL once the session ended */
+	failure_counted_fn counted;
+	struct monitor_request *request;
+	LIST_ENTRY(pending_failure) link;
+};
+
 static void
 describe(const struct session *session, int logged_in, struct message_session_ended *body)
 {
@@ -141,6 +149,46 @@ admission_login(void *owner, struct session *session, const struct avatar *avata
 	    monitor_answered_login, login);
 }
 
+static void
+monitor_counted_failure(void *arg, const struct message *answer)
+{
+	struct pending_failure *failure = arg;
+	struct session *session = failure->session;
+	failure_counted_fn counted = failure->counted;
+
+	LIST_REMOVE(failure, link);
+	free(failure);
+	if (session == NULL)
+		return;
+	/* No answer (the monitor is gone): the session's own delay, no ban. */
+	if (answer == NULL)
+		counted(session, 0, 0);
+	else
+		counted(session, answer->body.failure_counted.delay_ms,
+		    answer->body.failure_counted.banned_for);
+}
+
+void
+admission_login_failed(void *owner, struct session *session, failure_counted_fn counted)
+{
+	struct server *server = owner;
+	struct message_login_failed body;
+	struct pending_failure *failure;
+
+	/* A server on its own (inetd) serves one session: nothing to count across. */
+	if (server->link == NULL || (failure = calloc(1, sizeof(*failure))) == NULL) {
+		counted(session, 0, 0);
+		return;
+	}
+	memset(&body, 0, sizeof(body));
+	message_address_from((const struct sockaddr *)&session->peer, &body.address);
+	failure->session = session;
+	failure->counted = counted;
+	LIST_INSERT_HEAD(&server->failures, failure, link);
+	failure->request = monitor_link_request(server->link, MESSAGE_LOGIN_FAILED, &body,
+	    monitor_counted_failure, failure);
+}
+
 void
 admission_logged_out(void *owner, struct session *session)
 {
@@ -163,7 +211,11 @@ admission_session_ended(struct server *server, struct session *session)
 {
 	struct message_session_ended body;
 	struct pending_login *login;
+	struct pending_failure *failure;
 
+	LIST_FOREACH(failure, &server->failures, link)
+		if (failure->session == session)
+			failure->session = NULL;
 	/* A session that moved to a user process counts there (the monitor moved it). */
 	if (session->moved)
 		return;
@@ -193,5 +245,13 @@ admission_free_all(struct server *server)
 		if (login->request != NULL)
 			monitor_request_cancel(login->request);
 		free(login);
+	}
+	while (!LIST_EMPTY(&server->failures)) {
+		struct pending_failure *failure = LIST_FIRST(&server->failures);
+
+		LIST_REMOVE(failure, link);
+		if (failure->request != NULL)
+			monitor_request_cancel(failure->request);
+		free(failure);
 	}
 }

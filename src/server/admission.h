@@ -18,6 +18,8 @@ struct message_address;
 void admission_login(void *owner, struct session *session, const struct avatar *avatar,
     login_decided_fn decided);
 void admission_logged_out(void *owner, struct session *session);
+/* The session services' login_failed (owner: the server). */
+void admission_login_failed(void *owner, struct session *session, failure_counted_fn counted);
 
 /* session ended: it counts no longer (unless it moved, or its login is still being decided). */
 void admission_session_ended(struct server *server, struct session *session);

@@ -116,6 +116,7 @@ init_services(struct server *server, int can_hand_off)
 	services->session_ended = session_ended;
 	services->session_count = session_count;
 	services->admit_login = admission_login;
+	services->login_failed = admission_login_failed;
 	services->logged_out = admission_logged_out;
 	services->hand_off = can_hand_off ? hand_off : NULL;
 }
@@ -458,6 +459,7 @@ server_new(struct event_base *base, struct settings *settings, struct xferlog *x
 	LIST_INIT(&server->pending);
 	LIST_INIT(&server->proxied);
 	LIST_INIT(&server->logins);
+	LIST_INIT(&server->failures);
 	limits_init(&server->limits);
 	server->accept_resume_timer = evtimer_new(base, resume_accepting, server);
 	if (monitor_fd >= 0) {
@@ -728,6 +730,7 @@ server_new_for_session_process(struct event_base *base, struct settings *setting
 	LIST_INIT(&server->pending);
 	LIST_INIT(&server->proxied);
 	LIST_INIT(&server->logins);
+	LIST_INIT(&server->failures);
 	limits_init(&server->limits);
 	server->settings = settings;
 	server->config = &settings->config;

@@ -55,6 +55,7 @@ struct server {
 	LIST_HEAD(, proxied_connection) proxied;	/* waiting for their PROXY header */
 	LIST_HEAD(, pending_connection) pending;	/* waiting for admission */
 	LIST_HEAD(, pending_login) logins;		/* waiting for the monitor's word */
+	LIST_HEAD(, pending_failure) failures;		/* login = shell failures being counted */
 
 	LIST_HEAD(, session) sessions;
 	unsigned session_count;

@@ -22,6 +22,13 @@ enum login_admission {
 
 typedef void (*login_decided_fn)(struct session *session, enum login_admission verdict);
 
+/*
+ * A failed login counted: hold the 530 back delay_ms more than
+ * login_failure_delay, or, with banned_for, the address is banned now.
+ */
+typedef void (*failure_counted_fn)(struct session *session, unsigned delay_ms,
+    unsigned banned_for);
+
 struct session_services {
 	struct event_base *base;	/* the loop every session event runs on */
 	struct xferlog *xferlog;	/* the transfer log; NULL: none is kept */
@@ -46,6 +53,14 @@ struct session_services {
 	    login_decided_fn decided);
 	/* A logged-in session logs out (USER again): it counts as not logged in. */
 	void (*logged_out)(void *owner, struct session *session);
+
+	/*
+	 * login = shell: the module refused a password this process checked;
+	 * it counts for ban_after_failures like one the monitor checked.
+	 * counted runs once, maybe before this returns, never after the
+	 * session ended. NULL: nothing counts failures (one session alone).
+	 */
+	void (*login_failed)(void *owner, struct session *session, failure_counted_fn counted);
 
 	/* Sessions served by this server now, for STAT. */
 	unsigned (*session_count)(void *owner);

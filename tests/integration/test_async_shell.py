@@ -295,3 +295,30 @@ def test_check_wants_a_shell_that_checks_passwords():
     check(result.returncode == 0 and "login = shell" in result.stdout,
           "ftpd -t with login = shell and a shell that checks: %r %r"
           % (result.stdout[-300:], result.stderr))
+
+
+def test_failures_the_shell_finds_count_for_bans():
+    """login = shell: a password the module refuses counts for
+    ban_after_failures like one the monitor checks, across connections; the
+    failure that reaches the limit is answered 421 and the address banned."""
+    base = temp_dir("ftpd-shell-ban-")
+    home_root = os.path.join(base, "homes")
+    os.makedirs(os.path.join(home_root, "carol"))
+    options = async_options({"anonymous": "no", "home_root": home_root, "login": "shell",
+                             "ban_after_failures": "3", "ban_time": "60",
+                             "login_failure_delay": "0"})
+    server = Server(options, args=["-o", "shell_option=password=sesame"])
+    with server:
+        replies = []
+        for attempt in range(3):
+            with server.connect() as control:
+                control.expect("USER carol", 331)
+                replies.append(control.command("PASS wrong-%d" % attempt).code)
+        check(replies == [530, 530, 421], "replies to three wrong passwords: %r" % replies)
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+        greeting = sock.recv(200).decode()
+        sock.close()
+        check(greeting.startswith("421") and "ban_after_failures" in greeting,
+              "a new connection from the banned address: %r" % greeting)
+    check("banned for 60 s after 3 failed logins" in server.stderr_text(),
+          "no ban in the log:\n" + server.stderr_tail())

@@ -102,12 +102,46 @@ login_admitted(struct session *session, enum login_admission verdict)
 	session_close_after_flush(session);
 }
 
+/* 530 after login_failure_delay and extra_ms more, without holding other sessions up. */
+static void
+answer_failure_later(struct session *session, unsigned extra_ms)
+{
+	unsigned delay_ms = session->config->login_failure_delay_ms + extra_ms;
+	struct timeval delay;
+
+	delay.tv_sec = delay_ms / 1000;
+	delay.tv_usec = (delay_ms % 1000) * 1000;
+	if (session->login_failure_timer == NULL)
+		session->login_failure_timer = evtimer_new(session->services->base,
+		    login_failure_delay_over, session);
+	if (session->login_failure_timer == NULL) {
+		login_failure_delay_over(-1, 0, session);
+		return;
+	}
+	evtimer_add(session->login_failure_timer, &delay);
+}
+
+/* login = shell: the monitor counted the failure; the session answers as told. */
+static void
+shell_failure_counted(struct session *session, unsigned delay_ms, unsigned banned_for)
+{
+	if (session->closing || session->dead)
+		return;
+	if (banned_for != 0) {
+		log_info("%s: login of %s refused: the address is banned", session->peer_text,
+		    session->user);
+		session_reply(session, REPLY_LOGIN_BANNED);
+		session_close_after_flush(session);
+		return;
+	}
+	answer_failure_later(session, delay_ms);
+}
+
 static void
 login_finished(void *arg, int error, struct avatar *avatar)
 {
 	struct session *session = arg;
 	const struct config *config = session->config;
-	struct timeval delay;
 
 	session->login_request = NULL;
 	if (error == 0 && session->closing) {
@@ -151,16 +185,18 @@ login_finished(void *arg, int error, struct avatar *avatar)
 	log_info("%s: login failed: %s (%s)", session->peer_text, session->user,
 	    error == -EACCES ? "bad credentials" : strerror(-error));
 	session_login_refused(session);
-	delay.tv_sec = config->login_failure_delay_ms / 1000;
-	delay.tv_usec = (config->login_failure_delay_ms % 1000) * 1000;
-	if (session->login_failure_timer == NULL)
-		session->login_failure_timer = evtimer_new(session->services->base,
-		    login_failure_delay_over, session);
-	if (session->login_failure_timer == NULL) {
-		login_failure_delay_over(-1, 0, session);
+	/*
+	 * The monitor counted the failures of the passwords it checked; those
+	 * the shell module checked here are counted now, as they must be for
+	 * bans to hold against guessing through an SMB gateway.
+	 */
+	if (config->login == LOGIN_SHELL && error == -EACCES &&
+	    !portal_is_anonymous_user(session->user) && session->services->login_failed != NULL) {
+		session->services->login_failed(session->services->owner, session,
+		    shell_failure_counted);
 		return;
 	}
-	evtimer_add(session->login_failure_timer, &delay);
+	answer_failure_later(session, 0);
 }
 
 void

@@ -13,6 +13,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
+#include "monitor/login_failures.h"
 #include "monitor/message.h"
 #include "suites.h"
 
@@ -239,6 +240,16 @@ START_TEST(test_fields_out_of_range_refused)
 	ck_assert_int_eq(message_take(buffer, &message), -EINVAL);
 	evbuffer_drain(buffer, evbuffer_get_length(buffer));
 	memset(authenticated.shell, 0, sizeof(authenticated.shell));
+	{
+		struct message_failure_counted counted = { LOGIN_FAILURES_MAX_DELAY_MS, 0 };
+
+		ck_assert_int_eq(message_put(buffer, MESSAGE_FAILURE_COUNTED, 1, &counted), 0);
+		ck_assert_int_eq(message_take(buffer, &message), 1);
+		counted.delay_ms++;	/* longer than any delay the monitor gives */
+		ck_assert_int_eq(message_put(buffer, MESSAGE_FAILURE_COUNTED, 1, &counted), 0);
+		ck_assert_int_eq(message_take(buffer, &message), -EINVAL);
+		evbuffer_drain(buffer, evbuffer_get_length(buffer));
+	}
 	memset(&admit, 0, sizeof(admit));
 	admit.address.length = 5;
 	ck_assert_int_eq(message_put(buffer, MESSAGE_ADMIT, 1, &admit), 0);
