@@ -242,7 +242,8 @@ logrotatedir ?= /etc/logrotate.d
 INSTALL_PATHS = sed -e 's|/usr/local/sbin|$(sbindir)|g' -e 's|/usr/local/etc|$(sysconfdir)|g' \
 	-e 's|/usr/local/lib/ftpd/shells|$(shelldir)|g' \
 	-e 's|/usr/local/include|$(includedir)|g'
-MAN_PAGES = $(wildcard man/*.[1-9])
+# ftpd-smb.8 goes with smb.so (install-smb), only where the gateway is built.
+MAN_PAGES = $(filter-out man/ftpd-smb.8,$(wildcard man/*.[1-9]))
 # The paths as installed, without DESTDIR: pkg-config adds its sysroot itself.
 PKG_CONFIG_FILE = sed -e 's|@includedir@|$(includedir)|g' -e 's|@shelldir@|$(shelldir)|g' \
 	-e 's|@PACKAGE_VERSION@|$(PACKAGE_VERSION)|g'

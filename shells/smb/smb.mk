@@ -37,11 +37,12 @@ $(SMB_MODULE): $(SMB_OBJECTS)
 	$(Q)$(CC) $(ALL_LDFLAGS) -shared -o $@ $^ $(SMB_LIBS) -lpthread
 
 install-smb: $(SMB_MODULE)
-	$(INSTALL) -d $(DESTDIR)$(shelldir)
+	$(INSTALL) -d $(DESTDIR)$(shelldir) $(DESTDIR)$(mandir)/man8
 	$(INSTALL) -m 644 $(SMB_MODULE) $(DESTDIR)$(shelldir)/smb.so
+	$(INSTALL_PATHS) man/ftpd-smb.8 > $(DESTDIR)$(mandir)/man8/ftpd-smb.8
 
 uninstall-smb:
-	rm -f $(DESTDIR)$(shelldir)/smb.so
+	rm -f $(DESTDIR)$(shelldir)/smb.so $(DESTDIR)$(mandir)/man8/ftpd-smb.8
 
 -include $(SMB_OBJECTS:.o=.d)
 else
