@@ -18,6 +18,7 @@
 #include "config/settings.h"
 #include "log/log.h"
 #include "monitor/state.h"
+#include "shared_state/shared_state.h"
 #include "util/attributes.h"
 #include "util/worker_pool.h"
 
@@ -236,8 +237,9 @@ worker_exited(struct monitor *monitor, struct worker_record *worker, int status)
 		    expected || monitor->connection_fd >= 0 ? "" : "; starting another");
 	else
 		log_info("worker %u (process %ld) finished", worker->slot + 1, (long)worker->pid);
-	/* Its sessions are gone with it. */
+	/* Its sessions are gone with it, here and, at once, for every instance. */
 	limits_subtract(&monitor->limits, &worker->counted);
+	shared_state_sessions_changed(monitor->shared);
 	LIST_REMOVE(worker, link);
 	worker_record_free(worker);
 	if (expected || monitor->connection_fd >= 0)

@@ -384,6 +384,14 @@ out:
 	free(arguments.texts);
 }
 
+void
+shared_state_sessions_changed(struct shared_state *state)
+{
+	/* Down, or not set up yet: the refresh that follows connecting writes it all. */
+	if (usable(state))
+		send_refresh(state);
+}
+
 /* AUTH, SELECT and the scripts go first; hiredis sends them once connected. */
 static int
 send_set_up(struct shared_state *state)

@@ -80,6 +80,13 @@ void shared_state_session_ended(struct shared_state *state,
     const struct message_address *address);
 
 /*
+ * The session table changed other than one session at a time (a worker
+ * died with its sessions): this instance's counts are written anew now,
+ * not at the next refresh. NULL: nothing.
+ */
+void shared_state_sessions_changed(struct shared_state *state);
+
+/*
  * A login from address failed: counted in Redis for ban_time seconds;
  * ban_after failures (0: never) from every instance together ban the
  * address there, and banned() tells this instance.

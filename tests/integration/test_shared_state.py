@@ -292,6 +292,28 @@ def test_silent_redis_never_holds_a_session_back():
               "the outage was logged more than once")
 
 
+def test_a_dead_workers_sessions_are_given_back_at_once():
+    """A worker killed with its sessions: the monitor writes the instance's
+    counts anew in Redis at once, not a third of the TTL (10 s) later."""
+    redis = Redis()
+    server = instance(redis, {"max_clients_per_ip": "5", "workers": "1"})
+    with server:
+        held = [admitted(server), admitted(server)]
+        check(all(sock is not None for sock in held), "sessions were refused")
+        name = _instance_of(server)
+        wait_until(lambda: redis.command("HGET", "ftpd:sessions:" + name, "127.0.0.1") == "2",
+                   5, "the two sessions counted in redis")
+        for pid in worker_pids(server.process.pid):
+            os.kill(pid, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_until(lambda: redis.command("HGET", "ftpd:sessions:" + name, "127.0.0.1") is None,
+                   3, "the dead worker's sessions given back in redis")
+        check(time.monotonic() - killed < 2.0, "given back after %.1f s"
+              % (time.monotonic() - killed))
+        for sock in held:
+            sock.close()
+
+
 HOSTS = "/etc/hosts"
 
 
