@@ -249,3 +249,17 @@ log_at(enum log_level level, const char *format, ...)
 	log_message(level, format, arguments);
 	va_end(arguments);
 }
+
+int
+log_throttle_pass(struct log_throttle *throttle, long long now_ms, unsigned window_ms,
+    unsigned *held_back)
+{
+	if (now_ms < throttle->window_end_ms) {
+		throttle->held_back++;
+		return 0;
+	}
+	*held_back = throttle->held_back;
+	throttle->held_back = 0;
+	throttle->window_end_ms = now_ms + window_ms;
+	return 1;
+}

@@ -37,6 +37,23 @@ void log_atv(enum log_level level, const char *format, va_list arguments)
 #define log_info(...) log_at(LOG_LEVEL_INFO, __VA_ARGS__)
 #define log_debug(...) log_at(LOG_LEVEL_DEBUG, __VA_ARGS__)
 
+/*
+ * One message per window for an event a scan repeats by the thousand (a
+ * refused source): the first is logged, the rest counted, and the next
+ * logged one says how many were held back. Zeroed: nothing seen yet.
+ */
+struct log_throttle {
+	long long window_end_ms;	/* on the caller's monotonic clock */
+	unsigned held_back;
+};
+
+/*
+ * An event at now_ms: 1 to log it (*held_back: how many were not since the
+ * last one logged), 0 to stay quiet (counted).
+ */
+int log_throttle_pass(struct log_throttle *throttle, long long now_ms, unsigned window_ms,
+    unsigned *held_back);
+
 /* 1 if destination is one log_open accepts, else 0. */
 int log_destination_valid(const char *destination);
 

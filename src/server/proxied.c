@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dtp/data_address.h"
@@ -18,6 +19,9 @@
 #include "server/proxied.h"
 #include "server/server.h"
 
+/* At most one warning per window about sources outside proxy_trusted. */
+#define UNTRUSTED_LOG_WINDOW_MS 10000
+
 struct proxied_connection {
 	struct server *server;
 	int fd;
@@ -27,6 +31,15 @@ struct proxied_connection {
 	struct proxy_reader *reader;
 	LIST_ENTRY(proxied_connection) link;
 };
+
+static long long
+monotonic_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
 
 static void
 address_text(const struct sockaddr *address, char *text, size_t size)
@@ -116,9 +129,19 @@ proxied_connection_start(struct server *server, int fd, const struct sockaddr *p
 
 	address_text(peer, via, sizeof(via));
 	if (!proxy_trusted_contains(&config->proxy_networks, peer)) {
-		/* Its header would say whatever it liked about who it is. */
-		log_warning("%s: refused: not in proxy_trusted, on a listener that expects a "
-		    "PROXY header", via);
+		unsigned held_back;
+
+		/* Its header would say whatever it liked about who it is. A scan logs little. */
+		if (log_throttle_pass(&server->untrusted_logged, monotonic_ms(),
+		    UNTRUSTED_LOG_WINDOW_MS, &held_back)) {
+			if (held_back > 0)
+				log_warning("%s: refused: not in proxy_trusted, on a listener that "
+				    "expects a PROXY header (and %u more refused since the last "
+				    "such message)", via, held_back);
+			else
+				log_warning("%s: refused: not in proxy_trusted, on a listener that "
+				    "expects a PROXY header", via);
+		}
 		answer_and_close(fd, "421 Service not available: connect through the balancer.\r\n");
 		return;
 	}

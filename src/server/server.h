@@ -13,6 +13,7 @@
 #include <event2/listener.h>
 
 #include "config/config.h"
+#include "log/log.h"
 #include "monitor/limits.h"
 #include "session/services.h"
 
@@ -53,6 +54,7 @@ struct server {
 	struct monitor_link *link;
 	struct limits limits;			/* without a monitor */
 	LIST_HEAD(, proxied_connection) proxied;	/* waiting for their PROXY header */
+	struct log_throttle untrusted_logged;		/* refusals of sources not in proxy_trusted */
 	LIST_HEAD(, pending_connection) pending;	/* waiting for admission */
 	LIST_HEAD(, pending_login) logins;		/* waiting for the monitor's word */
 	LIST_HEAD(, pending_failure) failures;		/* login = shell failures being counted */

@@ -144,6 +144,14 @@ def test_untrusted_source_is_refused():
         log = server.stderr_text()
         check("127.0.0.1: refused: not in proxy_trusted" in log, "refusal logged: %s" % log[-1500:])
         check("10.1.2.3" not in log, "the forged client address is never used")
+        # A scan from outside proxy_trusted is refused every time, and logged
+        # once per 10 s and worker, not once per connection.
+        for _ in range(50):
+            with ProxiedControl(server, b"", source="127.0.0.1") as control:
+                check_equal(control.greeting.code, 421, "a scan's connection")
+        lines = server.stderr_text().count("refused: not in proxy_trusted")
+        check(lines <= int(server.options.get("workers", "2")),
+              "%d warnings for 51 refusals" % lines)
 
 
 def test_malformed_or_missing_header_is_refused():

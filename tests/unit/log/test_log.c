@@ -316,6 +316,24 @@ START_TEST(test_threads_never_interleave_lines)
 }
 END_TEST
 
+START_TEST(test_throttle_logs_one_per_window_and_counts_the_rest)
+{
+	struct log_throttle throttle = { 0, 0 };
+	unsigned held_back = 99, i;
+
+	ck_assert_int_eq(log_throttle_pass(&throttle, 1000, 10000, &held_back), 1);
+	ck_assert_uint_eq(held_back, 0);
+	for (i = 0; i < 500; i++)
+		ck_assert_int_eq(log_throttle_pass(&throttle, 1000 + i * 10, 10000, &held_back), 0);
+	/* The window ends 10 s after the message logged, not after the last event. */
+	ck_assert_int_eq(log_throttle_pass(&throttle, 10999, 10000, &held_back), 0);
+	ck_assert_int_eq(log_throttle_pass(&throttle, 11000, 10000, &held_back), 1);
+	ck_assert_uint_eq(held_back, 501);
+	ck_assert_int_eq(log_throttle_pass(&throttle, 30000, 10000, &held_back), 1);
+	ck_assert_uint_eq(held_back, 0);
+}
+END_TEST
+
 Suite *
 log_suite(void)
 {
@@ -337,6 +355,7 @@ log_suite(void)
 	tcase_add_test(text, test_longest_message_of_escapes_is_one_whole_line);
 	tcase_add_test(text, test_errno_survives_every_level);
 	tcase_add_test(text, test_threads_never_interleave_lines);
+	tcase_add_test(text, test_throttle_logs_one_per_window_and_counts_the_rest);
 	suite_add_tcase(suite, text);
 	return suite;
 }
