@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
@@ -197,6 +198,58 @@ bind_listeners(struct monitor *monitor)
 	return 0;
 }
 
+/* The same address and port (a wildcard matches only a wildcard). */
+static int
+same_socket_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const struct sockaddr_in *)a, *b4 = (const struct sockaddr_in *)b;
+	const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)a,
+	    *b6 = (const struct sockaddr_in6 *)b;
+
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return a4->sin_port == b4->sin_port && a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return a6->sin6_port == b6->sin6_port &&
+		    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0;
+	return 0;
+}
+
+/*
+ * A socket systemd passed takes the flags of the listen line with its
+ * address: "listen = ADDRESS proxy" expects PROXY headers on it, and
+ * listen_implicit's address speaks TLS at once, as when ftpd binds them.
+ * text gets what the log says of it.
+ */
+static void
+describe_inherited(const struct monitor *monitor, struct worker_listener *listener,
+    char *text, size_t size)
+{
+	const struct config *config = &monitor->settings->config;
+	struct listen_address implicit;
+	struct sockaddr_storage bound;
+	socklen_t length = sizeof(bound);
+	unsigned i;
+
+	listener->proxy = config->proxy_protocol;
+	text[0] = '\0';
+	if (getsockname(listener->fd, (struct sockaddr *)&bound, &length) != 0)
+		return;
+	for (i = 0; i < config->listen_count; i++)
+		if (same_socket_address(&bound, &config->listen[i].address)) {
+			listener->proxy = row_expects_proxy(config, i);
+			snprintf(text, size, " (%s)", config->listen[i].text);
+			return;
+		}
+	if (monitor->settings->tls != NULL && config->listen_implicit != NULL &&
+	    config_parse_listen_address(config->listen_implicit, &implicit) == 0 &&
+	    same_socket_address(&bound, &implicit.address)) {
+		listener->implicit_tls = 1;
+		snprintf(text, size, " (%s)", implicit.text);
+	}
+}
+
 /*
  * Where connections come from: the inetd socket, sockets systemd passed
  * (listening ones for Accept=no, shared by every worker; one connection for
@@ -207,6 +260,7 @@ open_connections(struct monitor *monitor)
 {
 	int count = systemd_listen_fds();
 	unsigned slot, i;
+	char where[80];
 
 	monitor->connection_fd = -1;
 	if (monitor->options->inetd) {
@@ -233,15 +287,17 @@ open_connections(struct monitor *monitor)
 
 			listener->fd = SYSTEMD_FIRST_FD + (int)i;
 			listener->inherited = 1;
-			listener->proxy = monitor->settings->config.proxy_protocol;
 			if (!systemd_fd_is_listening(listener->fd)) {
 				log_error("socket %d from the service manager is a connection among "
 				    "listening sockets; use Accept=yes with one socket", listener->fd);
 				return -EINVAL;
 			}
+			describe_inherited(monitor, listener, where, sizeof(where));
+			if (slot == 0)
+				log_info("accepting on socket %d from the service manager%s%s%s",
+				    listener->fd, where, listener->implicit_tls ? " (implicit TLS)" : "",
+				    listener->proxy ? " (PROXY protocol)" : "");
 		}
-	for (i = 0; i < (unsigned)count; i++)
-		log_info("accepting on socket %d from the service manager", SYSTEMD_FIRST_FD + (int)i);
 	return 0;
 }
 

@@ -315,3 +315,47 @@ def test_readiness_notification_under_socket_activation():
     client = ftp_session(port)
     check_equal(sock.recv(4096), b"READY=1", "notification from the activated ftpd")
     full_session(client, root)
+
+
+def test_socket_activation_takes_the_flags_of_matching_listen_lines():
+    """Sockets systemd passes take the flags of the listen line with their
+    address: one behind a balancer expects a PROXY header, the
+    listen_implicit one speaks TLS at once."""
+    from harness import client_context, tls_options
+
+    need_socket_activate()
+    root, _config = share()
+    plain, implicit = free_port(), free_port()
+    options = tls_options("implicit", {"listen_implicit": "127.0.0.1:%d" % implicit})
+    lines = ["anonymous = yes", "anonymous_root = " + root, "banner = launched",
+             "listen = 127.0.0.1:%d proxy" % plain, "proxy_trusted = 127.0.0.1"]
+    lines += ["%s = %s" % item for item in options.items()]
+    config = write_file(os.path.join(temp_dir("ftpd-conf-"), "ftpd.conf"),
+                        "\n".join(lines) + "\n")
+    argv = ([SYSTEMD_SOCKET_ACTIVATE, "-l", "127.0.0.1:%d" % plain,
+             "-l", "127.0.0.1:%d" % implicit] + ftpd_command(config, args=("-f",)))
+    launcher = Launched(argv)
+    try:
+        wait_for_listening(plain, launcher.process)
+        with socket.create_connection(("127.0.0.1", plain), timeout=10) as sock:
+            sock.sendall(b"PROXY TCP4 198.51.100.7 127.0.0.9 40123 21\r\n")
+            greeting = sock.recv(200)
+        check(greeting.startswith(b"220 launched"), "greeting after a PROXY header: %r"
+              % greeting)
+        with socket.create_connection(("127.0.0.1", implicit), timeout=10) as raw:
+            with client_context().wrap_socket(raw) as sock:
+                greeting = sock.recv(200)
+                check(greeting.startswith(b"220 launched"), "implicit TLS greeting: %r"
+                      % greeting)
+                check(sock.version() is not None and sock.version().startswith("TLS"),
+                      "the implicit socket speaks %r" % sock.version())
+        wait_until(lambda: "198.51.100.7: connected (through a balancer)" in
+                   launcher.stderr_text(), 5, "the header's client in the log")
+        text = launcher.stderr_text()
+        check("accepting on socket 3 from the service manager (127.0.0.1:%d) (PROXY protocol)"
+              % plain in text, "socket 3 not described: %r" % launcher.stderr_tail())
+        check("accepting on socket 4 from the service manager (127.0.0.1:%d) (implicit TLS)"
+              % implicit in text, "socket 4 not described: %r" % launcher.stderr_tail())
+    finally:
+        launcher.process.send_signal(signal.SIGTERM)
+        launcher.wait(10)
