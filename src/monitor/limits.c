@@ -270,6 +270,19 @@ limits_subtract(struct limits *limits, const struct limits *part)
 }
 
 void
+limits_for_each_user(const struct limits *limits,
+    void (*each)(void *arg, const char *user, unsigned sessions), void *arg)
+{
+	const struct user_count *entry;
+	unsigned i;
+
+	for (i = 0; i < LIMITS_BUCKETS; i++)
+		for (entry = limits->users[i]; entry != NULL; entry = entry->next)
+			if (entry->sessions > 0)
+				each(arg, entry->name, entry->sessions);
+}
+
+void
 limits_for_each_address(const struct limits *limits,
     void (*each)(void *arg, const struct message_address *address, unsigned sessions),
     void *arg)

@@ -78,6 +78,10 @@ void limits_for_each_address(const struct limits *limits,
     void (*each)(void *arg, const struct message_address *address, unsigned sessions),
     void *arg);
 
+/* Calls each(arg, user, sessions) for every user with logged-in sessions. */
+void limits_for_each_user(const struct limits *limits,
+    void (*each)(void *arg, const char *user, unsigned sessions), void *arg);
+
 /* Takes away from limits everything part counts (a worker's sessions, at its end). */
 void limits_subtract(struct limits *limits, const struct limits *part);
 

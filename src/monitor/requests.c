@@ -43,6 +43,17 @@ struct pending_admission {
 	struct shared_admission *shared;
 };
 
+/* A login this instance's limits let in, waiting for Redis (max_sessions_per_user). */
+struct pending_login {
+	struct pending_login *previous;
+	struct pending_login *next;
+	struct worker_record *worker;
+	uint32_t id;
+	struct message_address address;
+	char user[CHECKER_USER_MAX + 1];
+	struct shared_login *shared;
+};
+
 static time_t
 monotonic_seconds(void)
 {
@@ -274,9 +285,28 @@ requests_shared_ban(void *owner, const struct message_address *address, unsigned
 	    seconds);
 }
 
+static void
+unlink_login(struct pending_login *pending)
+{
+	if (pending->previous != NULL)
+		pending->previous->next = pending->next;
+	else
+		pending->worker->logins = pending->next;
+	if (pending->next != NULL)
+		pending->next->previous = pending->previous;
+}
+
 void
 requests_cancel_all(struct worker_record *worker)
 {
+	/* Counted as logged in here and in the worker's table: its end takes both away. */
+	while (worker->logins != NULL) {
+		struct pending_login *pending = worker->logins;
+
+		unlink_login(pending);
+		shared_state_login_cancel(pending->shared);
+		free(pending);
+	}
 	while (worker->admissions != NULL) {
 		struct pending_admission *pending = worker->admissions;
 
@@ -368,6 +398,55 @@ admit(struct worker_record *worker, const struct message *message)
 	answer(worker, MESSAGE_ADMITTED, message->header.id, &body);
 }
 
+/* Redis's word on a login this instance let in: it may still be refused. */
+static void
+shared_login_answered(void *arg, enum shared_login_verdict verdict)
+{
+	struct pending_login *pending = arg;
+	struct worker_record *worker = pending->worker;
+	struct message_logged_in body;
+
+	unlink_login(pending);
+	memset(&body, 0, sizeof(body));
+	body.verdict = MESSAGE_LOGIN_OK;
+	if (verdict == SHARED_LOGIN_TOO_MANY_FOR_USER) {
+		/* Back to "not logged in" in both tables, as the worker will count it. */
+		limits_logout(&worker->monitor->limits, &pending->address, pending->user);
+		limits_logout(&worker->counted, &pending->address, pending->user);
+		body.verdict = MESSAGE_LOGIN_TOO_MANY_FOR_USER;
+	}
+	answer(worker, MESSAGE_LOGGED_IN, pending->id, &body);
+	free(pending);
+}
+
+/* Asks Redis about a named login the local limits let in. 1 when the answer waits for it. */
+static int
+ask_shared_login(struct worker_record *worker, uint32_t id,
+    const struct message_address *address, const char *user)
+{
+	struct monitor *monitor = worker->monitor;
+	struct pending_login *pending;
+
+	if (monitor->shared == NULL || user == NULL ||
+	    (pending = calloc(1, sizeof(*pending))) == NULL)
+		return 0;
+	pending->worker = worker;
+	pending->id = id;
+	pending->address = *address;
+	snprintf(pending->user, sizeof(pending->user), "%s", user);
+	pending->shared = shared_state_login(monitor->shared, user,
+	    monitor->settings->config.max_sessions_per_user, shared_login_answered, pending);
+	if (pending->shared == NULL) {
+		free(pending);	/* Redis unreachable: the local verdict stands */
+		return 0;
+	}
+	pending->next = worker->logins;
+	if (pending->next != NULL)
+		pending->next->previous = pending;
+	worker->logins = pending;
+	return 1;
+}
+
 static void
 login(struct worker_record *worker, const struct message *message)
 {
@@ -381,15 +460,21 @@ login(struct worker_record *worker, const struct message *message)
 		monitor_cut_off(worker, "it logged in a session it never had");
 		return;
 	}
+	memset(&answer_body, 0, sizeof(answer_body));
 	if (login_failures_banned(monitor->login_failures, &body->address,
 	    monotonic_seconds()) != 0)
 		answer_body.verdict = MESSAGE_LOGIN_BANNED;
 	else
 		answer_body.verdict = limits_login(&monitor->limits, &body->address, user,
 		    &monitor->settings->config);
-	if (answer_body.verdict == MESSAGE_LOGIN_OK)
-		limits_login(&worker->counted, &body->address, user, &no_limits);
-	answer(worker, MESSAGE_LOGGED_IN, message->header.id, &answer_body);
+	if (answer_body.verdict != MESSAGE_LOGIN_OK) {
+		answer(worker, MESSAGE_LOGGED_IN, message->header.id, &answer_body);
+		return;
+	}
+	/* Counted as logged in at once: a refresh meanwhile writes it to Redis too. */
+	limits_login(&worker->counted, &body->address, user, &no_limits);
+	if (!ask_shared_login(worker, message->header.id, &body->address, user))
+		answer(worker, MESSAGE_LOGGED_IN, message->header.id, &answer_body);
 }
 
 /*
@@ -433,6 +518,8 @@ session_ended(struct worker_record *worker, const struct message *message)
 	}
 	limits_remove(&worker->monitor->limits, &body->address, (int)body->logged_in, user);
 	shared_state_session_ended(worker->monitor->shared, &body->address);
+	if (body->logged_in)
+		shared_state_logged_out(worker->monitor->shared, user);
 }
 
 static void
@@ -446,6 +533,7 @@ logout(struct worker_record *worker, const struct message *message)
 		return;
 	}
 	limits_logout(&worker->monitor->limits, &body->address, user);
+	shared_state_logged_out(worker->monitor->shared, user);
 }
 
 static void

@@ -31,6 +31,7 @@ struct hand_off_ticket;
 struct user_process;
 struct pending_spawn;
 struct pending_admission;
+struct pending_login;
 struct shared_state;
 
 /* Password checks one worker may have running at once; more are refused. */
@@ -50,6 +51,7 @@ struct worker_record {
 	struct authentication *checks;	/* its password checks running */
 	unsigned check_count;
 	struct pending_admission *admissions;	/* sessions waiting for Redis's word */
+	struct pending_login *logins;		/* logins waiting for Redis's word */
 	/* system_users: logins it may hand off, and the socket it hands them off on. */
 	struct hand_off_ticket *tickets;
 	unsigned ticket_count;

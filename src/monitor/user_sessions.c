@@ -371,6 +371,7 @@ user_sessions_reap(struct monitor *monitor, pid_t pid, int status)
 		    process->name, WEXITSTATUS(status));
 	limits_remove(&monitor->limits, &process->address, 1, process->name);
 	shared_state_session_ended(monitor->shared, &process->address);
+	shared_state_logged_out(monitor->shared, process->name);
 	LIST_REMOVE(process, link);
 	free(process);
 	return 1;

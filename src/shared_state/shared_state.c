@@ -6,6 +6,7 @@
  * Keys (one Redis, or one database of it, per group of instances):
  *   ftpd:instances         sorted set: instance -> when its counts expire (ms)
  *   ftpd:sessions:INSTANCE hash: client address -> sessions on that instance
+ *   ftpd:users:INSTANCE    hash: user -> logged-in sessions on that instance
  *   ftpd:failures:ADDRESS  failed logins, forgotten ban_time after the last
  *   ftpd:ban:ADDRESS       present while the address is banned
  *
@@ -40,6 +41,9 @@
 
 #define TICK_MS 250
 #define KEY_TEXT_SIZE (INET6_ADDRSTRLEN + 4)
+/* A refresh's texts: address keys, user names and counts. */
+#define REFRESH_TEXT_SIZE (CHECKER_USER_MAX + 1)
+_Static_assert(REFRESH_TEXT_SIZE >= KEY_TEXT_SIZE, "an address key fits a refresh text");
 
 /* Answers {0, 0} counted, {1, total} too many from the address, {2, ms} banned. */
 static const char admit_script[] =
@@ -60,8 +64,26 @@ static const char admit_script[] =
     "redis.call('PEXPIRE', mine, ARGV[5])\n"
     "return {0, 0}\n";
 
+/* ARGV: instance, user, max_sessions_per_user, ttl. Answers {0, 0} counted, {1, total} too many. */
+static const char login_script[] =
+    "local max = tonumber(ARGV[3])\n"
+    "local mine = 'ftpd:users:' .. ARGV[1]\n"
+    "if max > 0 then\n"
+    "  local now = redis.call('TIME')\n"
+    "  local now_ms = string.format('%d', now[1] * 1000 + math.floor(now[2] / 1000))\n"
+    "  local total = 0\n"
+    "  for _, id in ipairs(redis.call('ZRANGEBYSCORE', 'ftpd:instances', now_ms, '+inf')) do\n"
+    "    total = total + (tonumber(redis.call('HGET', 'ftpd:users:' .. id, ARGV[2])) or 0)\n"
+    "  end\n"
+    "  if total >= max then return {1, total} end\n"
+    "end\n"
+    "redis.call('HINCRBY', mine, ARGV[2], 1)\n"
+    "redis.call('PEXPIRE', mine, ARGV[4])\n"
+    "return {0, 0}\n";
+
+/* ARGV: instance, the address or user, and which table: 'sessions' or 'users'. */
 static const char ended_script[] =
-    "local key = 'ftpd:sessions:' .. ARGV[1]\n"
+    "local key = 'ftpd:' .. ARGV[3] .. ':' .. ARGV[1]\n"
     "if redis.call('HINCRBY', key, ARGV[2], -1) <= 0 then redis.call('HDEL', key, ARGV[2]) end\n"
     "return 0\n";
 
@@ -78,23 +100,33 @@ static const char failed_script[] =
     "end\n"
     "return 0\n";
 
-/* ARGV: instance, ttl in ms, then address and sessions pairs: the whole table anew. */
+/*
+ * ARGV: instance, ttl in ms, the number of address pairs, the address and
+ * sessions pairs, then user and sessions pairs: both tables anew.
+ */
 static const char refresh_script[] =
     "local now = redis.call('TIME')\n"
     "local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)\n"
     "redis.call('ZREMRANGEBYSCORE', 'ftpd:instances', '-inf', string.format('%d', now_ms))\n"
     "redis.call('ZADD', 'ftpd:instances', string.format('%d', now_ms + tonumber(ARGV[2])), "
     "ARGV[1])\n"
+    "local users_from = 4 + 2 * tonumber(ARGV[3])\n"
     "local key = 'ftpd:sessions:' .. ARGV[1]\n"
     "redis.call('DEL', key)\n"
-    "for i = 3, #ARGV - 1, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end\n"
+    "for i = 4, users_from - 2, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end\n"
+    "redis.call('PEXPIRE', key, ARGV[2])\n"
+    "key = 'ftpd:users:' .. ARGV[1]\n"
+    "redis.call('DEL', key)\n"
+    "for i = users_from, #ARGV - 1, 2 do redis.call('HSET', key, ARGV[i], ARGV[i + 1]) end\n"
     "redis.call('PEXPIRE', key, ARGV[2])\n"
     "return 0\n";
 
-enum script { SCRIPT_ADMIT, SCRIPT_ENDED, SCRIPT_FAILED, SCRIPT_REFRESH, SCRIPT_COUNT };
+enum script {
+	SCRIPT_ADMIT, SCRIPT_LOGIN, SCRIPT_ENDED, SCRIPT_FAILED, SCRIPT_REFRESH, SCRIPT_COUNT
+};
 
 static const char *const script_texts[SCRIPT_COUNT] = {
-	admit_script, ended_script, failed_script, refresh_script,
+	admit_script, login_script, ended_script, failed_script, refresh_script,
 };
 
 enum link { LINK_DOWN, LINK_RESOLVING, LINK_CONNECTING, LINK_UP };
@@ -138,6 +170,14 @@ struct shared_admission {
 	shared_admitted_fn done;	/* NULL once cancelled */
 	void *arg;
 	struct message_address address;
+	unsigned refreshes;		/* state->refreshes when it was sent */
+};
+
+struct shared_login {
+	struct shared_state *state;
+	shared_logged_in_fn done;	/* NULL once cancelled */
+	void *arg;
+	char user[CHECKER_USER_MAX + 1];
 	unsigned refreshes;		/* state->refreshes when it was sent */
 };
 
@@ -322,11 +362,14 @@ run_script(struct shared_state *state, enum script script, redisCallbackFn *call
 	return send_command(state, callback, privdata, argc + 3, command, sizes);
 }
 
+/* The refresh command: EVALSHA, its script, "0" keys, then REFRESH_FIXED_ARGUMENTS. */
+#define REFRESH_FIRST_PAIR 6
+
 struct refresh_arguments {
 	const char **argv;
 	size_t *lengths;
-	char (*texts)[KEY_TEXT_SIZE];
-	size_t count;
+	char (*texts)[REFRESH_TEXT_SIZE];
+	size_t count;			/* pairs so far, addresses then users */
 };
 
 static void
@@ -336,16 +379,39 @@ count_address(void *arg, const struct message_address *address UNUSED, unsigned 
 }
 
 static void
+count_user(void *arg, const char *user UNUSED, unsigned sessions UNUSED)
+{
+	(*(size_t *)arg)++;
+}
+
+static void
+add_pair(struct refresh_arguments *arguments, unsigned sessions)
+{
+	size_t n = arguments->count;
+
+	snprintf(arguments->texts[2 * n + 1], REFRESH_TEXT_SIZE, "%u", sessions);
+	arguments->argv[REFRESH_FIRST_PAIR + 2 * n] = arguments->texts[2 * n];
+	arguments->argv[REFRESH_FIRST_PAIR + 2 * n + 1] = arguments->texts[2 * n + 1];
+	arguments->count++;
+}
+
+static void
 add_address(void *arg, const struct message_address *address, unsigned sessions)
 {
 	struct refresh_arguments *arguments = arg;
-	size_t n = arguments->count;
 
-	shared_state_address_key(address, 0, arguments->texts[2 * n], KEY_TEXT_SIZE);
-	snprintf(arguments->texts[2 * n + 1], KEY_TEXT_SIZE, "%u", sessions);
-	arguments->argv[5 + 2 * n] = arguments->texts[2 * n];
-	arguments->argv[6 + 2 * n] = arguments->texts[2 * n + 1];
-	arguments->count++;
+	shared_state_address_key(address, 0, arguments->texts[2 * arguments->count],
+	    REFRESH_TEXT_SIZE);
+	add_pair(arguments, sessions);
+}
+
+static void
+add_user(void *arg, const char *user, unsigned sessions)
+{
+	struct refresh_arguments *arguments = arg;
+
+	snprintf(arguments->texts[2 * arguments->count], REFRESH_TEXT_SIZE, "%s", user);
+	add_pair(arguments, sessions);
 }
 
 /* Writes this instance's table anew and extends its life: every third of the TTL. */
@@ -353,28 +419,34 @@ static void
 send_refresh(struct shared_state *state)
 {
 	struct refresh_arguments arguments;
-	char ttl[24];
-	size_t addresses = 0, i;
+	char ttl[24], address_pairs[24];
+	size_t addresses = 0, pairs = 0, i;
 
 	limits_for_each_address(state->sessions, count_address, &addresses);
+	pairs = addresses;
+	limits_for_each_user(state->sessions, count_user, &pairs);
 	memset(&arguments, 0, sizeof(arguments));
-	arguments.argv = calloc(5 + 2 * addresses, sizeof(*arguments.argv));
-	arguments.lengths = calloc(5 + 2 * addresses, sizeof(*arguments.lengths));
-	arguments.texts = calloc(2 * addresses + 1, sizeof(*arguments.texts));
+	arguments.argv = calloc(REFRESH_FIRST_PAIR + 2 * pairs, sizeof(*arguments.argv));
+	arguments.lengths = calloc(REFRESH_FIRST_PAIR + 2 * pairs, sizeof(*arguments.lengths));
+	arguments.texts = calloc(2 * pairs + 1, sizeof(*arguments.texts));
 	if (arguments.argv == NULL || arguments.lengths == NULL || arguments.texts == NULL)
 		goto out;	/* the next tick tries again */
 	snprintf(ttl, sizeof(ttl), "%u", state->ttl * 1000);
+	snprintf(address_pairs, sizeof(address_pairs), "%zu", addresses);
 	arguments.argv[0] = "EVALSHA";
 	arguments.argv[1] = state->sha[SCRIPT_REFRESH];
 	arguments.argv[2] = "0";
 	arguments.argv[3] = state->instance;
 	arguments.argv[4] = ttl;
-	/* The table cannot have changed since it was counted: nothing ran in between. */
+	arguments.argv[5] = address_pairs;
+	/* The tables cannot have changed since they were counted: nothing ran in between. */
 	limits_for_each_address(state->sessions, add_address, &arguments);
-	for (i = 0; i < 5 + 2 * arguments.count; i++)
+	limits_for_each_user(state->sessions, add_user, &arguments);
+	for (i = 0; i < REFRESH_FIRST_PAIR + 2 * arguments.count; i++)
 		arguments.lengths[i] = strlen(arguments.argv[i]);
-	if (send_command(state, refresh_answered, NULL, (int)(5 + 2 * arguments.count),
-	    arguments.argv, arguments.lengths) == 0) {
+	if (send_command(state, refresh_answered, NULL,
+	    (int)(REFRESH_FIRST_PAIR + 2 * arguments.count), arguments.argv,
+	    arguments.lengths) == 0) {
 		state->refreshes++;
 		state->next_refresh = now_ms() + state->ttl * 1000 / 3;
 	}
@@ -756,7 +828,7 @@ void
 shared_state_session_ended(struct shared_state *state, const struct message_address *address)
 {
 	char key[KEY_TEXT_SIZE];
-	const char *argv[2];
+	const char *argv[3];
 
 	/*
 	 * While down, the refresh after reconnecting writes the table whole; one
@@ -767,7 +839,86 @@ shared_state_session_ended(struct shared_state *state, const struct message_addr
 	shared_state_address_key(address, 0, key, sizeof(key));
 	argv[0] = state->instance;
 	argv[1] = key;
-	run_script(state, SCRIPT_ENDED, ignore_answer, NULL, 2, argv, NULL);
+	argv[2] = "sessions";
+	run_script(state, SCRIPT_ENDED, ignore_answer, NULL, 3, argv, NULL);
+}
+
+void
+shared_state_logged_out(struct shared_state *state, const char *user)
+{
+	const char *argv[3];
+
+	/* As for a session that ended: a refresh writes the table whole after an outage. */
+	if (state == NULL || state->link != LINK_UP || state->broken || user == NULL)
+		return;
+	argv[0] = state->instance;
+	argv[1] = user;
+	argv[2] = "users";
+	run_script(state, SCRIPT_ENDED, ignore_answer, NULL, 3, argv, NULL);
+}
+
+static void
+login_answered(redisAsyncContext *context, void *reply_pointer, void *privdata)
+{
+	struct shared_login *login = privdata;
+	struct shared_state *state = login->state;
+	const redisReply *reply = reply_pointer;
+	enum shared_login_verdict verdict = SHARED_LOGIN_UNANSWERED;
+
+	if (answered(context, reply) == 0 && reply->type == REDIS_REPLY_ARRAY &&
+	    reply->elements == 2 && reply->element[0]->type == REDIS_REPLY_INTEGER)
+		verdict = reply->element[0]->integer == 0 ? SHARED_LOGIN_OK :
+		    reply->element[0]->integer == 1 ? SHARED_LOGIN_TOO_MANY_FOR_USER :
+		    SHARED_LOGIN_UNANSWERED;
+	if (login->done == NULL) {
+		/* The worker went away meanwhile: its sessions are no longer counted. */
+		if (verdict == SHARED_LOGIN_OK)
+			shared_state_logged_out(state, login->user);
+	} else {
+		/* As for admissions: a refresh sent meanwhile counted the session. */
+		if (verdict == SHARED_LOGIN_TOO_MANY_FOR_USER && login->refreshes != state->refreshes)
+			shared_state_logged_out(state, login->user);
+		login->done(login->arg, verdict);
+	}
+	free(login);
+}
+
+struct shared_login *
+shared_state_login(struct shared_state *state, const char *user, unsigned max_per_user,
+    shared_logged_in_fn done, void *arg)
+{
+	struct shared_login *login;
+	char max[16], ttl[24];
+	const char *argv[4];
+
+	if (!usable(state) || user == NULL || strlen(user) > CHECKER_USER_MAX)
+		return NULL;
+	login = calloc(1, sizeof(*login));
+	if (login == NULL)
+		return NULL;
+	login->state = state;
+	login->done = done;
+	login->arg = arg;
+	strcpy(login->user, user);
+	login->refreshes = state->refreshes;
+	snprintf(max, sizeof(max), "%u", max_per_user);
+	snprintf(ttl, sizeof(ttl), "%u", state->ttl * 1000);
+	argv[0] = state->instance;
+	argv[1] = user;
+	argv[2] = max;
+	argv[3] = ttl;
+	if (run_script(state, SCRIPT_LOGIN, login_answered, login, 4, argv, NULL) != 0) {
+		free(login);
+		return NULL;
+	}
+	return login;
+}
+
+void
+shared_state_login_cancel(struct shared_login *login)
+{
+	login->done = NULL;
+	login->arg = NULL;
 }
 
 static void

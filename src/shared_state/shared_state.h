@@ -27,6 +27,7 @@
 
 struct shared_state;
 struct shared_admission;
+struct shared_login;
 struct worker_pool;
 
 enum shared_admit_verdict {
@@ -39,6 +40,14 @@ enum shared_admit_verdict {
 /* retry_after: seconds the ban lasts, with SHARED_ADMIT_BANNED. */
 typedef void (*shared_admitted_fn)(void *arg, enum shared_admit_verdict verdict,
     unsigned retry_after);
+enum shared_login_verdict {
+	SHARED_LOGIN_OK,			/* counted in Redis too */
+	SHARED_LOGIN_TOO_MANY_FOR_USER,		/* max_sessions_per_user, all instances together */
+	SHARED_LOGIN_UNANSWERED,		/* Redis did not answer: the local verdict stands */
+};
+
+typedef void (*shared_logged_in_fn)(void *arg, enum shared_login_verdict verdict);
+
 /* Redis says address is banned for seconds (failures on every instance together). */
 typedef void (*shared_banned_fn)(void *owner, const struct message_address *address,
     unsigned seconds);
@@ -74,6 +83,22 @@ struct shared_admission *shared_state_admit(struct shared_state *state,
 
 /* The asker is gone: done() is not called; a session counted meanwhile is given back. */
 void shared_state_admission_cancel(struct shared_admission *admission);
+
+/*
+ * A session this instance's limits let log in as user (a name, not a
+ * guest): asks Redis whether max_per_user sessions (0: no limit) are logged
+ * in as user on every instance together, counting it there if not. done
+ * runs once, later. NULL when Redis cannot be asked now: the local verdict
+ * stands.
+ */
+struct shared_login *shared_state_login(struct shared_state *state, const char *user,
+    unsigned max_per_user, shared_logged_in_fn done, void *arg);
+
+/* The caller went away: done will not run (a count Redis made is given back). */
+void shared_state_login_cancel(struct shared_login *login);
+
+/* A session logged in as user (counted by shared_state_login or a refresh) logged out or ended. */
+void shared_state_logged_out(struct shared_state *state, const char *user);
 
 /* A session admitted with SHARED_ADMIT_OK ended. */
 void shared_state_session_ended(struct shared_state *state,

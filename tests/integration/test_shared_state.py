@@ -191,6 +191,50 @@ def test_failures_on_both_instances_ban_the_address_on_both():
               "no ban key in redis")
 
 
+def test_max_sessions_per_user_holds_across_instances():
+    """max_sessions_per_user counts a user's sessions on every instance
+    together: alice logged in through A may not log in again through B;
+    her session ending there lets her in; a logout counts too."""
+    redis = Redis()
+    base = temp_dir("ftpd-users-")
+    home_root = os.path.join(base, "homes")
+    for user in ("alice", "bob"):
+        os.makedirs(os.path.join(home_root, user))
+    passwd = write_passwd_file(os.path.join(base, "passwd"), [("alice", "secret", None),
+                                                              ("bob", "secret", None)])
+    options = {"max_sessions_per_user": "1"}
+    first = users_instance(redis, passwd, home_root, options)
+    second = users_instance(redis, passwd, home_root, options)
+    with first, second:
+        held = first.connect()
+        held.login("alice", "secret")
+        check(redis.command("HGET", "ftpd:users:" + _instance_of(first), "alice") == "1",
+              "alice's session not counted in redis")
+        with second.connect() as control:
+            control.expect("USER alice", 331)
+            reply = control.command("PASS secret")
+            check(reply.code == 421 and "max_sessions_per_user" in reply.text,
+                  "a second session of alice through the other instance: %r" % reply)
+        # Another user is not held back by alice's count.
+        with second.connect() as control:
+            control.login("bob", "secret")
+            control.expect("PWD", 257)
+        held.expect("QUIT", 221)
+        held.close()
+        wait_until(lambda: redis.command("HGET", "ftpd:users:" + _instance_of(first),
+                                         "alice") is None, 5,
+                   "alice's ended session given back in redis")
+        with second.connect() as control:
+            control.login("alice", "secret")
+            # USER again logs her out: another instance may let her in meanwhile.
+            control.expect("USER bob", 331)
+            with first.connect() as other:
+                wait_until(lambda: redis.command("HGET", "ftpd:users:" +
+                                                 _instance_of(second), "alice") is None,
+                           5, "alice's logout given back in redis")
+                other.login("alice", "secret")
+
+
 def test_redis_stopped_mid_run_falls_back_to_local_limits_and_recovers():
     redis = Redis()
     first = instance(redis, {"max_clients_per_ip": "2", "shared_state_ttl": "3"})
