@@ -73,6 +73,8 @@ copy_id(const struct avatar_id *id)
 
 	if (avatar_id_new(id->name, id->home, id->anonymous, &copy) != 0)
 		return NULL;
+	copy->read_only = id->read_only;
+	copy->settings = id->settings;
 	copy->account = malloc(sizeof(*copy->account));
 	if (copy->account == NULL) {
 		avatar_id_free(copy);
