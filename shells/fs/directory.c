@@ -33,13 +33,12 @@
 /* Room for symlink targets per batch; the ones past it are read on the loop. */
 #define BATCH_TARGET_BYTES (16 * 1024)
 
-/* batch_entry.target when it is no offset in targets: */
-#define TARGET_NONE UINT32_MAX		/* not a symlink, or unreadable */
-#define TARGET_UNREAD (UINT32_MAX - 1)	/* a symlink the batch had no room for */
+/* batch_entry.target of a symlink the batch had no room for (or could not read). */
+#define TARGET_UNREAD UINT32_MAX
 
 struct batch_entry {
 	uint32_t name;		/* offset of the name in names */
-	uint32_t target;	/* offset of a symlink's target in targets, or TARGET_* */
+	uint32_t target;	/* a symlink's: offset of its target in targets, or TARGET_UNREAD */
 	int error;		/* the fstatat's errno; 0: status holds */
 	struct stat status;
 };
@@ -102,11 +101,8 @@ next_name(struct fs_directory *directory)
 
 /*
  * Fills entry for name; error (an errno) says its stat failed: it vanished.
- * A symlink's target is target, or read now when target is TARGET_UNREAD_HERE.
+ * A symlink's target is target, or read now when target is NULL.
  */
-static const char read_here_marker[] = "";
-#define TARGET_UNREAD_HERE read_here_marker
-
 static void
 fill_entry(struct fs_directory *directory, struct ftpd_directory_entry *entry,
     const char *name, int error, const struct stat *status, const char *target)
@@ -121,7 +117,7 @@ fill_entry(struct fs_directory *directory, struct ftpd_directory_entry *entry,
 		entry->stat.struct_size = sizeof(entry->stat);
 	entry->link_target = NULL;
 	/* Never follows: a symlink is listed as itself, wherever it points. */
-	if (error == 0 && S_ISLNK(status->st_mode) && target != TARGET_UNREAD_HERE)
+	if (error == 0 && S_ISLNK(status->st_mode) && target != NULL)
 		entry->link_target = target;
 	else if (error == 0 && S_ISLNK(status->st_mode)) {
 		ssize_t length = readlinkat(directory->fd, name, directory->link_target,
@@ -144,7 +140,7 @@ read_inline(struct fs_directory *directory, struct ftpd_directory_entry *entry)
 	if (name == NULL)
 		return directory->read_error;
 	error = fstatat(directory->fd, name, &status, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
-	fill_entry(directory, entry, name, error, &status, TARGET_UNREAD_HERE);
+	fill_entry(directory, entry, name, error, &status, NULL);
 	return 1;
 }
 
@@ -160,12 +156,8 @@ read_target(struct batch *batch, struct batch_entry *entry, int fd, size_t *used
 		return;
 	}
 	length = readlinkat(fd, batch->names + entry->name, batch->targets + *used, room - 1);
-	if (length < 0) {
-		entry->target = TARGET_NONE;
-		return;
-	}
-	if ((size_t)length >= room - 1) {
-		/* It may have been cut: the loop reads it whole. */
+	if (length < 0 || (size_t)length >= room - 1) {
+		/* Unreadable, or maybe cut: the loop reads it (again), whole. */
 		entry->target = TARGET_UNREAD;
 		return;
 	}
@@ -188,7 +180,7 @@ stat_batch(void *arg)
 
 		entry->error = fstatat(fd, batch->names + entry->name, &entry->status,
 		    AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
-		entry->target = TARGET_NONE;
+		entry->target = TARGET_UNREAD;
 		if (entry->error == 0 && S_ISLNK(entry->status.st_mode))
 			read_target(batch, entry, fd, &targets_used);
 	}
@@ -217,8 +209,8 @@ list_next(struct fs_directory *directory, struct ftpd_directory_entry *entry)
 {
 	struct batch *batch = directory->first;
 	struct batch_entry *listed = &batch->entries[batch->listed++];
-	const char *target = listed->target == TARGET_UNREAD ? TARGET_UNREAD_HERE :
-	    listed->target == TARGET_NONE ? NULL : batch->targets + listed->target;
+	const char *target = listed->target == TARGET_UNREAD ? NULL :
+	    batch->targets + listed->target;
 
 	fill_entry(directory, entry, batch->names + listed->name, listed->error,
 	    &listed->status, target);
