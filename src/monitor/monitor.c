@@ -86,15 +86,29 @@ monitor_worker_ready(struct monitor *monitor, struct worker_record *worker)
 	systemd_notify("READY=1");
 }
 
-/* One listening socket; with several workers each has its own (SO_REUSEPORT). */
+/*
+ * One listening socket; with several workers each has its own (SO_REUSEPORT).
+ * The first of a group is bound once without SO_REUSEPORT beforehand: any
+ * process of the same user may join a group, and a second ftpd started on
+ * the address (an old one still running) would silently share its
+ * connections instead of being told the address is in use.
+ */
 static int
-bind_listener(const struct listen_address *address, int reuse_port, int *fd_out)
+bind_listener(const struct listen_address *address, int reuse_port, int first, int *fd_out)
 {
 	int one = 1, error;
 	int fd = socket(address->address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		goto fail;
+	if (reuse_port && first) {
+		error = bind_listener(address, 0, 0, fd_out);
+		if (error != 0) {
+			close(fd);
+			return error;
+		}
+		close(*fd_out);
+	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    (reuse_port && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) ||
 	    (address->address.ss_family == AF_INET6 &&
@@ -185,7 +199,8 @@ bind_listeners(struct monitor *monitor)
 
 			row[i].implicit_tls = i >= config->listen_count;
 			row[i].proxy = row_expects_proxy(config, i);
-			error = bind_listener(address, monitor->slot_count > 1, &row[i].fd);
+			error = bind_listener(address, monitor->slot_count > 1, slot == 0,
+			    &row[i].fd);
 			if (error != 0)
 				return error;
 		}

@@ -415,3 +415,21 @@ def test_sighup_after_privilege_drop():
         with server.connect() as control:
             control.login_anonymous()
             check_equal(download(control, "RETR README.txt"), b"read me\n", "RETR after reload")
+
+
+def test_a_second_ftpd_on_the_same_address_is_refused():
+    """Workers share an address through SO_REUSEPORT, which any process of
+    the same user could join: a second ftpd started on it (an old one still
+    running) must fail with "Address already in use", not split the
+    connections with the first."""
+    server, root = anonymous_server({"workers": "2"})
+    with server:
+        for workers in ("1", "2"):
+            result = run_ftpd(["-f", "-c", "/dev/null", "-o", "workers=" + workers,
+                               "-o", "anonymous_root=" + root, "-o", "log=stderr",
+                               "-o", "listen=127.0.0.1:%d" % server.port])
+            check(result.returncode == 1 and "Address already in use" in result.stderr,
+                  "a second ftpd (workers = %s) on a used address: %d %r"
+                  % (workers, result.returncode, result.stderr[-300:]))
+        with server.connect() as control:
+            control.login_anonymous()
